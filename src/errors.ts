@@ -1,0 +1,154 @@
+/**
+ * The one error type of Plugboard and its catalogue of factories.
+ *
+ * An `AppError` carries a stable snake_case `code`, an HTTP status, an OpenAI-style `type` and a
+ * message that is safe to show to a client. Anything that is not an `AppError` is an internal
+ * fault: the HTTP layer turns it into a generic 500 and never shows its text.
+ * This module must never import HTTP, Koa or storage code.
+ */
+
+/** OpenAI error `type` values used on the wire. */
+export const ErrorType = {
+  invalidRequest: 'invalid_request_error',
+  authentication: 'authentication_error',
+  permission: 'permission_error',
+  notFound: 'not_found_error',
+  conflict: 'conflict_error',
+  rateLimit: 'requests',
+  upstream: 'upstream_error',
+  api: 'api_error',
+} as const;
+export type ErrorTypeValue = (typeof ErrorType)[keyof typeof ErrorType];
+
+export interface AppErrorInit {
+  code: string;
+  status: number;
+  type: ErrorTypeValue;
+  message: string;
+  param?: string | null;
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+/** An error whose message is safe to return to the client as it is. */
+export class AppError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly type: ErrorTypeValue;
+  readonly param: string | null;
+  readonly headers: Record<string, string>;
+
+  constructor(init: AppErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = 'AppError';
+    this.code = init.code;
+    this.status = init.status;
+    this.type = init.type;
+    this.param = init.param ?? null;
+    this.headers = init.headers ?? {};
+  }
+}
+
+/** The wire shape shared by `/v1/*` and the control-panel API. */
+export interface WireError {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+export function toWireError(err: AppError): WireError {
+  return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
+}
+
+export function internalWireError(requestId: string): WireError {
+  return {
+    error: {
+      message: `Internal error. Quote request id ${requestId} to the operator.`,
+      type: ErrorType.api,
+      param: null,
+      code: 'internal_error',
+    },
+  };
+}
+
+export function invalidRequest(message: string, param?: string | null, code = 'invalid_request'): AppError {
+  return new AppError({ code, status: 400, type: ErrorType.invalidRequest, message, param: param ?? null });
+}
+
+export function invalidJson(): AppError {
+  return new AppError({
+    code: 'invalid_json',
+    status: 400,
+    type: ErrorType.invalidRequest,
+    message: 'The request body is not valid JSON.',
+  });
+}
+
+export function unsupportedMediaType(): AppError {
+  return new AppError({
+    code: 'unsupported_media_type',
+    status: 415,
+    type: ErrorType.invalidRequest,
+    message: 'The request body must be JSON (Content-Type: application/json).',
+  });
+}
+
+export function bodyTooLarge(limitBytes: number): AppError {
+  return new AppError({
+    code: 'request_too_large',
+    status: 413,
+    type: ErrorType.invalidRequest,
+    message: `The request body is larger than the limit of ${limitBytes} bytes.`,
+  });
+}
+
+export function unauthenticated(message = 'Missing or invalid credentials.', code = 'invalid_api_key'): AppError {
+  return new AppError({ code, status: 401, type: ErrorType.authentication, message });
+}
+
+export function forbidden(message = 'Your role does not allow this action.', code = 'insufficient_permissions'): AppError {
+  return new AppError({ code, status: 403, type: ErrorType.permission, message });
+}
+
+/** `what` names the resource, e.g. `notFound('organization')`. */
+export function notFound(what: string, param?: string): AppError {
+  return new AppError({
+    code: `${what.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}_not_found`,
+    status: 404,
+    type: ErrorType.notFound,
+    message: `No ${what.replace(/_/g, ' ')} with that id exists here.`,
+    param: param ?? null,
+  });
+}
+
+export function conflict(message: string, code = 'conflict', param?: string): AppError {
+  return new AppError({ code, status: 409, type: ErrorType.conflict, message, param: param ?? null });
+}
+
+export function rateLimited(message: string, headers: Record<string, string>): AppError {
+  return new AppError({ code: 'rate_limit_exceeded', status: 429, type: ErrorType.rateLimit, message, headers });
+}
+
+export function upstreamError(status: number, message: string, code = 'upstream_error'): AppError {
+  return new AppError({ code, status, type: ErrorType.upstream, message });
+}
+
+export function methodNotAllowed(): AppError {
+  return new AppError({
+    code: 'method_not_allowed',
+    status: 405,
+    type: ErrorType.invalidRequest,
+    message: 'This method is not allowed on this path.',
+  });
+}
+
+export function unknownRoute(): AppError {
+  return new AppError({
+    code: 'unknown_url',
+    status: 404,
+    type: ErrorType.invalidRequest,
+    message: 'Unknown request URL.',
+  });
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
