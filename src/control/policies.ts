@@ -1,0 +1,33 @@
+/**
+ * Who may do what: one table from action to the roles allowed it. Deny by default; the tenant
+ * check (membership of the organisation in the URL) happens before any rule is consulted.
+ */
+import type { Role } from '../storage/repos/organizations.ts';
+
+const ALL: readonly Role[] = ['owner', 'admin', 'member'];
+const ADMINS: readonly Role[] = ['owner', 'admin'];
+const OWNER: readonly Role[] = ['owner'];
+
+export const POLICY = {
+  'org:read': ALL,
+  'org:write': OWNER,
+  'members:read': ALL,
+  'members:write': ADMINS,
+  'keys:read': ALL,
+  'keys:write': ADMINS,
+  'usage:read': ALL,
+  'events:read': ALL,
+  'plugins:read': ALL,
+  'mcp:read': ALL,
+  'mcp:write': OWNER,
+  'instances:read': ALL,
+  'instances:write': ADMINS,
+  'jobs:read': ALL,
+  'jobs:write': ADMINS,
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Action = keyof typeof POLICY;
+
+export function allow(role: Role, action: Action): boolean {
+  return (POLICY[action] as readonly Role[]).includes(role);
+}

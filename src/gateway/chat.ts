@@ -1,0 +1,76 @@
+/**
+ * `/v1/chat/completions` use case: validate, decide passthrough or orchestration, answer, and
+ * record one usage event per completion. Knows nothing of Koa: it writes to a ResponseSink.
+ */
+import { invalidRequest } from '../errors.ts';
+import type { GatewayKey } from '../storage/repos/gateway-keys.ts';
+import type { UsageRecorder } from '../usage/recorder.ts';
+import type { UpstreamPool } from './upstream-pool.ts';
+import { passthroughChat, type CompletionOutcome } from './passthrough.ts';
+import type { ResponseSink } from './sink.ts';
+
+export interface ChatCall {
+  key: GatewayKey;
+  body: Record<string, unknown>;
+  raw: Buffer;
+  requestId: string;
+  signal: AbortSignal;
+}
+
+/** Plugin orchestration, when the decision table says so; returns null to pass through. */
+export type Orchestrator = (call: ChatCall, sink: ResponseSink) => Promise<CompletionOutcome | null>;
+
+export interface ChatDeps {
+  pool: UpstreamPool;
+  aliases: Readonly<Record<string, string>>;
+  recorder: UsageRecorder;
+  orchestrate?: Orchestrator;
+}
+
+/** The few checks that keep garbage from reaching the upstream; everything else passes through. */
+export function validateChatBody(body: Record<string, unknown>): void {
+  if (typeof body.model !== 'string' || body.model.length === 0) {
+    throw invalidRequest(body.model === undefined ? 'Missing required parameter: model.' : 'model must be a non-empty string.', 'model', body.model === undefined ? 'missing_required_parameter' : 'invalid_type');
+  }
+  if (!Array.isArray(body.messages)) {
+    throw invalidRequest(body.messages === undefined ? 'Missing required parameter: messages.' : 'messages must be an array.', 'messages', body.messages === undefined ? 'missing_required_parameter' : 'invalid_type');
+  }
+  if (body.messages.length === 0) throw invalidRequest('messages must contain at least one message.', 'messages', 'empty_array');
+  for (let i = 0; i < body.messages.length; i++) {
+    const m = body.messages[i] as { role?: unknown } | null;
+    if (m === null || typeof m !== 'object' || Array.isArray(m) || typeof m.role !== 'string') {
+      throw invalidRequest(`messages[${i}] must be an object with a string role.`, `messages[${i}]`, 'invalid_type');
+    }
+  }
+  if (body.stream !== undefined && typeof body.stream !== 'boolean' && body.stream !== null) {
+    throw invalidRequest('stream must be a boolean.', 'stream', 'invalid_type');
+  }
+  if (body.tools !== undefined && body.tools !== null && !Array.isArray(body.tools)) {
+    throw invalidRequest('tools must be an array.', 'tools', 'invalid_type');
+  }
+}
+
+export async function handleChatCompletion(deps: ChatDeps, call: ChatCall, sink: ResponseSink): Promise<void> {
+  validateChatBody(call.body);
+  const started = performance.now();
+  const stream = call.body.stream === true;
+  const requestedModel = call.body.model as string;
+  let outcome: CompletionOutcome | null = null;
+  try {
+    outcome = deps.orchestrate ? await deps.orchestrate(call, sink) : null;
+    if (!outcome) outcome = await passthroughChat(deps.pool, deps.aliases, call, sink);
+  } catch (err) {
+    const e = err as { status?: number; code?: string };
+    deps.recorder.record({
+      orgId: call.key.orgId, requestId: call.requestId, kind: 'completion', keyId: call.key.id, model: requestedModel,
+      status: 'error', httpStatus: e.status ?? 500, errorClass: e.code ?? 'internal_error', latencyMs: performance.now() - started,
+      stream, createdAt: Date.now(),
+    });
+    throw err;
+  }
+  deps.recorder.record({
+    orgId: call.key.orgId, requestId: call.requestId, kind: 'completion', keyId: call.key.id, model: outcome.model ?? requestedModel,
+    status: outcome.status, httpStatus: outcome.httpStatus, errorClass: outcome.errorClass, promptTokens: outcome.promptTokens,
+    completionTokens: outcome.completionTokens, latencyMs: performance.now() - started, stream, createdAt: Date.now(),
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Passthrough of `/v1/chat/completions` to the upstream: the hot path.
+ *
+ * The request body goes out as the caller sent it (unknown fields untouched) unless a model alias
+ * or the usage option has to be set; answers and SSE chunks come back as they arrive. Never
+ * executes tools, never logs bodies.
+ */
+import { AppError, internalWireError, toWireError } from '../errors.ts';
+import type { UpstreamPool } from './upstream-pool.ts';
+import { isAbort, mapTransportError } from './upstream-pool.ts';
+import { mapUpstreamStatus } from './upstream-errors.ts';
+import { createSseRelay } from './sse.ts';
+import { sseData, type ResponseSink } from './sink.ts';
+
+export interface CompletionOutcome {
+  httpStatus: number;
+  status: 'ok' | 'error';
+  model: string | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  errorClass: string | null;
+}
+
+export interface PassthroughInput {
+  body: Record<string, unknown>;
+  raw: Buffer;
+  requestId: string;
+  signal: AbortSignal;
+}
+
+export function resolveModel(body: Record<string, unknown>, aliases: Readonly<Record<string, string>>): boolean {
+  const model = body.model;
+  if (typeof model === 'string' && Object.hasOwn(aliases, model)) {
+    body.model = aliases[model];
+    return true;
+  }
+  return false;
+}
+
+export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Record<string, string>>, input: PassthroughInput, sink: ResponseSink): Promise<CompletionOutcome> {
+  const { body } = input;
+  const stream = body.stream === true;
+  let rewrite = resolveModel(body, aliases);
+  const so = body.stream_options as { include_usage?: unknown } | undefined;
+  const clientWantsUsage = stream && so !== null && typeof so === 'object' && so.include_usage === true;
+  if (stream && !clientWantsUsage) {
+    body.stream_options = { ...(typeof so === 'object' && so !== null ? so : {}), include_usage: true };
+    rewrite = true;
+  }
+  const payload = rewrite ? JSON.stringify(body) : input.raw;
+  const outcome: CompletionOutcome = {
+    httpStatus: 200, status: 'ok', model: typeof body.model === 'string' ? body.model : null,
+    promptTokens: null, completionTokens: null, errorClass: null,
+  };
+
+  const res = await pool.request({ method: 'POST', path: '/chat/completions', body: payload, signal: input.signal, accept: stream ? 'text/event-stream' : 'application/json' });
+  if (res.statusCode >= 400) {
+    const text = await res.body.text().catch(() => '');
+    throw mapUpstreamStatus(res.statusCode, res.headers, text);
+  }
+
+  const contentType = String(res.headers['content-type'] ?? '');
+  if (!stream || !contentType.includes('text/event-stream')) {
+    const buf = Buffer.from(await res.body.arrayBuffer().catch((err: unknown) => { throw mapTransportError(err); }));
+    try {
+      const parsed = JSON.parse(buf.toString('utf8')) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+      outcome.model = parsed.model ?? outcome.model;
+      outcome.promptTokens = parsed.usage?.prompt_tokens ?? null;
+      outcome.completionTokens = parsed.usage?.completion_tokens ?? null;
+    } catch {
+      // Pass through whatever the upstream said; usage stays unknown.
+    }
+    sink.json(res.statusCode, buf, { 'content-type': contentType || 'application/json' });
+    return outcome;
+  }
+
+  sink.openStream();
+  const relay = createSseRelay({ dropUsageChunk: !clientWantsUsage });
+  try {
+    for await (const chunk of res.body) {
+      if (sink.closed) break;
+      const out = relay.push(typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8'));
+      if (out) await sink.write(out);
+    }
+    const rest = relay.end();
+    if (rest && !sink.closed) await sink.write(rest);
+  } catch (err) {
+    if (!isAbort(err) && !sink.closed) {
+      const mapped = mapTransportError(err);
+      const wire = mapped instanceof AppError ? toWireError(mapped) : internalWireError(input.requestId);
+      await sink.write(sseData(wire));
+      outcome.httpStatus = mapped instanceof AppError ? mapped.status : 500;
+      outcome.status = 'error';
+      outcome.errorClass = mapped instanceof AppError ? mapped.code : 'internal_error';
+    } else {
+      outcome.status = 'error';
+      outcome.errorClass = 'client_closed';
+      outcome.httpStatus = 499;
+    }
+  }
+  if (sink.closed && outcome.status === 'ok' && !relay.sawDone) {
+    outcome.status = 'error';
+    outcome.errorClass = 'client_closed';
+    outcome.httpStatus = 499;
+  }
+  sink.end();
+  if (relay.usage) {
+    outcome.promptTokens = relay.usage.promptTokens;
+    outcome.completionTokens = relay.usage.completionTokens;
+  }
+  return outcome;
+}

@@ -1,0 +1,23 @@
+/**
+ * What the gateway writes a chat-completion answer to. The HTTP layer implements it over the
+ * Node response, so gateway code never sees Koa.
+ */
+export interface ResponseSink {
+  /** A complete non-streaming answer. */
+  json(status: number, body: Buffer | string, headers?: Record<string, string>): void;
+  /** Sends the SSE response headers. */
+  openStream(): void;
+  readonly streamOpen: boolean;
+  /** Writes SSE text; resolves when the client can take more (backpressure). */
+  write(text: string): Promise<void>;
+  end(): void;
+  /** True once the client has gone. */
+  readonly closed: boolean;
+}
+
+/** Serialises one SSE data event. */
+export function sseData(payload: unknown): string {
+  return `data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}\n\n`;
+}
+
+export const SSE_DONE = 'data: [DONE]\n\n';

@@ -1,0 +1,69 @@
+/**
+ * The outermost middleware: request id, error mapping and the access log.
+ *
+ * Every response carries `x-request-id`. An `AppError` becomes its status and OpenAI-shaped body;
+ * anything else becomes a generic 500 whose details go only to the log. Once headers are sent (SSE)
+ * a final error event is written instead. The access log never holds bodies, keys or tokens.
+ */
+import crypto from 'node:crypto';
+import type Koa from 'koa';
+import { isAppError, internalWireError, toWireError, unknownRoute } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { sseData } from '../gateway/sink.ts';
+
+const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export interface RequestState {
+  requestId: string;
+  startedAt: number;
+  orgId?: string;
+  keyId?: string;
+}
+
+/** Request-id generator; injectable for tests. */
+export function defaultRequestId(): string {
+  return 'req_' + crypto.randomUUID().replace(/-/g, '');
+}
+
+export function requestContext(opts: { log: Logger; generateId?: () => string }): Koa.Middleware {
+  const generate = opts.generateId ?? defaultRequestId;
+  return async function requestContextMiddleware(ctx, next) {
+    const incoming = ctx.get('x-request-id');
+    const requestId = incoming && INCOMING_ID.test(incoming) ? incoming : generate();
+    const state = ctx.state as RequestState;
+    state.requestId = requestId;
+    state.startedAt = performance.now();
+    ctx.set('x-request-id', requestId);
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) throw unknownRoute();
+    } catch (err) {
+      writeError(ctx, err, requestId, opts.log);
+    }
+    const ms = performance.now() - state.startedAt;
+    opts.log.info(
+      { requestId, method: ctx.method, path: ctx.path, status: ctx.respond === false ? ctx.res.statusCode : ctx.status, ms: Math.round(ms * 100) / 100, orgId: state.orgId, keyId: state.keyId },
+      'request',
+    );
+  };
+}
+
+function writeError(ctx: Koa.Context, err: unknown, requestId: string, log: Logger): void {
+  const known = isAppError(err);
+  if (!known) {
+    log.error({ requestId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unhandled error');
+  }
+  const wire = known ? toWireError(err) : internalWireError(requestId);
+  if (ctx.headerSent || ctx.res.headersSent) {
+    if (!ctx.res.writableEnded && !ctx.res.destroyed) {
+      ctx.res.write(sseData(wire));
+      ctx.res.end();
+    }
+    return;
+  }
+  ctx.respond = true;
+  ctx.status = known ? err.status : 500;
+  if (known) for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
+  ctx.set('x-request-id', requestId);
+  ctx.body = wire;
+}

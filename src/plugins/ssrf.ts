@@ -1,0 +1,255 @@
+/**
+ * SSRF guard for every outbound request to an owner-supplied URL (MCP servers, later HTTP plugins).
+ *
+ * Public unicast addresses are allowed; loopback, private, CGNAT and unique-local ranges only when
+ * an owner allowlisted them (PLUGBOARD_MCP_ALLOWED_NETWORKS); link-local, cloud metadata,
+ * multicast, broadcast, unspecified and reserved ranges never. The guarded fetch checks addresses
+ * at connect time (DNS rebinding) and refuses redirects. This module must never follow a redirect,
+ * connect to an address it has not checked, or put anything but the given URL's host in an error.
+ */
+import dns from 'node:dns';
+import net from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+
+/** A `fetch` as the MCP SDK transports take it. */
+export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;
+
+/** Resolves a host name to every address (tests inject one; the default is `dns.lookup` with `all`). */
+export type Resolver = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
+
+/** A refused destination; the message is safe to show to an organisation owner. */
+export class SsrfError extends Error {
+  override name = 'SsrfError';
+}
+
+/** Where requests may go besides public addresses. */
+export interface NetworkPolicy {
+  /** CIDRs (e.g. `127.0.0.0/8`) where otherwise refused private ranges are allowed. */
+  allowedNetworks: readonly string[];
+}
+
+export interface GuardOptions {
+  /** Injected resolver (tests); default `dns.lookup(host, { all: true })`. */
+  resolve?: Resolver;
+  /** What the URL is, for messages; default `MCP endpoint`. */
+  label?: string;
+  /** TCP/TLS connect timeout of the guarded fetch; default 10 s. */
+  connectTimeoutMs?: number;
+}
+
+/** Refused even when an allowlist covers them. */
+const METADATA_ADDRESSES = ['169.254.169.254', 'fd00:ec2::254', '100.100.100.200', '169.254.170.2'].map((a) => ipaddr.parse(a).toNormalizedString());
+/** Cloud metadata host names, refused by name before any DNS lookup (suffixes match too). */
+const METADATA_HOSTNAMES = ['metadata.google.internal', 'metadata.goog', 'metadata', 'metadata.azure.com', 'metadata.azure.internal', 'instance-data', 'instance-data.ec2.internal', 'metadata.tencentyun.com', 'metadata.oraclecloud.com'];
+/** Ranges an owner may open with the allowlist; every other non-`unicast` range stays closed. */
+const ALLOWLISTABLE: Record<string, string> = {
+  loopback: 'loopback',
+  private: 'private network',
+  carrierGradeNat: 'carrier-grade NAT',
+  uniqueLocal: 'unique-local IPv6',
+};
+const ALWAYS_REFUSED: Record<string, string> = {
+  linkLocal: 'link-local / cloud metadata',
+  unspecified: 'unspecified address',
+  multicast: 'multicast',
+  broadcast: 'broadcast',
+  reserved: 'reserved range',
+};
+
+type ParsedCidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+const cidrCache = new Map<string, ParsedCidr>();
+
+function parseCidr(cidr: string): ParsedCidr {
+  let parsed = cidrCache.get(cidr);
+  if (!parsed) {
+    try {
+      const [addr, bits] = ipaddr.parseCIDR(cidr.trim());
+      // ::ffff:10.0.0.0/104 means 10.0.0.0/8: addresses are unwrapped the same way before matching.
+      const mapped = addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96;
+      parsed = mapped ? [(addr as ipaddr.IPv6).toIPv4Address(), bits - 96] : [addr, bits];
+    } catch {
+      throw new Error(`Allowed network ${JSON.stringify(cidr)} is not a CIDR like 10.0.0.0/8`);
+    }
+    cidrCache.set(cidr, parsed);
+  }
+  return parsed;
+}
+
+function isAllowlisted(addr: ipaddr.IPv4 | ipaddr.IPv6, policy: NetworkPolicy): boolean {
+  for (const cidr of policy.allowedNetworks) {
+    const [net, bits] = parseCidr(cidr);
+    if (net.kind() === addr.kind() && addr.match(net as never, bits)) return true;
+  }
+  return false;
+}
+
+/**
+ * Checks one IP address against the policy. IPv4-mapped IPv6 is unwrapped first; metadata,
+ * link-local and other special ranges are refused whatever the allowlist says.
+ */
+export function checkAddress(ip: string, policy: NetworkPolicy): { ok: true } | { ok: false; reason: string } {
+  let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    addr = ipaddr.process(stripBrackets(ip).replace(/%.*$/, ''));
+  } catch {
+    return { ok: false, reason: 'not an IP address' };
+  }
+  if (METADATA_ADDRESSES.includes(addr.toNormalizedString())) return { ok: false, reason: 'link-local / cloud metadata' };
+  const range = addr.range();
+  if (range === 'unicast') return { ok: true };
+  const opened = ALLOWLISTABLE[range];
+  if (opened) {
+    return isAllowlisted(addr, policy) ? { ok: true } : { ok: false, reason: `${opened}; allow it with PLUGBOARD_MCP_ALLOWED_NETWORKS` };
+  }
+  return { ok: false, reason: ALWAYS_REFUSED[range] ?? `special-purpose range (${range})` };
+}
+
+function stripBrackets(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+function normaliseHost(hostname: string): string {
+  return stripBrackets(hostname).replace(/\.$/, '').toLowerCase();
+}
+
+function isMetadataName(host: string): boolean {
+  return METADATA_HOSTNAMES.some((name) => host === name || host.endsWith(`.${name}`));
+}
+
+const defaultResolve: Resolver = async (hostname) => dns.promises.lookup(hostname, { all: true, verbatim: true });
+
+/** Checks what can be checked without DNS: scheme, credentials, metadata names and literal IPs. */
+function checkUrlStatic(raw: string | URL, policy: NetworkPolicy, label: string): { url: URL; host: string; literal: boolean } {
+  let url: URL;
+  try {
+    url = new URL(String(raw));
+  } catch {
+    throw new SsrfError(`${label} URL is not a valid URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SsrfError(`${label} URL must use http or https, not ${url.protocol.replace(/:$/, '')}`);
+  if (url.username || url.password) throw new SsrfError(`${label} URL must not carry user:password@; store the credential as a header instead`);
+  const host = normaliseHost(url.hostname);
+  if (!host) throw new SsrfError(`${label} URL has no host`);
+  if (isMetadataName(host)) throw new SsrfError(`${label} host ${host} is not allowed (cloud metadata)`);
+  const literal = net.isIP(host) !== 0;
+  if (literal) {
+    const verdict = checkAddress(host, policy);
+    if (!verdict.ok) throw new SsrfError(`${label} address ${host} is not allowed (${verdict.reason})`);
+  }
+  return { url, host, literal };
+}
+
+/**
+ * Keeps the addresses that pass, or throws when none does — or when any is link-local, metadata
+ * or otherwise never allowed, since DNS pointing there is an attack, not a configuration.
+ */
+function filterAddresses<T extends { address: string }>(host: string, addresses: T[], policy: NetworkPolicy, label: string): T[] {
+  if (!addresses.length) throw new SsrfError(`${label} host ${host} did not resolve to any address`);
+  const allowed: T[] = [];
+  let firstRefusal: string | undefined;
+  for (const entry of addresses) {
+    const verdict = checkAddress(entry.address, policy);
+    if (verdict.ok) {
+      allowed.push(entry);
+      continue;
+    }
+    const message = `${label} host ${host} resolves to ${entry.address}, which is not allowed (${verdict.reason})`;
+    if (!verdict.reason.includes('PLUGBOARD_MCP_ALLOWED_NETWORKS')) throw new SsrfError(message);
+    firstRefusal ??= message;
+  }
+  if (!allowed.length) throw new SsrfError(firstRefusal ?? `${label} host ${host} is not allowed`);
+  return allowed;
+}
+
+/**
+ * Validates a URL before it is stored or used: http(s) only, no userinfo, no metadata names,
+ * and every resolved address checked (DNS failures are reported as SsrfError too).
+ */
+export async function assertUrlAllowed(url: string, policy: NetworkPolicy, opts: GuardOptions = {}): Promise<void> {
+  const label = opts.label ?? 'MCP endpoint';
+  const { host, literal } = checkUrlStatic(url, policy, label);
+  if (literal) return;
+  let addresses: Array<{ address: string; family: number }>;
+  try {
+    addresses = await (opts.resolve ?? defaultResolve)(host);
+  } catch {
+    throw new SsrfError(`${label} host ${host} could not be resolved`);
+  }
+  filterAddresses(host, addresses, policy, label);
+}
+
+type LookupCallback = (err: Error | null, address: string | Array<{ address: string; family: number }>, family?: number) => void;
+
+/**
+ * A fetch that only ever connects to checked addresses: an undici Agent whose `lookup` resolves
+ * the host and drops or refuses disallowed addresses at connect time, a connector that checks
+ * IP-literal hosts (which never reach `lookup`), and `redirect: 'error'` on every request.
+ */
+export function createGuardedFetch(policy: NetworkPolicy, opts: GuardOptions = {}): FetchLike {
+  const label = opts.label ?? 'MCP endpoint';
+  const resolve = opts.resolve ?? defaultResolve;
+  for (const cidr of policy.allowedNetworks) parseCidr(cidr); // fail fast on a bad allowlist
+
+  const lookup = (hostname: string, options: { family?: number | string; all?: boolean }, callback: LookupCallback): void => {
+    const host = normaliseHost(hostname);
+    Promise.resolve()
+      .then(async () => {
+        if (isMetadataName(host)) throw new SsrfError(`${label} host ${host} is not allowed (cloud metadata)`);
+        let resolved: Array<{ address: string; family: number }>;
+        try {
+          resolved = await resolve(host);
+        } catch {
+          throw new SsrfError(`${label} host ${host} could not be resolved`);
+        }
+        const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : Number(options.family) || 0;
+        const wanted = family ? resolved.filter((a) => a.family === family) : resolved;
+        return filterAddresses(host, wanted, policy, label);
+      })
+      .then(
+        (addresses) => {
+          if (options.all) callback(null, addresses);
+          else callback(null, addresses[0].address, addresses[0].family);
+        },
+        (err: Error) => callback(err, ''),
+      );
+  };
+
+  const connector = buildConnector({ lookup, timeout: opts.connectTimeoutMs ?? 10_000 } as buildConnector.BuildOptions);
+  const connect: buildConnector.connector = (options, callback) => {
+    const host = normaliseHost(options.hostname);
+    if (net.isIP(host)) {
+      const verdict = checkAddress(host, policy);
+      if (!verdict.ok) {
+        callback(new SsrfError(`${label} address ${host} is not allowed (${verdict.reason})`), null);
+        return;
+      }
+    }
+    connector(options, callback);
+  };
+  const agent = new Agent({ connect });
+
+  return async (input, init) => {
+    const { url } = checkUrlStatic(input, policy, label);
+    try {
+      const response = await undiciFetch(url, { ...(init as object), redirect: 'error', dispatcher: agent } as Parameters<typeof undiciFetch>[1]);
+      return response as unknown as Response;
+    } catch (err) {
+      throw findSsrfError(err) ?? err;
+    }
+  };
+}
+
+/** undici wraps connect errors as `TypeError('fetch failed', { cause })`: surface our refusal. */
+function findSsrfError(err: unknown): SsrfError | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if (current instanceof SsrfError) return current;
+    if (current instanceof AggregateError) {
+      const inner = current.errors.find((e) => e instanceof SsrfError);
+      if (inner) return inner as SsrfError;
+    }
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return undefined;
+}

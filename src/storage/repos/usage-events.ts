@@ -1,0 +1,113 @@
+/**
+ * Usage events: one row per completion, model turn, tool call or loop-cap hit.
+ * Inserts come in batches from the recorder; reads are always scoped to one organisation and
+ * paginated by a cursor over the row id (newest first).
+ */
+import type { Db } from '../db.ts';
+
+export const UsageKinds = ['completion', 'model_turn', 'tool_call', 'loop_cap'] as const;
+export type UsageKind = (typeof UsageKinds)[number];
+
+export interface UsageEventInput {
+  orgId: string;
+  requestId: string;
+  kind: UsageKind;
+  keyId?: string | null;
+  instanceId?: string | null;
+  pluginId?: string | null;
+  tool?: string | null;
+  model?: string | null;
+  status: 'ok' | 'error';
+  httpStatus?: number | null;
+  errorClass?: string | null;
+  promptTokens?: number | null;
+  completionTokens?: number | null;
+  latencyMs: number;
+  stream?: boolean;
+  createdAt: number;
+}
+
+export interface UsageEvent extends Required<Omit<UsageEventInput, 'stream'>> {
+  id: number;
+  stream: boolean;
+}
+
+export interface UsageQuery {
+  orgId: string;
+  model?: string;
+  keyId?: string;
+  requestId?: string;
+  status?: 'ok' | 'error';
+  kind?: UsageKind;
+  pluginId?: string;
+  tool?: string;
+  instanceId?: string;
+  /** Inclusive lower bound, Unix ms. */
+  from?: number;
+  /** Exclusive upper bound, Unix ms. */
+  to?: number;
+  /** Return rows with id below this (from the previous page's cursor). */
+  beforeId?: number;
+  limit: number;
+}
+
+interface Row {
+  id: number; org_id: string; request_id: string; kind: UsageKind; key_id: string | null; instance_id: string | null;
+  plugin_id: string | null; tool: string | null; model: string | null; status: 'ok' | 'error'; http_status: number | null;
+  error_class: string | null; prompt_tokens: number | null; completion_tokens: number | null; latency_ms: number; stream: number; created_at: number;
+}
+
+const toEvent = (r: Row): UsageEvent => ({
+  id: r.id, orgId: r.org_id, requestId: r.request_id, kind: r.kind, keyId: r.key_id, instanceId: r.instance_id,
+  pluginId: r.plugin_id, tool: r.tool, model: r.model, status: r.status, httpStatus: r.http_status, errorClass: r.error_class,
+  promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, latencyMs: r.latency_ms, stream: r.stream === 1, createdAt: r.created_at,
+});
+
+const FILTERS: Array<[keyof UsageQuery, string]> = [
+  ['model', 'model = ?'], ['keyId', 'key_id = ?'], ['requestId', 'request_id = ?'], ['status', 'status = ?'],
+  ['kind', 'kind = ?'], ['pluginId', 'plugin_id = ?'], ['tool', 'tool = ?'], ['instanceId', 'instance_id = ?'],
+  ['from', 'created_at >= ?'], ['to', 'created_at < ?'], ['beforeId', 'id < ?'],
+];
+
+export function createUsageEventsRepo(db: Db) {
+  const insert = db.prepare(
+    `INSERT INTO usage_events (org_id, request_id, kind, key_id, instance_id, plugin_id, tool, model, status, http_status,
+      error_class, prompt_tokens, completion_tokens, latency_ms, stream, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertMany = db.transaction((events: UsageEventInput[]) => {
+    for (const e of events) {
+      insert.run(
+        e.orgId, e.requestId, e.kind, e.keyId ?? null, e.instanceId ?? null, e.pluginId ?? null, e.tool ?? null, e.model ?? null,
+        e.status, e.httpStatus ?? null, e.errorClass ?? null, e.promptTokens ?? null, e.completionTokens ?? null,
+        Math.round(e.latencyMs), e.stream ? 1 : 0, e.createdAt,
+      );
+    }
+  });
+  const cache = new Map<string, ReturnType<Db['prepare']>>();
+  return {
+    insertMany(events: UsageEventInput[]): void {
+      if (events.length) insertMany(events);
+    },
+    query(q: UsageQuery): UsageEvent[] {
+      const where = ['org_id = ?'];
+      const args: unknown[] = [q.orgId];
+      for (const [field, clause] of FILTERS) {
+        const v = q[field];
+        if (v !== undefined) {
+          where.push(clause);
+          args.push(v);
+        }
+      }
+      const sql = `SELECT * FROM usage_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`;
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        stmt = db.prepare(sql);
+        cache.set(sql, stmt);
+      }
+      args.push(q.limit);
+      return ((stmt.all as (...p: unknown[]) => unknown[]).apply(stmt, args) as Row[]).map(toEvent);
+    },
+  };
+}
+export type UsageEventsRepo = ReturnType<typeof createUsageEventsRepo>;
