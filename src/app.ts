@@ -25,6 +25,17 @@ import { healthRoutes } from './http/routes/health.ts';
 import { organizationRoutes } from './http/routes/control/organizations.ts';
 import { keyRoutes } from './http/routes/control/keys.ts';
 import { usageRoutes } from './http/routes/control/usage.ts';
+import { mcpIntegrationRoutes } from './http/routes/control/mcp-integrations.ts';
+import { eventRoutes } from './http/routes/control/events.ts';
+import { createInstallationsRepo, type InstallationsRepo } from './storage/repos/plugin-installations.ts';
+import { createMcpManager } from './plugins/kinds/mcp/manager.ts';
+import { createPluginRuntime, type PluginRuntime } from './plugins/runtime.ts';
+import { createArgumentValidator } from './plugins/schema.ts';
+import { createToolLimiter } from './plugins/limits.ts';
+import type { FirstPartyPlugin } from './plugins/types.ts';
+import { createUpstreamClient } from './gateway/upstream.ts';
+import { createToolLoop } from './gateway/tool-loop.ts';
+import { createHttpOrchestrator, createInProcessCompletion, type InProcessCompletion } from './gateway/orchestrate.ts';
 
 export interface AppOptions {
   /** Log destination (tests capture it); stdout by default. */
@@ -42,6 +53,10 @@ export interface App {
   readonly recorder: UsageRecorder;
   readonly bus: EventBus;
   readonly server: http.Server;
+  readonly installations: InstallationsRepo;
+  readonly runtime: PluginRuntime;
+  /** Completions for in-process callers (the WhatsApp reply worker). */
+  readonly complete: InProcessCompletion;
   /** Starts listening; resolves with the bound URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: stop accepting, let in-flight requests finish (bounded), close everything. */
@@ -86,6 +101,20 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections,
   });
   const keyAuth = createKeyAuthenticator(db, keys);
+  const installations = createInstallationsRepo(db, box);
+  const policy = { allowedNetworks: config.mcpAllowedNetworks };
+  const mcp = createMcpManager({ installations, policy, log, defaultTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes });
+  const firstParty: FirstPartyPlugin[] = [];
+  const runtime = createPluginRuntime({
+    installations, mcp, firstParty, validator: createArgumentValidator(), limiter: createToolLimiter(),
+    toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes,
+  });
+  const client = createUpstreamClient({ baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs });
+  const loop = createToolLoop({
+    client, runtime, recorder, bus, toolConcurrency: config.toolConcurrency, toolTimeoutMs: config.toolTimeoutMs, keepAliveMs: config.sseKeepAliveMs,
+  });
+  const orchestration = { pluginsEnabled: config.pluginsEnabled, loopCap: config.toolLoopCap, aliases: config.modelAliases, orgs, runtime, loop, client, recorder };
+  const complete = createInProcessCompletion(orchestration);
   const onChange = (): void => keyAuth.invalidate();
   let shuttingDown = false;
 
@@ -96,18 +125,20 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       healthRoutes({ db, isShuttingDown: () => shuttingDown }),
       gatewayRoutes({
         keyAuth, limiter: createKeyLimiter(), defaultRpm: config.rateLimitRpm, maxBodyBytes: config.maxBodyBytes, pool,
-        aliases: config.modelAliases, chat: { pool, aliases: config.modelAliases, recorder },
+        aliases: config.modelAliases, chat: { pool, aliases: config.modelAliases, recorder, orchestrate: createHttpOrchestrator(orchestration) },
       }),
       organizationRoutes(repos, onChange),
       keyRoutes(repos, onChange),
       usageRoutes({ orgs, tokens, usage, recorder }),
+      mcpIntegrationRoutes({ orgs, tokens, installations, mcp, runtime, policy, onChange }),
+      eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs }),
     ],
   });
   const server = http.createServer({ keepAliveTimeout: 65_000 }, koa.callback());
 
   let closing: Promise<void> | null = null;
   return {
-    config, db, log, box, repos, recorder, bus, server,
+    config, db, log, box, repos, recorder, bus, server, installations, runtime, complete,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -129,6 +160,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         if (server.listening) await closed;
         clearTimeout(timer);
         recorder.close();
+        await mcp.closeAll();
         await pool.close().catch(() => undefined);
         db.close();
         log.flush?.();

@@ -15,6 +15,8 @@ export interface ChatCall {
   raw: Buffer;
   requestId: string;
   signal: AbortSignal;
+  /** Plugins the request narrows itself to (`X-Plugboard-Plugins`); null = no narrowing. */
+  narrowTo?: string[] | null;
 }
 
 /** Plugin orchestration, when the decision table says so; returns null to pass through. */

@@ -5,6 +5,8 @@
 export interface ResponseSink {
   /** A complete non-streaming answer. */
   json(status: number, body: Buffer | string, headers?: Record<string, string>): void;
+  /** Sets a response header while headers are not yet sent. */
+  header?(name: string, value: string): void;
   /** Sends the SSE response headers. */
   openStream(): void;
   readonly streamOpen: boolean;

@@ -22,6 +22,9 @@ export function createNodeSink(res: ServerResponse, baseHeaders: Record<string, 
       res.setHeader('content-length', Buffer.byteLength(body));
       res.end(body);
     },
+    header(name, value) {
+      if (!res.headersSent) res.setHeader(name, value);
+    },
     openStream() {
       if (streamOpen) return;
       streamOpen = true;

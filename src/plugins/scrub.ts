@@ -184,7 +184,7 @@ function describe(err: unknown): string {
 function describeOne(value: unknown): string {
   if (value instanceof AggregateError) {
     const inner = value.errors.slice(0, 3).map((e) => describeOne(e)).join('; ');
-    return `${value.message || 'Multiple errors'}${inner ? `: ${inner}` : ''}`;
+    return `${value.name}: ${value.message || 'multiple errors'}${inner ? `: ${inner}` : ''}`;
   }
   if (value instanceof Error) {
     const name = value.name && value.name !== 'Error' ? `${value.name}: ` : '';

@@ -30,8 +30,10 @@ export interface ScriptedTurn {
   noDone?: boolean;
   /** Gap between SSE events. */
   chunkDelayMs?: number;
-  /** Pause after the first SSE event (to prove the gateway does not buffer). */
+  /** Pause after an SSE event (to prove the gateway does not buffer). */
   holdAfterFirstMs?: number;
+  /** Which event (1-based) `holdAfterFirstMs` pauses after; default 1. */
+  holdAfterEvent?: number;
   /** Wait before sending headers. */
   delayMs?: number;
   /** Never answer (until the client gives up). */
@@ -121,7 +123,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         }
         res.write(`data: ${typeof ev === 'string' ? ev : JSON.stringify(ev)}\n\n`);
         i++;
-        if (i === 1 && turn.holdAfterFirstMs) await sleep(turn.holdAfterFirstMs);
+        if (i === (turn.holdAfterEvent ?? 1) && turn.holdAfterFirstMs) await sleep(turn.holdAfterFirstMs);
         else if (turn.chunkDelayMs) await sleep(turn.chunkDelayMs);
       }
       res.end();

@@ -7,6 +7,7 @@ import type { ParameterizedContext } from 'koa';
 import type { KeyAuthenticator } from '../../gateway/key-auth.ts';
 import type { KeyLimiter } from '../../gateway/key-limits.ts';
 import { handleChatCompletion, type ChatDeps } from '../../gateway/chat.ts';
+import { parseNarrowingHeader } from '../../gateway/decide.ts';
 import { isAbort, mapTransportError } from '../../gateway/upstream-pool.ts';
 import { mapUpstreamStatus } from '../../gateway/upstream-errors.ts';
 import type { UpstreamPool } from '../../gateway/upstream-pool.ts';
@@ -50,7 +51,8 @@ export function gatewayRoutes(deps: GatewayRouteDeps): Router {
     ctx.res.once('close', onClose);
     const sink = createNodeSink(ctx.res, { 'x-request-id': state.requestId, ...limitHeaders });
     try {
-      await handleChatCompletion(deps.chat, { key, body, raw, requestId: state.requestId, signal: abort.signal }, sink);
+      const narrowTo = parseNarrowingHeader(ctx.get('x-plugboard-plugins') || undefined);
+      await handleChatCompletion(deps.chat, { key, body, raw, requestId: state.requestId, signal: abort.signal, narrowTo }, sink);
       ctx.respond = false;
     } catch (err) {
       if (isAbort(err) && abort.signal.aborted) {

@@ -1,0 +1,38 @@
+/**
+ * Control panel: `GET /organizations/{id}/events`, a live SSE stream of tool-loop events for the
+ * operator TUI. Members of the organisation only; events of other organisations never reach it.
+ */
+import Router from '@koa/router';
+import type { ControlAuthDeps } from '../../control-auth.ts';
+import { actorOf, requireOrgAction } from '../../control-auth.ts';
+import type { EventBus } from '../../../usage/bus.ts';
+
+export function eventRoutes(deps: ControlAuthDeps & { bus: EventBus; keepAliveMs: number }): Router {
+  const router = new Router();
+  router.get('/organizations/:organizationId/events', requireOrgAction(deps, 'events:read'), async function liveEvents(ctx) {
+    const orgId = actorOf(ctx).orgId;
+    const res = ctx.res;
+    ctx.respond = false;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': String(ctx.response.get('x-request-id')),
+    });
+    res.write(': connected\n\n');
+    await new Promise<void>((resolve) => {
+      const unsubscribe = deps.bus.subscribe(orgId, (event) => {
+        res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      });
+      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), deps.keepAliveMs);
+      const done = (): void => {
+        clearInterval(keepAlive);
+        unsubscribe();
+        resolve();
+      };
+      res.once('close', done);
+    });
+  });
+  return router;
+}

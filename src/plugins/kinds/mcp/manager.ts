@@ -1,0 +1,158 @@
+/**
+ * MCP installations as plugins: one warm McpConnection per installation, rebuilt when the
+ * endpoint, transport or credential changes; catalog refresh (every page) on install, on request
+ * and on `notifications/tools/list_changed`; health recorded (throttled) for the operator.
+ * Credentials are opened here and sent only to the endpoint they were stored for.
+ */
+import type { Logger } from '../../../log.ts';
+import type { CatalogTool, Credential, Installation, InstallationsRepo } from '../../../storage/repos/plugin-installations.ts';
+import { prefixToolNames } from '../../naming.ts';
+import { createGuardedFetch, type NetworkPolicy } from '../../ssrf.ts';
+import { scrubText } from '../../scrub.ts';
+import type { PluginHandle, ToolCallContext, ToolOutcome } from '../../types.ts';
+import { McpConnection, McpClientError } from './client.ts';
+
+/** Health successes are written at most this often per installation (errors always). */
+const HEALTH_WRITE_INTERVAL_MS = 5_000;
+
+export interface McpManagerDeps {
+  installations: InstallationsRepo;
+  policy: NetworkPolicy;
+  log: Logger;
+  defaultTimeoutMs: number;
+  maxResultBytes: number;
+}
+
+interface Entry {
+  fingerprint: string;
+  conn: McpConnection;
+  lastHealthWrite: number;
+}
+
+function credentialHeaders(c: Credential | null): { headers: Record<string, string>; secrets: string[] } {
+  if (!c) return { headers: {}, secrets: [] };
+  if (c.type === 'bearer') return { headers: { authorization: `Bearer ${c.token}` }, secrets: [c.token] };
+  return { headers: { [c.name]: c.value }, secrets: [c.value] };
+}
+
+export function createMcpManager(deps: McpManagerDeps) {
+  const entries = new Map<string, Entry>();
+  const guardedFetch = createGuardedFetch(deps.policy);
+  const refreshing = new Map<string, Promise<Installation>>();
+
+  const fingerprintOf = (i: Installation): string => `${i.url}|${i.transport}|${i.credentialType}|${i.credentialHeaderName}|${i.updatedAt}`;
+
+  function connectionFor(inst: Installation): McpConnection {
+    const fp = fingerprintOf(inst);
+    const cur = entries.get(inst.id);
+    if (cur && cur.fingerprint === fp) return cur.conn;
+    if (cur) void cur.conn.close().catch(() => undefined);
+    const { headers, secrets } = credentialHeaders(deps.installations.credential(inst.orgId, inst.id));
+    const conn = new McpConnection({
+      url: inst.url,
+      transport: inst.resolvedTransport ?? inst.transport,
+      headers,
+      secrets,
+      timeoutMs: inst.timeoutMs ?? deps.defaultTimeoutMs,
+      fetch: guardedFetch,
+      onToolsChanged: () => {
+        const latest = deps.installations.get(inst.orgId, inst.id);
+        if (latest && latest.status === 'active') {
+          refresh(latest).catch((err: unknown) => deps.log.warn({ installationId: inst.id, err: { message: (err as Error).message } }, 'tool list refresh failed'));
+        }
+      },
+    });
+    entries.set(inst.id, { fingerprint: fp, conn, lastHealthWrite: 0 });
+    return conn;
+  }
+
+  /** Re-lists every page of tools and stores the catalog; throws McpClientError when the server fails. */
+  function refresh(inst: Installation): Promise<Installation> {
+    const running = refreshing.get(inst.id);
+    if (running) return running;
+    const p = (async () => {
+      const conn = connectionFor(inst);
+      try {
+        const tools = await conn.listAllTools();
+        const { named, skipped } = prefixToolNames(inst.slug, tools.map((t) => t.name));
+        const byName = new Map(tools.map((t) => [t.name, t]));
+        const catalog: CatalogTool[] = named.map((n) => {
+          const t = byName.get(n.name)!;
+          return { name: t.name, prefixedName: n.prefixedName, description: t.description ?? '', inputSchema: t.inputSchema, ...(t.annotations ? { annotations: t.annotations } : {}) };
+        });
+        deps.installations.saveCatalog(inst.orgId, inst.id, { tools: catalog, skipped, transport: conn.resolvedTransport });
+        deps.installations.recordHealth(inst.orgId, inst.id, { successAt: Date.now(), error: null, errorAt: null });
+        return deps.installations.get(inst.orgId, inst.id)!;
+      } catch (err) {
+        const message = err instanceof McpClientError ? err.message : scrubText((err as Error)?.message ?? String(err));
+        deps.installations.recordHealth(inst.orgId, inst.id, { error: message, errorAt: Date.now() });
+        throw err instanceof McpClientError ? err : new McpClientError('transport', message, message);
+      } finally {
+        refreshing.delete(inst.id);
+      }
+    })();
+    refreshing.set(inst.id, p);
+    return p;
+  }
+
+  function noteHealth(inst: Installation, ok: boolean, error: string | null): void {
+    const e = entries.get(inst.id);
+    const now = Date.now();
+    if (ok) {
+      if (!e || now - e.lastHealthWrite < HEALTH_WRITE_INTERVAL_MS) return;
+      e.lastHealthWrite = now;
+      deps.installations.recordHealth(inst.orgId, inst.id, { successAt: now, error: null, errorAt: null });
+    } else {
+      if (e) e.lastHealthWrite = 0;
+      deps.installations.recordHealth(inst.orgId, inst.id, { error, errorAt: now });
+    }
+  }
+
+  function handle(inst: Installation): PluginHandle {
+    return {
+      id: inst.id,
+      kind: 'mcp',
+      slug: inst.slug,
+      displayName: inst.displayName,
+      description: inst.description,
+      tools: () => inst.catalog.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema, annotations: t.annotations })),
+      async call(tool: string, args: Record<string, unknown>, ctx: ToolCallContext): Promise<ToolOutcome> {
+        const conn = connectionFor(inst);
+        const out = await conn.callTool(tool, args, { timeoutMs: inst.timeoutMs ?? ctx.timeoutMs, signal: ctx.signal, maxResultBytes: deps.maxResultBytes });
+        if (out.ok) {
+          noteHealth(inst, true, null);
+          return { isError: out.isError, text: out.text, errorClass: out.isError ? 'tool_error' : undefined };
+        }
+        if (out.errorClass !== 'aborted' && out.errorClass !== 'protocol') noteHealth(inst, false, out.message);
+        return { isError: true, text: out.message, errorClass: out.errorClass };
+      },
+    };
+  }
+
+  return {
+    refresh,
+    handle,
+    /** Health as the live connection sees it (falls back to what is stored). */
+    health(inst: Installation) {
+      const live = entries.get(inst.id)?.conn.health();
+      return {
+        transport: live?.transport ?? inst.resolvedTransport,
+        connected: live?.connected ?? false,
+        lastSuccessAt: Math.max(live?.lastSuccessAt ?? 0, inst.lastSuccessAt ?? 0) || null,
+        lastError: inst.lastError,
+        lastErrorAt: inst.lastErrorAt,
+      };
+    },
+    async drop(installationId: string): Promise<void> {
+      const e = entries.get(installationId);
+      entries.delete(installationId);
+      if (e) await e.conn.close().catch(() => undefined);
+    },
+    async closeAll(): Promise<void> {
+      const all = [...entries.values()];
+      entries.clear();
+      await Promise.all(all.map((e) => e.conn.close().catch(() => undefined)));
+    },
+  };
+}
+export type McpManager = ReturnType<typeof createMcpManager>;

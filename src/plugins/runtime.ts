@@ -1,0 +1,175 @@
+/**
+ * The plugin runtime: one surface over every plugin kind.
+ *
+ * Lists an organisation's plugins, narrows them to what a key / request / WhatsApp instance may
+ * use (never widening), builds the OpenAI `tools[]` with prefixed names, and executes a model's tool
+ * call with every safeguard: name resolution through a stored map, allowlist, argument validation,
+ * per-tool rate limit, timeout, size cap and scrubbed errors. A plugin failure is a tool error the
+ * model reads — never an exception out of here. Knows nothing of HTTP.
+ */
+import type { InstallationsRepo, Installation } from '../storage/repos/plugin-installations.ts';
+import type { McpManager } from './kinds/mcp/manager.ts';
+import { prefixToolNames } from './naming.ts';
+import { toFunctionParameters, type ArgumentValidator } from './schema.ts';
+import type { ToolLimiter, ToolRateLimits } from './limits.ts';
+import { scrubText } from './scrub.ts';
+import { capUtf8 } from './kinds/mcp/result-text.ts';
+import type { FirstPartyPlugin, PluginHandle, ToolCallContext, ToolDescriptor } from './types.ts';
+
+/** OpenAI's limit on `tools[]` per request. */
+export const MAX_TOOLS_PER_REQUEST = 128;
+/** Unknown-tool errors list at most this many valid names back to the model. */
+const MAX_NAMES_IN_ERROR = 20;
+
+export interface PluginSummary {
+  handle: PluginHandle;
+  toolCount: number;
+  installation: Installation | null;
+}
+
+export interface ResolvedTool {
+  prefixedName: string;
+  plugin: PluginHandle;
+  tool: ToolDescriptor;
+  rateLimits: ToolRateLimits;
+}
+
+export interface OpenAiFunctionTool {
+  type: 'function';
+  function: { name: string; description: string; parameters: Record<string, unknown> };
+}
+
+export interface ToolSet {
+  tools: OpenAiFunctionTool[];
+  byName: Map<string, ResolvedTool>;
+  /** Prefixed names of tools that exist but are not allowed (allowlist), for a precise error. */
+  notAllowed: Set<string>;
+  /** Tools left out because of the 128-tool limit. */
+  omitted: string[];
+  pluginIds: string[];
+}
+
+export interface ToolCallResult {
+  prefixedName: string;
+  pluginId: string | null;
+  tool: string | null;
+  isError: boolean;
+  errorClass: string | null;
+  text: string;
+  latencyMs: number;
+}
+
+export interface RuntimeDeps {
+  installations: InstallationsRepo;
+  mcp: McpManager;
+  firstParty: readonly FirstPartyPlugin[];
+  validator: ArgumentValidator;
+  limiter: ToolLimiter;
+  toolTimeoutMs: number;
+  maxResultBytes: number;
+}
+
+export interface PluginScope {
+  /** The gateway key's plugin list; null = all of the organisation's. */
+  keyAllowed?: readonly string[] | null;
+  /** The request's (or WhatsApp instance's) narrowing; null/undefined = no narrowing. */
+  narrowTo?: readonly string[] | null;
+}
+
+export function createPluginRuntime(deps: RuntimeDeps) {
+  function allowlisted(inst: Installation | null, name: string): boolean {
+    return !inst || inst.toolAllowlist === null || inst.toolAllowlist.includes(name);
+  }
+
+  function plugins(orgId: string): PluginSummary[] {
+    const out: PluginSummary[] = [];
+    for (const fp of deps.firstParty) {
+      const handle = fp.forOrg(orgId);
+      if (handle) out.push({ handle, toolCount: prefixToolNames(handle.slug, handle.tools().map((t) => t.name)).named.length, installation: null });
+    }
+    for (const inst of deps.installations.listActive(orgId)) {
+      const toolCount = inst.catalog.filter((t) => allowlisted(inst, t.name)).length;
+      out.push({ handle: deps.mcp.handle(inst), toolCount, installation: inst });
+    }
+    return out;
+  }
+
+  const matches = (p: PluginSummary, ids: readonly string[]): boolean => ids.includes(p.handle.id) || ids.includes(p.handle.slug);
+
+  return {
+    /** Every plugin of the organisation (first-party ones where usable, active installations). */
+    listPlugins: plugins,
+
+    /** The plugins a call may use: organisation ∩ key scope ∩ request narrowing, with at least one tool. */
+    usablePlugins(orgId: string, scope: PluginScope): PluginSummary[] {
+      return plugins(orgId).filter(
+        (p) => p.toolCount > 0 && (scope.keyAllowed == null || matches(p, scope.keyAllowed)) && (scope.narrowTo == null || matches(p, scope.narrowTo)),
+      );
+    },
+
+    buildToolSet(selected: PluginSummary[]): ToolSet {
+      const set: ToolSet = { tools: [], byName: new Map(), notAllowed: new Set(), omitted: [], pluginIds: [] };
+      for (const p of selected) {
+        set.pluginIds.push(p.handle.id);
+        const tools = p.handle.tools();
+        const { named } = prefixToolNames(p.handle.slug, tools.map((t) => t.name));
+        const byOwn = new Map(tools.map((t) => [t.name, t]));
+        for (const n of named) {
+          const tool = byOwn.get(n.name)!;
+          if (!allowlisted(p.installation, tool.name)) {
+            set.notAllowed.add(n.prefixedName);
+            continue;
+          }
+          if (set.tools.length >= MAX_TOOLS_PER_REQUEST) {
+            set.omitted.push(n.prefixedName);
+            continue;
+          }
+          set.byName.set(n.prefixedName, { prefixedName: n.prefixedName, plugin: p.handle, tool, rateLimits: p.installation?.toolRateLimits ?? {} });
+          set.tools.push({ type: 'function', function: { name: n.prefixedName, description: tool.description || tool.name, parameters: toFunctionParameters(tool.inputSchema) } });
+        }
+      }
+      return set;
+    },
+
+    /** Executes one tool call of the model; always resolves with something the model can read. */
+    async callTool(set: ToolSet, call: { name: string; arguments: string }, ctx: ToolCallContext): Promise<ToolCallResult> {
+      const started = performance.now();
+      const fail = (errorClass: string, text: string, resolved?: ResolvedTool): ToolCallResult => ({
+        prefixedName: call.name, pluginId: resolved?.plugin.id ?? null, tool: resolved?.tool.name ?? null, isError: true, errorClass,
+        text: scrubText(text, { maxLength: 1000 }), latencyMs: performance.now() - started,
+      });
+      const resolved = set.byName.get(call.name);
+      if (!resolved) {
+        if (set.notAllowed.has(call.name)) return fail('not_allowed', `Tool "${call.name}" is not allowed here. Do not call it again; answer without it.`);
+        const names = [...set.byName.keys()].slice(0, MAX_NAMES_IN_ERROR).join(', ');
+        return fail('unknown_tool', `There is no tool named "${call.name}". Available tools: ${names || '(none)'}.`);
+      }
+      let args: unknown;
+      try {
+        args = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
+      } catch {
+        return fail('invalid_arguments', `The arguments for ${call.name} are not valid JSON. Send a JSON object matching the tool's parameters.`, resolved);
+      }
+      if (args === null || typeof args !== 'object' || Array.isArray(args)) {
+        return fail('invalid_arguments', `The arguments for ${call.name} must be a JSON object.`, resolved);
+      }
+      const check = deps.validator.check(resolved.tool.inputSchema, args);
+      if (!check.ok) return fail('invalid_arguments', `Invalid arguments for ${call.name}: ${check.problems}. Fix them and call again.`, resolved);
+      const waitSeconds = await deps.limiter.consume(ctx.orgId, resolved.plugin.id, resolved.tool.name, resolved.rateLimits);
+      if (waitSeconds !== null) {
+        return fail('rate_limited', `Tool ${call.name} is rate limited; it may be called again in ${waitSeconds}s. Answer without it for now.`, resolved);
+      }
+      try {
+        const out = await resolved.plugin.call(resolved.tool.name, args as Record<string, unknown>, { ...ctx, timeoutMs: ctx.timeoutMs || deps.toolTimeoutMs });
+        const text = out.isError ? scrubText(out.text, { maxLength: 2000 }) : capUtf8(out.text, deps.maxResultBytes);
+        return {
+          prefixedName: call.name, pluginId: resolved.plugin.id, tool: resolved.tool.name, isError: out.isError,
+          errorClass: out.isError ? (out.errorClass ?? 'tool_error') : null, text, latencyMs: performance.now() - started,
+        };
+      } catch (err) {
+        return fail('plugin_error', `Tool ${call.name} failed: ${(err as Error)?.message ?? 'unknown error'}`, resolved);
+      }
+    },
+  };
+}
+export type PluginRuntime = ReturnType<typeof createPluginRuntime>;
