@@ -13,9 +13,12 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { redactSecrets, scrubError, scrubText } from '../../scrub.ts';
 import type { FetchLike } from '../../ssrf.ts';
+import { CallAborted, DeadlineExceeded, remaining, untilDeadline, withTimeout } from './deadline.ts';
 import { capUtf8, toolResultToText } from './result-text.ts';
+import { normaliseTool } from './tool-info.ts';
+import type { McpToolInfo } from './tool-info.ts';
 
-export type { FetchLike };
+export type { FetchLike, McpToolInfo };
 
 /** A server that keeps returning cursors must not hold a request forever. */
 export const MAX_TOOL_LIST_PAGES = 100;
@@ -30,6 +33,8 @@ const DETAIL_MAX_CHARS = 300;
 /** Statuses at connect that mean "no Streamable HTTP here" (spec: backwards compatibility). */
 const FALLBACK_STATUSES = new Set([400, 404, 405]);
 const CLIENT_VERSION = '0.1.0';
+/** Headers the transports own; a stored credential may not override them. */
+const RESERVED_HEADERS = new Set(['accept', 'content-type', 'content-length', 'host', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'connection', 'transfer-encoding']);
 
 export type McpTransportChoice = 'streamable_http' | 'sse' | 'auto';
 type TransportKind = 'streamable_http' | 'sse';
@@ -50,15 +55,6 @@ export interface McpConnectionOptions {
   onToolsChanged?: () => void;
   /** Client name sent in `initialize`; default `plugboard`. */
   clientName?: string;
-}
-
-export interface McpToolInfo {
-  name: string;
-  description: string;
-  inputSchema: Record<string, unknown>;
-  annotations?: Record<string, unknown>;
-  title?: string;
-  outputSchema?: Record<string, unknown>;
 }
 
 export interface McpHealth {
@@ -97,8 +93,6 @@ interface Session {
   inFlight: number;
 }
 
-class DeadlineExceeded extends Error {}
-class CallAborted extends Error {}
 class ConnectionClosedLocally extends Error {}
 
 /**
@@ -117,7 +111,8 @@ export class McpConnection {
   #health = { lastSuccessAt: null as number | null, lastError: null as string | null, lastErrorAt: null as number | null };
 
   constructor(opts: McpConnectionOptions) {
-    this.#opts = { ...opts, headers: { ...opts.headers }, secrets: [...opts.secrets] };
+    const headers = Object.fromEntries(Object.entries(opts.headers).filter(([name]) => !RESERVED_HEADERS.has(name.toLowerCase())));
+    this.#opts = { ...opts, headers, secrets: [...opts.secrets] };
   }
 
   /** The transport that worked, once connected. */
@@ -176,6 +171,11 @@ export class McpConnection {
     const connecting = this.#connecting;
     if (session) await this.#dispose(session, true);
     if (connecting) await withTimeout(connecting.then(() => undefined, () => undefined), CLOSE_TIMEOUT_MS);
+  }
+
+  /** `await using conn = new McpConnection(…)` closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   async #listPages(s: Session, deadline: number, signal: AbortSignal | undefined): Promise<McpToolInfo[]> {
@@ -416,60 +416,4 @@ function isSessionExpired(err: unknown, session: Session): boolean {
 function isStreamBreak(err: unknown): boolean {
   if (err instanceof SseError) return true;
   return err instanceof Error && /SSE stream disconnected|Maximum reconnection attempts|Failed to reconnect SSE stream/.test(err.message);
-}
-
-function normaliseTool(tool: { name: string; description?: string; inputSchema?: unknown; annotations?: unknown; title?: string; outputSchema?: unknown }): McpToolInfo {
-  const info: McpToolInfo = {
-    name: tool.name,
-    description: typeof tool.description === 'string' ? tool.description : '',
-    inputSchema: isPlainObject(tool.inputSchema) ? tool.inputSchema : { type: 'object' },
-  };
-  if (isPlainObject(tool.annotations)) info.annotations = tool.annotations;
-  if (typeof tool.title === 'string') info.title = tool.title;
-  if (isPlainObject(tool.outputSchema)) info.outputSchema = tool.outputSchema;
-  return info;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return !!value && typeof value === 'object' && !Array.isArray(value);
-}
-
-function remaining(deadline: number): number {
-  return Math.max(1, deadline - Date.now());
-}
-
-/** Waits for `promise` until the deadline or the signal, whichever comes first (the promise itself is not cancelled). */
-function untilDeadline<T>(promise: Promise<T>, deadline: number, signal: AbortSignal | undefined): Promise<T> {
-  if (signal?.aborted) return Promise.reject(new CallAborted());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      cleanup();
-      reject(new CallAborted());
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new DeadlineExceeded());
-    }, Math.max(0, deadline - Date.now()));
-    const cleanup = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        cleanup();
-        resolve(value);
-      },
-      (err: unknown) => {
-        cleanup();
-        reject(err);
-      },
-    );
-  });
-}
-
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }
