@@ -181,7 +181,7 @@ test('a request with its own tools[] passes through and nothing is executed', as
     json: chatCompletion({ toolCalls: [{ id: 'x', name: 'client_tool', arguments: {} }] }),
   });
   const r = await t.openai(key.secret).chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }], tools });
-  assert.equal(r.choices[0].message.tool_calls?.[0].function.name, 'client_tool');
+  assert.equal((r.choices[0].message.tool_calls?.[0] as { function: { name: string } }).function.name, 'client_tool');
   assert.equal(s.mcpServer.calls.length, 0);
 });
 
