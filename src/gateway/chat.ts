@@ -17,6 +17,8 @@ export interface ChatCall {
   signal: AbortSignal;
   /** Plugins the request narrows itself to (`X-Plugboard-Plugins`); null = no narrowing. */
   narrowTo?: string[] | null;
+  /** WhatsApp instance named by `X-Plugboard-WhatsApp-Instance` for first-party sends. */
+  senderInstanceId?: string | null;
 }
 
 /** Plugin orchestration, when the decision table says so; returns null to pass through. */

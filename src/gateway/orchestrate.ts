@@ -44,7 +44,7 @@ export function createHttpOrchestrator(deps: OrchestrationDeps): Orchestrator {
     resolveModel(body, deps.aliases);
     const toolSet = deps.runtime.buildToolSet(decision.plugins);
     const req = {
-      orgId: call.key.orgId, keyId: call.key.id, instanceId: null, customerRef: null, requestId: call.requestId, body, toolSet,
+      orgId: call.key.orgId, keyId: call.key.id, instanceId: null, customerRef: null, senderInstanceId: call.senderInstanceId ?? null, requestId: call.requestId, body, toolSet,
       loopCap: deps.loopCap, signal: call.signal,
     };
     if (toolSet.omitted.length) sink.header?.('x-plugboard-tools-omitted', String(toolSet.omitted.length));

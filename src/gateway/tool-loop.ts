@@ -41,6 +41,8 @@ export interface LoopRequest {
   keyId: string | null;
   instanceId: string | null;
   customerRef: string | null;
+  /** Sender the API caller named for WhatsApp sends; null in conversations and when not named. */
+  senderInstanceId?: string | null;
   requestId: string;
   /** The caller's body (model already resolved), without tools. */
   body: Record<string, unknown>;
@@ -84,7 +86,7 @@ export function createToolLoop(deps: LoopDeps) {
       deps.bus.publish({ type: 'tool_call_started', orgId: req.orgId, requestId: req.requestId, at: Date.now(), turn, tool: call.function.name, callId: call.id });
       const r = await deps.runtime.callTool(req.toolSet, { name: call.function.name, arguments: call.function.arguments ?? '' }, {
         orgId: req.orgId, requestId: req.requestId, keyId: req.keyId, instanceId: req.instanceId, customerRef: req.customerRef,
-        signal: req.signal, timeoutMs: deps.toolTimeoutMs,
+        senderInstanceId: req.senderInstanceId ?? null, signal: req.signal, timeoutMs: deps.toolTimeoutMs,
       });
       deps.recorder.record({
         orgId: req.orgId, requestId: req.requestId, kind: 'tool_call', keyId: req.keyId, instanceId: req.instanceId, pluginId: r.pluginId,

@@ -124,7 +124,7 @@ export function createPluginRuntime(deps: RuntimeDeps) {
             set.omitted.push(n.prefixedName);
             continue;
           }
-          set.byName.set(n.prefixedName, { prefixedName: n.prefixedName, plugin: p.handle, tool, rateLimits: p.installation?.toolRateLimits ?? {} });
+          set.byName.set(n.prefixedName, { prefixedName: n.prefixedName, plugin: p.handle, tool, rateLimits: p.installation?.toolRateLimits ?? p.handle.rateLimits ?? {} });
           set.tools.push({ type: 'function', function: { name: n.prefixedName, description: tool.description || tool.name, parameters: toFunctionParameters(tool.inputSchema) } });
         }
       }

@@ -36,6 +36,8 @@ export interface ToolCallContext {
   instanceId: string | null;
   /** Privacy-preserving customer identifier (keyed HMAC), never a raw phone number. */
   customerRef: string | null;
+  /** The WhatsApp number instance the caller named for sending (`X-Plugboard-WhatsApp-Instance`) on the API path. */
+  senderInstanceId?: string | null;
   /** Aborted when the caller disconnects or the request deadline passes. */
   signal: AbortSignal;
   timeoutMs: number;
@@ -57,6 +59,8 @@ export interface PluginHandle {
   readonly slug: string;
   readonly displayName: string;
   readonly description: string;
+  /** Default per-tool rate limits of a first-party plugin (installations carry their own). */
+  readonly rateLimits?: Record<string, { points: number; durationSeconds: number }>;
   /** Tools offered (the cached catalog for remote kinds), before allowlists. */
   tools(): ToolDescriptor[];
   call(tool: string, args: Record<string, unknown>, ctx: ToolCallContext): Promise<ToolOutcome>;

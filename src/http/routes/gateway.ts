@@ -52,7 +52,7 @@ export function gatewayRoutes(deps: GatewayRouteDeps): Router {
     const sink = createNodeSink(ctx.res, { 'x-request-id': state.requestId, ...limitHeaders });
     try {
       const narrowTo = parseNarrowingHeader(ctx.get('x-plugboard-plugins') || undefined);
-      await handleChatCompletion(deps.chat, { key, body, raw, requestId: state.requestId, signal: abort.signal, narrowTo }, sink);
+      await handleChatCompletion(deps.chat, { key, body, raw, requestId: state.requestId, signal: abort.signal, narrowTo, senderInstanceId: ctx.get('x-plugboard-whatsapp-instance') || null }, sink);
       ctx.respond = false;
     } catch (err) {
       if (isAbort(err) && abort.signal.aborted) {
