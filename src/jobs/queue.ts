@@ -94,6 +94,12 @@ export interface JobQueue {
   /** Moves a dead job back to queued with a fresh attempt budget. */
   requeue(orgId: string, id: number): boolean;
   stats(orgId: string): JobStats;
+  /**
+   * At start-up: hands back every job still running under a claim token starting with
+   * `lockedByPrefix` (a previous, killed process of this appliance), without waiting for the
+   * lease. The abandoned attempt counts; exhausted jobs go dead. Returns how many were recovered.
+   */
+  recoverAbandoned(lockedByPrefix: string): number;
   /** Deletes finished (done) jobs last updated before `before`; returns how many. */
   purgeDone(before: number): number;
 }
@@ -212,6 +218,12 @@ export function createJobQueue(db: Db, options: JobQueueOptions = {}): JobQueue 
     WHERE org_id = @orgId AND id = @id AND status = 'dead'`);
   const statsStmt = db.prepare('SELECT status, COUNT(*) AS n, MIN(run_at) AS oldest FROM jobs WHERE org_id = ? GROUP BY status');
   const purgeStmt = db.prepare("DELETE FROM jobs WHERE status = 'done' AND updated_at < ?");
+  // substr() rather than LIKE: a prefix with % or _ must match literally.
+  const recoverStmt = db.prepare(`
+    UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,
+      run_at = @now, lease_until = NULL, locked_by = CASE WHEN attempts >= max_attempts THEN locked_by ELSE NULL END,
+      last_error = 'Abandoned by a previous process (killed or crashed). ' || COALESCE(last_error, ''), updated_at = @now
+    WHERE status = 'running' AND substr(locked_by, 1, length(@prefix)) = @prefix`);
 
   const claimTx = db.transaction((input: ClaimInput, at: number): Job | null => {
     buryExhausted.run({ now: at });
@@ -295,6 +307,10 @@ export function createJobQueue(db: Db, options: JobQueueOptions = {}): JobQueue 
         if (r.status === 'queued') out.oldestQueuedRunAt = r.oldest;
       }
       return out;
+    },
+    recoverAbandoned(lockedByPrefix) {
+      if (!lockedByPrefix) throw new TypeError('recoverAbandoned needs a non-empty prefix.');
+      return recoverStmt.run({ prefix: lockedByPrefix, now: now() }).changes;
     },
     purgeDone(before) {
       return purgeStmt.run(before).changes;

@@ -60,6 +60,7 @@ interface Slot {
   token: string;
   controller: AbortController;
   done: Promise<void>;
+  heartbeatTimer: NodeJS.Timeout | undefined;
   /** Set once the job was handed back at shutdown: the handler's outcome no longer counts. */
   released: boolean;
 }
@@ -132,6 +133,8 @@ export class JobWorker {
     let released = 0;
     for (const slot of this.#slots) {
       slot.released = true;
+      // A hung handler never reaches its `finally`: stop renewing its lease here.
+      clearInterval(slot.heartbeatTimer);
       slot.controller.abort(new Error('The worker is shutting down.'));
       try {
         if (this.#queue.release(slot.job.id, slot.token)) {
@@ -176,7 +179,7 @@ export class JobWorker {
   #startJob(job: Job): void {
     const token = job.lockedBy as string;
     const controller = new AbortController();
-    const slot: Slot = { job, token, controller, done: Promise.resolve(), released: false };
+    const slot: Slot = { job, token, controller, done: Promise.resolve(), heartbeatTimer: undefined, released: false };
     const heartbeat = (): boolean => {
       if (slot.released) return false;
       const ok = this.#queue.heartbeat(job.id, token, this.#leaseMs);
@@ -186,7 +189,7 @@ export class JobWorker {
       }
       return ok;
     };
-    const timer = setInterval(() => {
+    slot.heartbeatTimer = setInterval(() => {
       try {
         heartbeat();
       } catch (error) {
@@ -207,7 +210,7 @@ export class JobWorker {
         if (slot.released) return;
         this.#settleFailure(job, token, err);
       } finally {
-        clearInterval(timer);
+        clearInterval(slot.heartbeatTimer);
         this.#slots.delete(slot);
         this.wake();
       }

@@ -127,9 +127,9 @@ export function createWhatsAppMessagesRepo(db: Db) {
     forCallback: db.prepare("SELECT id, org_id, instance_id FROM whatsapp_messages WHERE twilio_sid = ? AND direction = 'out'"),
     conversation: db.prepare(`
       SELECT * FROM (
-        SELECT * FROM whatsapp_messages WHERE org_id = ? AND instance_id = ? AND customer_ref = ? AND created_at <= ?
+        SELECT *, rowid AS seq FROM whatsapp_messages WHERE org_id = ? AND instance_id = ? AND customer_ref = ? AND created_at <= ?
         ORDER BY created_at DESC, rowid DESC LIMIT ?)
-      ORDER BY created_at, rowid`),
+      ORDER BY created_at, seq`),
   };
 
   const recordIntents = db.transaction((input: IntentInput): WhatsAppMessage[] => {
