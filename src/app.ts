@@ -68,7 +68,9 @@ export function openStorage(config: Config, opts: { createKey: boolean }): { db:
   const db = openDb({ file: config.dbFile });
   try {
     migrate(db);
-    const mk = loadMasterKey({ envValue: config.masterKey, keyFile: config.masterKeyFile, createIfMissing: opts.createKey });
+    // A key file is only ever created for a database that has no key yet: never a stray one that matches nothing.
+    const fresh = !db.prepare("SELECT 1 FROM meta WHERE key = 'master_key_check'").get();
+    const mk = loadMasterKey({ envValue: config.masterKey, keyFile: config.masterKeyFile, createIfMissing: opts.createKey && fresh });
     const box = createSecretBox(mk.key);
     verifyMasterKey(db, box);
     return { db, box, keyCreated: mk.created };
@@ -117,6 +119,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const complete = createInProcessCompletion(orchestration);
   const onChange = (): void => keyAuth.invalidate();
   let shuttingDown = false;
+  const shutdown = new AbortController();
 
   const koa = createKoaApp({
     log,
@@ -131,7 +134,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       keyRoutes(repos, onChange),
       usageRoutes({ orgs, tokens, usage, recorder }),
       mcpIntegrationRoutes({ orgs, tokens, installations, mcp, runtime, policy, onChange }),
-      eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs }),
+      eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs, shutdownSignal: shutdown.signal }),
     ],
   });
   const server = http.createServer({ keepAliveTimeout: 65_000 }, koa.callback());
@@ -153,15 +156,19 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     close() {
       closing ??= (async () => {
         shuttingDown = true;
+        shutdown.abort();
+        const wasListening = server.listening;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Keep-alive connections become idle as their last response ends; close them as they do.
         server.closeIdleConnections();
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
-        timer.unref();
-        if (server.listening) await closed;
+        if (wasListening) await closed;
+        clearInterval(sweep);
         clearTimeout(timer);
-        recorder.close();
         await mcp.closeAll();
         await pool.close().catch(() => undefined);
+        recorder.close();
         db.close();
         log.flush?.();
       })();

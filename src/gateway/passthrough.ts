@@ -92,7 +92,7 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Reco
       outcome.httpStatus = mapped instanceof AppError ? mapped.status : 500;
       outcome.status = 'error';
       outcome.errorClass = mapped instanceof AppError ? mapped.code : 'internal_error';
-    } else {
+    } else if (!relay.sawDone) {
       outcome.status = 'error';
       outcome.errorClass = 'client_closed';
       outcome.httpStatus = 499;

@@ -7,7 +7,7 @@
  */
 import crypto from 'node:crypto';
 import type Koa from 'koa';
-import { isAppError, internalWireError, toWireError, unknownRoute } from '../errors.ts';
+import { isAppError, internalWireError, methodNotAllowed, toWireError, unknownRoute } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { sseData } from '../gateway/sink.ts';
 
@@ -36,7 +36,10 @@ export function requestContext(opts: { log: Logger; generateId?: () => string })
     ctx.set('x-request-id', requestId);
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) throw unknownRoute();
+      if (ctx.respond !== false && ctx.body === undefined) {
+        if (ctx.status === 404 || ctx.status === 501) throw unknownRoute();
+        if (ctx.status === 405) throw methodNotAllowed();
+      }
     } catch (err) {
       writeError(ctx, err, requestId, opts.log);
     }

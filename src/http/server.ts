@@ -4,7 +4,6 @@
  */
 import Koa from 'koa';
 import type Router from '@koa/router';
-import { methodNotAllowed, unknownRoute } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { requestContext } from './request-context.ts';
 
@@ -14,7 +13,8 @@ export function createKoaApp(opts: { log: Logger; trustProxy: boolean; routers: 
   app.use(requestContext({ log: opts.log }));
   for (const router of opts.routers) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true, methodNotAllowed: () => methodNotAllowed(), notImplemented: () => unknownRoute() }));
+    // Not thrown: koa-router then sets the Allow header, and requestContext turns 405/501 into our error shape.
+    app.use(router.allowedMethods({ throw: false }));
   }
   return app;
 }

@@ -28,6 +28,7 @@ export interface GatewayRouteDeps {
 
 async function authorize(deps: GatewayRouteDeps, ctx: ParameterizedContext): Promise<{ key: GatewayKey; limitHeaders: Record<string, string> }> {
   const key = deps.keyAuth.authenticate(ctx.get('authorization') || undefined);
+  deps.chat.recorder.touchKey(key.id, Date.now());
   const state = ctx.state as RequestState;
   state.orgId = key.orgId;
   state.keyId = key.id;

@@ -7,7 +7,7 @@ import type { ControlAuthDeps } from '../../control-auth.ts';
 import { actorOf, requireOrgAction } from '../../control-auth.ts';
 import type { EventBus } from '../../../usage/bus.ts';
 
-export function eventRoutes(deps: ControlAuthDeps & { bus: EventBus; keepAliveMs: number }): Router {
+export function eventRoutes(deps: ControlAuthDeps & { bus: EventBus; keepAliveMs: number; shutdownSignal: AbortSignal }): Router {
   const router = new Router();
   router.get('/organizations/:organizationId/events', requireOrgAction(deps, 'events:read'), async function liveEvents(ctx) {
     const orgId = actorOf(ctx).orgId;
@@ -29,8 +29,12 @@ export function eventRoutes(deps: ControlAuthDeps & { bus: EventBus; keepAliveMs
       const done = (): void => {
         clearInterval(keepAlive);
         unsubscribe();
+        deps.shutdownSignal.removeEventListener('abort', end);
         resolve();
       };
+      // Live streams never end by themselves: the server's shutdown ends them.
+      const end = (): void => void res.end();
+      deps.shutdownSignal.addEventListener('abort', end, { once: true });
       res.once('close', done);
     });
   });

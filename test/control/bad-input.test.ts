@@ -1,0 +1,216 @@
+/**
+ * Bad input on every control-panel endpoint: malformed JSON, non-objects, wrong types, missing
+ * and unknown fields, oversized bodies, unknown or malformed ids, unknown routes and wrong
+ * methods. Every answer is a 4xx in the `{error:{message,type,param,code}}` shape — never a 500
+ * — and the database is exactly as it was before the barrage.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApp, type TestApp } from '../helpers/app.ts';
+import { assertWireError, snapshotTables } from '../helpers/factories.ts';
+
+/** Control tokens' last-used times move on every authenticated call, by design. */
+const IGNORE_TOUCH = { ignoreColumns: { control_tokens: ['last_used_at'] } };
+const CONTROL_BODY_LIMIT = 1024 * 1024;
+
+interface Call { label: string; method: string; path: string; raw?: string; body?: unknown; expect: [status: number, code: string, param?: string | null] }
+
+async function fire(t: TestApp, token: string, c: Call): Promise<void> {
+  const res = await t.api(c.method, c.path, { token, rawBody: c.raw, body: c.body });
+  assert.ok(res.status >= 400 && res.status < 500, `${c.label}: ${c.method} ${c.path} → ${res.status} ${res.text.slice(0, 300)}`);
+  assertWireError(res, c.expect[0], c.expect[1], c.expect[2], `${c.label}: ${c.method} ${c.path}`);
+  assert.match(res.headers.get('content-type') ?? '', /application\/json/, c.label);
+  assert.match(res.headers.get('x-request-id') ?? '', /^req_/, c.label);
+}
+
+function setup(t: TestApp) {
+  const tenant = t.tenant();
+  const admin = t.member(tenant.orgId, 'admin');
+  const member = t.member(tenant.orgId, 'member');
+  const key = t.key(tenant.orgId, { name: 'k', rateLimitRpm: 10 });
+  t.app.recorder.record({ orgId: tenant.orgId, requestId: 'req_existing', kind: 'completion', status: 'ok', latencyMs: 5, createdAt: Date.now() });
+  t.app.recorder.flush();
+  const o = `/organizations/${tenant.orgId}`;
+  return { tenant, admin, member, key, o };
+}
+
+test('every JSON-body endpoint: malformed, non-object, empty, unknown-field and oversized bodies are 4xx and change nothing', async () => {
+  await using t = await startApp();
+  const { tenant, member, key, o } = setup(t);
+  const bodyEndpoints: Array<{ method: string; path: string; valid: Record<string, unknown> }> = [
+    { method: 'POST', path: '/organizations', valid: { name: 'New org' } },
+    { method: 'PATCH', path: o, valid: { name: 'Renamed' } },
+    { method: 'POST', path: `${o}/members`, valid: { name: 'Newbie', role: 'member' } },
+    { method: 'PATCH', path: `${o}/members/${member.userId}`, valid: { role: 'admin' } },
+    { method: 'POST', path: `${o}/keys`, valid: { name: 'new key' } },
+    { method: 'PATCH', path: `${o}/keys/${key.id}`, valid: { name: 'renamed key' } },
+  ];
+  const before = snapshotTables(t.app.db, IGNORE_TOUCH);
+  const huge = JSON.stringify({ name: 'x'.repeat(CONTROL_BODY_LIMIT + 10) });
+  for (const e of bodyEndpoints) {
+    const calls: Call[] = [
+      { label: 'malformed JSON', method: e.method, path: e.path, raw: '{"name": "x",', expect: [400, 'invalid_json', null] },
+      { label: 'single quotes', method: e.method, path: e.path, raw: "{'name': 'x'}", expect: [400, 'invalid_json', null] },
+      { label: 'deeply nested', method: e.method, path: e.path, raw: '['.repeat(100_000), expect: [400, 'invalid_json', null] },
+      { label: 'empty body', method: e.method, path: e.path, raw: '', expect: [400, 'missing_body', null] },
+      { label: 'array', method: e.method, path: e.path, raw: JSON.stringify([e.valid]), expect: [400, 'invalid_body', null] },
+      { label: 'string', method: e.method, path: e.path, raw: '"name"', expect: [400, 'invalid_body', null] },
+      { label: 'number', method: e.method, path: e.path, raw: '5', expect: [400, 'invalid_body', null] },
+      { label: 'null', method: e.method, path: e.path, raw: 'null', expect: [400, 'invalid_body', null] },
+      { label: 'true', method: e.method, path: e.path, raw: 'true', expect: [400, 'invalid_body', null] },
+      { label: 'unknown field', method: e.method, path: e.path, body: { ...e.valid, bogusField: 1 }, expect: [400, 'unknown_parameter'] },
+      { label: '__proto__ field', method: e.method, path: e.path, raw: JSON.stringify(e.valid).replace(/^\{/, '{"__proto__":{"isAdmin":true},'), expect: [400, 'unknown_parameter'] },
+      { label: 'oversized', method: e.method, path: e.path, raw: huge, expect: [413, 'request_too_large', null] },
+    ];
+    for (const c of calls) await fire(t, tenant.ownerToken, c);
+    const unknown = await t.api(e.method, e.path, { token: tenant.ownerToken, body: { ...e.valid, bogusField: 1 } });
+    assert.match(unknown.json.error.message, /bogusField/, 'the unknown field is named');
+  }
+  assert.deepEqual(snapshotTables(t.app.db, IGNORE_TOUCH), before, 'nothing stored was lost or changed');
+});
+
+test('wrong types, bad values and missing required fields name the param', async () => {
+  await using t = await startApp();
+  const { tenant, member, key, o } = setup(t);
+  const before = snapshotTables(t.app.db, IGNORE_TOUCH);
+  const m = `${o}/members/${member.userId}`;
+  const k = `${o}/keys/${key.id}`;
+  const calls: Call[] = [
+    { label: 'org: missing name', method: 'POST', path: '/organizations', body: {}, expect: [400, 'invalid_type', 'name'] },
+    { label: 'org: name 5', method: 'POST', path: '/organizations', body: { name: 5 }, expect: [400, 'invalid_type', 'name'] },
+    { label: 'org: name ""', method: 'POST', path: '/organizations', body: { name: '' }, expect: [400, 'invalid_value', 'name'] },
+    { label: 'org: name blank', method: 'POST', path: '/organizations', body: { name: '   ' }, expect: [400, 'invalid_value', 'name'] },
+    { label: 'org: name too long', method: 'POST', path: '/organizations', body: { name: 'n'.repeat(201) }, expect: [400, 'invalid_value', 'name'] },
+    { label: 'org: name null', method: 'POST', path: '/organizations', body: { name: null }, expect: [400, 'invalid_type', 'name'] },
+    { label: 'patch org: name 5', method: 'PATCH', path: o, body: { name: 5 }, expect: [400, 'invalid_type', 'name'] },
+    { label: 'patch org: settings "x"', method: 'PATCH', path: o, body: { settings: 'x' }, expect: [400, 'invalid_type', 'settings'] },
+    { label: 'patch org: pluginInjection "yes"', method: 'PATCH', path: o, body: { settings: { pluginInjection: 'yes' } }, expect: [400, 'invalid_type', 'settings.pluginInjection'] },
+    { label: 'patch org: unknown setting', method: 'PATCH', path: o, body: { settings: { theme: 'dark' } }, expect: [400, 'unknown_parameter', 'settings'] },
+    { label: 'member: missing role', method: 'POST', path: `${o}/members`, body: { name: 'x' }, expect: [400, 'invalid_value', 'role'] },
+    { label: 'member: missing name', method: 'POST', path: `${o}/members`, body: { role: 'member' }, expect: [400, 'invalid_type', 'name'] },
+    { label: 'member: role king', method: 'POST', path: `${o}/members`, body: { name: 'x', role: 'king' }, expect: [400, 'invalid_value', 'role'] },
+    { label: 'member: role 1', method: 'POST', path: `${o}/members`, body: { name: 'x', role: 1 }, expect: [400, 'invalid_value', 'role'] },
+    { label: 'member: name []', method: 'POST', path: `${o}/members`, body: { name: [], role: 'member' }, expect: [400, 'invalid_type', 'name'] },
+    { label: 'patch member: {}', method: 'PATCH', path: m, body: {}, expect: [400, 'invalid_value', 'role'] },
+    { label: 'patch member: role OWNER', method: 'PATCH', path: m, body: { role: 'OWNER' }, expect: [400, 'invalid_value', 'role'] },
+    { label: 'key: rpm "5"', method: 'POST', path: `${o}/keys`, body: { rateLimitRpm: '5' }, expect: [400, 'invalid_type', 'rateLimitRpm'] },
+    { label: 'key: rpm -1', method: 'POST', path: `${o}/keys`, body: { rateLimitRpm: -1 }, expect: [400, 'invalid_value', 'rateLimitRpm'] },
+    { label: 'key: rpm 1.5', method: 'POST', path: `${o}/keys`, body: { rateLimitRpm: 1.5 }, expect: [400, 'invalid_type', 'rateLimitRpm'] },
+    { label: 'key: rpm huge', method: 'POST', path: `${o}/keys`, body: { rateLimitRpm: 1e12 }, expect: [400, 'invalid_value', 'rateLimitRpm'] },
+    { label: 'key: name 5', method: 'POST', path: `${o}/keys`, body: { name: 5 }, expect: [400, 'invalid_type', 'name'] },
+    { label: 'key: allowedPluginIds "x"', method: 'POST', path: `${o}/keys`, body: { allowedPluginIds: 'x' }, expect: [400, 'invalid_type', 'allowedPluginIds'] },
+    { label: 'key: allowedPluginIds [5]', method: 'POST', path: `${o}/keys`, body: { allowedPluginIds: [5] }, expect: [400, 'invalid_type', 'allowedPluginIds.0'] },
+    { label: 'patch key: rpm true', method: 'PATCH', path: k, body: { rateLimitRpm: true }, expect: [400, 'invalid_type', 'rateLimitRpm'] },
+    { label: 'patch key: name {}', method: 'PATCH', path: k, body: { name: {} }, expect: [400, 'invalid_type', 'name'] },
+  ];
+  for (const c of calls) {
+    const res = await t.api(c.method, c.path, { token: tenant.ownerToken, body: c.body });
+    assert.ok(res.status >= 400 && res.status < 500, `${c.label}: ${res.status} ${res.text}`);
+    assertWireError(res, c.expect[0], c.expect[1], c.expect[2], c.label);
+    assert.equal(res.json.error.type, 'invalid_request_error', c.label);
+  }
+  assert.deepEqual(snapshotTables(t.app.db, IGNORE_TOUCH), before, 'nothing stored was lost or changed');
+});
+
+test('usage-events query parameters: bad values are 400s naming the param', async () => {
+  await using t = await startApp();
+  const { tenant, o } = setup(t);
+  const cases: Array<[query: string, param: string | null, code?: string]> = [
+    ['limit=abc', 'limit'], ['limit=0', 'limit'], ['limit=501', 'limit'], ['limit=-1', 'limit'], ['limit=1.5', 'limit'], ['limit=', 'limit'],
+    ['status=maybe', 'status'], ['kind=everything', 'kind'], ['from=yesterday', 'from'], ['to=not-a-time', 'to'],
+    ['cursor=abc', 'cursor'], ['cursor=-5', 'cursor'], ['model=', 'model'], ['keyId=' + 'k'.repeat(201), 'keyId'],
+    ['bogus=1', null, 'unknown_parameter'], ['model=a&model=b', 'model', 'invalid_value'], ['limit=5&limit=6', 'limit', 'invalid_value'],
+  ];
+  for (const [q, param, code] of cases) {
+    const res = await t.api('GET', `${o}/usage-events?${q}`, { token: tenant.ownerToken });
+    assert.equal(res.status, 400, `${q}: ${res.text}`);
+    assertWireError(res, 400, code ?? res.json.error.code, param, q);
+  }
+  const ok = await t.api('GET', `${o}/usage-events?limit=500`, { token: tenant.ownerToken });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.json.data.length, 1);
+});
+
+test('unknown and malformed ids are 404 on every organisation route', async () => {
+  await using t = await startApp();
+  const { tenant, member, key, o } = setup(t);
+  const before = snapshotTables(t.app.db, IGNORE_TOUCH);
+  const badOrgs = ['00000000-0000-4000-8000-000000000000', crypto.randomUUID(), 'not-a-uuid', '1', `${tenant.orgId}x`, tenant.orgId.toUpperCase(), '%00', 'x'.repeat(2000)];
+  for (const org of badOrgs) {
+    const p = `/organizations/${org}`;
+    const routes: Array<[string, string, unknown?]> = [
+      ['GET', p], ['PATCH', p, { name: 'x' }], ['GET', `${p}/members`], ['POST', `${p}/members`, { name: 'x', role: 'member' }],
+      ['PATCH', `${p}/members/${member.userId}`, { role: 'admin' }], ['DELETE', `${p}/members/${member.userId}`],
+      ['GET', `${p}/keys`], ['POST', `${p}/keys`, {}], ['GET', `${p}/keys/${key.id}`], ['PATCH', `${p}/keys/${key.id}`, { name: 'x' }],
+      ['DELETE', `${p}/keys/${key.id}`], ['GET', `${p}/usage-events`],
+    ];
+    for (const [method, path, body] of routes) {
+      const res = await t.api(method, path, { token: tenant.ownerToken, body });
+      assertWireError(res, 404, 'organization_not_found', undefined, `${method} ${path.slice(0, 80)}`);
+    }
+  }
+  const missingKeys = ['00000000-0000-4000-8000-000000000000', 'nope', key.id.toUpperCase()];
+  for (const id of missingKeys) {
+    assertWireError(await t.api('GET', `${o}/keys/${id}`, { token: tenant.ownerToken }), 404, 'key_not_found', 'keyId', `GET key ${id}`);
+    assertWireError(await t.api('PATCH', `${o}/keys/${id}`, { token: tenant.ownerToken, body: { name: 'x' } }), 404, 'key_not_found', 'keyId');
+    assertWireError(await t.api('DELETE', `${o}/keys/${id}`, { token: tenant.ownerToken }), 404, 'key_not_found', 'keyId');
+  }
+  for (const id of ['00000000-0000-4000-8000-000000000000', 'nope', tenant.orgId]) {
+    assertWireError(await t.api('PATCH', `${o}/members/${id}`, { token: tenant.ownerToken, body: { role: 'admin' } }), 404, 'member_not_found', 'userId');
+    assertWireError(await t.api('DELETE', `${o}/members/${id}`, { token: tenant.ownerToken }), 404, 'member_not_found', 'userId');
+  }
+  assert.deepEqual(snapshotTables(t.app.db, IGNORE_TOUCH), before, 'nothing stored was lost or changed');
+});
+
+test('unknown routes are 404 unknown_url and wrong methods are 405, in the error shape', async () => {
+  await using t = await startApp();
+  const { tenant, key, o } = setup(t);
+  const before = snapshotTables(t.app.db, IGNORE_TOUCH);
+  const unknown: Array<[string, string]> = [
+    ['GET', '/'], ['GET', '/nope'], ['GET', '/v1'], ['GET', '/v1/nope'], ['POST', '/v2/chat/completions'], ['GET', `${o}/bogus`],
+    ['GET', `${o}/keys/${key.id}/secret`], ['GET', '/organizations/'.repeat(3)], ['DELETE', '/me/x'],
+  ];
+  for (const [method, path] of unknown) {
+    const res = await t.api(method, path, { token: tenant.ownerToken });
+    assertWireError(res, 404, 'unknown_url', null, `${method} ${path}`);
+  }
+  const wrongMethod: Array<[string, string]> = [
+    ['PUT', o], ['DELETE', o], ['POST', o], ['PUT', `${o}/keys/${key.id}`], ['POST', `${o}/keys/${key.id}`], ['DELETE', `${o}/keys`],
+    ['POST', `${o}/usage-events`], ['DELETE', '/organizations'], ['POST', '/me'], ['GET', '/v1/chat/completions'], ['POST', '/v1/models'],
+    ['POST', '/healthz'], ['DELETE', '/readyz'],
+  ];
+  for (const [method, path] of wrongMethod) {
+    const res = await t.api(method, path, { token: tenant.ownerToken, body: method === 'GET' || method === 'DELETE' ? undefined : {} });
+    assertWireError(res, 405, 'method_not_allowed', null, `${method} ${path}`);
+  }
+  assert.deepEqual(snapshotTables(t.app.db, IGNORE_TOUCH), before, 'nothing stored was lost or changed');
+});
+
+test('a 405 names the allowed methods in an Allow header (RFC 9110 §15.5.6)', async () => {
+  await using t = await startApp();
+  const { tenant, key, o } = setup(t);
+  const cases: Array<[method: string, path: string, allowed: string[]]> = [
+    ['PUT', o, ['GET', 'PATCH']],
+    ['POST', `${o}/keys/${key.id}`, ['DELETE', 'GET', 'PATCH']],
+    ['GET', '/v1/chat/completions', ['POST']],
+  ];
+  for (const [method, path, allowed] of cases) {
+    const res = await t.api(method, path, { token: tenant.ownerToken });
+    assert.equal(res.status, 405, `${method} ${path}`);
+    const allow = (res.headers.get('allow') ?? '').split(',').map((s) => s.trim()).filter((m) => m && m !== 'HEAD').sort();
+    assert.deepEqual(allow, allowed, `${method} ${path}: Allow header`);
+  }
+});
+
+test('after the barrage the valid requests still work (nothing was wedged)', async () => {
+  await using t = await startApp();
+  const { tenant, o } = setup(t);
+  for (let i = 0; i < 3; i++) await t.api('POST', `${o}/keys`, { token: tenant.ownerToken, rawBody: '{"name":' });
+  await t.api('POST', `${o}/keys`, { token: tenant.ownerToken, rawBody: JSON.stringify({ name: 'x'.repeat(CONTROL_BODY_LIMIT * 2) }) });
+  const created = await t.api('POST', `${o}/keys`, { token: tenant.ownerToken, body: { name: 'fine', rateLimitRpm: 5 } });
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.json.name, 'fine');
+  const org = await t.api('POST', '/organizations', { token: tenant.ownerToken, body: { name: '  Trimmed  ' } });
+  assert.equal(org.status, 201, org.text);
+  assert.equal(org.json.name, 'Trimmed');
+});
