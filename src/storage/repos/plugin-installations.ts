@@ -96,6 +96,12 @@ export function createInstallationsRepo(db: Db, box: SecretBox) {
     ),
     health: db.prepare('UPDATE plugin_installations SET last_success_at = COALESCE(?, last_success_at), last_error = ?, last_error_at = ? WHERE org_id = ? AND id = ?'),
   };
+  // The request path reads active installations (with parsed catalogs) on every injected request:
+  // cached per organisation, dropped on any write through this repo or by another connection.
+  const activeCache = new Map<string, Installation[]>();
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  let seenVersion = dataVersion.get() as number;
+  const invalidate = (): void => activeCache.clear();
   const self = {
     create(orgId: string, input: NewInstallation, now = Date.now()): Installation {
       const id = crypto.randomUUID();
@@ -105,6 +111,7 @@ export function createInstallationsRepo(db: Db, box: SecretBox) {
         input.credential ? box.seal(JSON.stringify(input.credential), aad(orgId, id)) : null,
         input.timeoutMs, input.toolAllowlist === null ? null : JSON.stringify(input.toolAllowlist), JSON.stringify(input.toolRateLimits), now, now,
       );
+      invalidate();
       return self.get(orgId, id)!;
     },
     get(orgId: string, id: string): Installation | null {
@@ -118,8 +125,19 @@ export function createInstallationsRepo(db: Db, box: SecretBox) {
     list(orgId: string): Installation[] {
       return (stmts.list.all(orgId) as Row[]).map(toInstallation);
     },
+    /** Active installations of an organisation, cached; treat the result as read-only. */
     listActive(orgId: string): Installation[] {
-      return (stmts.listActive.all(orgId) as Row[]).map(toInstallation);
+      const v = dataVersion.get() as number;
+      if (v !== seenVersion) {
+        seenVersion = v;
+        invalidate();
+      }
+      let list = activeCache.get(orgId);
+      if (!list) {
+        list = (stmts.listActive.all(orgId) as Row[]).map(toInstallation);
+        activeCache.set(orgId, list);
+      }
+      return list;
     },
     countActive(orgId: string): number {
       return stmts.countActive.get(orgId) as number;
@@ -156,16 +174,19 @@ export function createInstallationsRepo(db: Db, box: SecretBox) {
         put('credential_sealed', patch.credential ? box.seal(JSON.stringify(patch.credential), aad(orgId, id)) : null);
       }
       put('updated_at', now);
+      invalidate();
       db.prepare(`UPDATE plugin_installations SET ${sets.join(', ')} WHERE org_id = ? AND id = ?`).run(...(args as [unknown]), orgId, id);
       return self.get(orgId, id);
     },
     saveCatalog(orgId: string, id: string, c: { tools: CatalogTool[]; skipped: Installation['skippedTools']; transport: 'streamable_http' | 'sse' | null }, now = Date.now()): void {
       stmts.catalog.run(JSON.stringify(c.tools), JSON.stringify(c.skipped), now, c.transport, now, now, orgId, id);
+      invalidate();
     },
     recordHealth(orgId: string, id: string, h: { successAt?: number | null; error: string | null; errorAt: number | null }): void {
       stmts.health.run(h.successAt ?? null, h.error, h.errorAt, orgId, id);
     },
     delete(orgId: string, id: string): boolean {
+      invalidate();
       return stmts.del.run(orgId, id).changes > 0;
     },
   };
