@@ -20,6 +20,7 @@ const USAGE = `Usage: plugboard <command> [options]
   serve                                   run the gateway, control-panel API and workers
   migrate                                 apply pending database migrations and exit
   doctor                                  check data dir, database, master key and upstream
+  tui --token T [--url URL] [--org ID]    operator terminal UI attached to a running server
   org create --name NAME [--owner-name N] create an organisation and its owner (prints the owner token)
   org list                                list organisations
   member add --org ID --name N --role R   add a user (owner|admin|member) and print their token
@@ -122,6 +123,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'doctor':
       return runDoctor(config, json);
+    case 'tui': {
+      const token = (values.token as string | undefined) ?? process.env.PLUGBOARD_TUI_TOKEN;
+      if (!token) throw new UsageError('--token (or PLUGBOARD_TUI_TOKEN) is required: a control-panel token.');
+      const url = (values.url as string | undefined) ?? process.env.PLUGBOARD_TUI_URL ?? `http://127.0.0.1:${config.port}`;
+      // Loaded only here, so `serve` never loads blessed.
+      const { runTui } = await import('../tui/main.ts');
+      return runTui({ url, token, org: values.org as string | undefined });
+    }
     case 'org create': {
       const name = need(values, 'name');
       const created = withRepos(config, (r) => createOrganizationWithOwner(r, { name, ownerName: (values['owner-name'] as string | undefined) ?? 'Owner' }));

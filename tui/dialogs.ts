@@ -1,0 +1,136 @@
+/**
+ * Modal dialogs on the injected screen: confirm (y/n), alert (the one-time key secret), a small
+ * form of text fields, and a pick list (switching organisation). While one is open `open` is true
+ * and the app ignores its global keys. Dialogs only gather answers: they must never call the API.
+ */
+import blessed from 'blessed';
+import type { Widgets } from 'blessed';
+
+export interface FormField<K extends string = string> {
+  name: K;
+  label: string;
+  value?: string;
+  /** Shown as `*` while typed (tokens). */
+  secret?: boolean;
+}
+
+export interface Dialogs {
+  readonly open: boolean;
+  confirm(question: string): Promise<boolean>;
+  alert(title: string, text: string): Promise<void>;
+  /** Enter moves to the next field (and submits after the last), Esc cancels (null). */
+  form<K extends string>(title: string, fields: Array<FormField<K>>): Promise<Record<K, string> | null>;
+  pick<T>(title: string, items: Array<{ label: string; value: T }>): Promise<T | null>;
+  /** Closes every open dialog as cancelled (quit, organisation switch). */
+  closeAll(): void;
+}
+
+const BORDER = { type: 'line' } as const;
+const STYLE = { border: { fg: 'cyan' }, label: { bold: true } };
+
+export function createDialogs(screen: Widgets.Screen): Dialogs {
+  const closers = new Set<() => void>();
+
+  /** Opens `el` modally; `finish` destroys it, restores focus and runs `after` on the next tick (so the key that closed it goes nowhere). */
+  function modal(el: Widgets.BoxElement, cancel: () => void): (after: () => void) => void {
+    closers.add(cancel);
+    screen.saveFocus();
+    el.focus();
+    el.setFront();
+    screen.render();
+    let done = false;
+    return (after) => {
+      if (done) return;
+      done = true;
+      closers.delete(cancel);
+      el.destroy();
+      screen.restoreFocus();
+      screen.render();
+      setImmediate(after);
+    };
+  }
+
+  function box(title: string, height: number | string, content = ''): Widgets.BoxElement {
+    return blessed.box({
+      parent: screen, top: 'center', left: 'center', width: '80%', height, border: BORDER, label: ` ${title} `,
+      content, tags: false, padding: { left: 1, right: 1 }, style: STYLE, keys: true,
+    });
+  }
+
+  return {
+    get open() {
+      return closers.size > 0;
+    },
+
+    confirm(question) {
+      return new Promise((resolve) => {
+        const el = box('Confirm', 7, `${question}\n\n[y] yes    [n] no`);
+        const finish = modal(el, () => finish(() => resolve(false)));
+        el.key(['y'], () => finish(() => resolve(true)));
+        el.key(['n', 'escape', 'q'], () => finish(() => resolve(false)));
+      });
+    },
+
+    alert(title, text) {
+      return new Promise((resolve) => {
+        const lines = text.split('\n').length;
+        const el = box(title, Math.min(lines + 4, 30), `${text}\n\n[Enter] close`);
+        const finish = modal(el, () => finish(resolve));
+        el.key(['enter', 'escape', 'space', 'q'], () => finish(resolve));
+      });
+    },
+
+    form<K extends string>(title: string, fields: Array<FormField<K>>) {
+      return new Promise<Record<K, string> | null>((resolve) => {
+        // Editing is done here, synchronously per key, not with blessed textboxes: their readInput hands over
+        // between fields a tick late, so keys typed quickly after Enter (or pasted) would be lost.
+        const el = box(title, fields.length * 2 + 4);
+        const values = fields.map((f) => f.value ?? '');
+        const rows = fields.map((f, i) => blessed.text({ parent: el, top: i * 2, left: 0, right: 0, height: 1, tags: false, content: f.label }));
+        blessed.text({ parent: el, top: fields.length * 2, left: 0, height: 1, content: '[Enter] next / submit   [Up] back   [Esc] cancel', style: { fg: 'gray' } });
+        let at = 0;
+        const draw = (): void => {
+          fields.forEach((f, i) => {
+            const shown = f.secret ? '*'.repeat(values[i].length) : values[i];
+            rows[i].setContent(`${i === at ? '>' : ' '} ${`${f.label}:`.padEnd(18)}${shown}${i === at ? '_' : ''}`);
+            rows[i].style.bold = i === at;
+          });
+          screen.render();
+        };
+        const finish = modal(el, () => finish(() => resolve(null)));
+        el.on('keypress', (ch: string | undefined, key: { name?: string; ctrl?: boolean; meta?: boolean; full?: string }) => {
+          if (key.name === 'escape') return finish(() => resolve(null));
+          if (key.name === 'enter' || key.name === 'tab' || key.name === 'down') {
+            if (at === fields.length - 1 && key.name === 'enter') {
+              const out = {} as Record<K, string>;
+              fields.forEach((f, i) => (out[f.name] = values[i]));
+              return finish(() => resolve(out));
+            }
+            at = Math.min(at + 1, fields.length - 1);
+          } else if (key.name === 'up' || key.full === 'S-tab') at = Math.max(at - 1, 0);
+          else if (key.name === 'backspace') values[at] = values[at].slice(0, -1);
+          else if (key.ctrl && key.name === 'u') values[at] = '';
+          else if (ch && !key.ctrl && !key.meta && key.name !== 'return' && key.name !== 'linefeed' && !/[\u0000-\u001f\u007f]/.test(ch)) values[at] += ch;
+          draw();
+        });
+        draw();
+      });
+    },
+
+    pick<T>(title: string, items: Array<{ label: string; value: T }>) {
+      return new Promise<T | null>((resolve) => {
+        const el = blessed.list({
+          parent: screen, top: 'center', left: 'center', width: '60%', height: Math.min(items.length + 2, 20), border: BORDER, label: ` ${title} `,
+          items: items.map((i) => i.label), keys: true, tags: false, style: { border: { fg: 'cyan' }, selected: { inverse: true } } as Widgets.ListElementStyle,
+        });
+        const finish = modal(el, () => finish(() => resolve(null)));
+        el.on('select', (_item: unknown, index: number) => finish(() => resolve(items[index]?.value ?? null)));
+        el.key(['escape', 'q'], () => finish(() => resolve(null)));
+      });
+    },
+
+    closeAll() {
+      for (const close of [...closers]) close();
+    },
+  };
+}

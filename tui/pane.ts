@@ -1,0 +1,102 @@
+/**
+ * What every pane shares: the context the app hands it (screen, body box, the organisation's API
+ * client, its cancellation scope, dialogs, notify), the Pane contract the app drives, a table
+ * widget (header line + selectable rows laid out by views/text.ts) and `attempt`, which runs one
+ * API call in a child scope and reports failures. Panes never build the app layout or quit.
+ */
+import blessed from 'blessed';
+import type { Widgets } from 'blessed';
+import type { OrgClient } from './client.ts';
+import type { Dialogs } from './dialogs.ts';
+import type { Scope } from './tasks.ts';
+import { isAbortError } from './tasks.ts';
+import { describeError, formatTable, type Column } from './views/text.ts';
+
+export interface PaneContext {
+  screen: Widgets.Screen;
+  /** The body area every pane fills (one visible at a time). */
+  parent: Widgets.BoxElement;
+  api: OrgClient;
+  /** The organisation's scope: cancelled when the operator switches organisation or quits. */
+  scope: Scope;
+  dialogs: Dialogs;
+  /** A one-line message for the status bar (also kept in the log pane). */
+  notify(message: string): void;
+}
+
+export interface Pane {
+  readonly title: string;
+  /** Key help for the status bar. */
+  readonly help: string;
+  /** Makes the pane visible, focuses it and reloads its data. */
+  show(): void;
+  hide(): void;
+  /** Re-renders rows for the current width (after a resize). */
+  relayout(): void;
+  destroy(): void;
+}
+
+/** Runs `fn` with a fresh child scope of `parent`; failures are reported, cancellations are silent. */
+export async function attempt<T>(ctx: PaneContext, what: string, fn: (signal: AbortSignal) => Promise<T>, parent: Scope = ctx.scope): Promise<T | undefined> {
+  const scope = parent.child(what);
+  try {
+    return await fn(scope.signal);
+  } catch (err) {
+    if (!isAbortError(err) && !scope.cancelled) ctx.notify(`${what} failed: ${describeError(err)}`);
+    return undefined;
+  } finally {
+    scope.cancel('done');
+  }
+}
+
+export interface TableWidget {
+  box: Widgets.BoxElement;
+  list: Widgets.ListElement;
+  /** Shows `rows` (or `empty` when there are none); keeps the selection where possible. */
+  setRows(rows: string[][], empty?: string): void;
+  relayout(): void;
+  selected(): number;
+}
+
+/** Where a widget sits in its parent (blessed's numbers, percentages and `center`). */
+export type Place = { top?: number | string; left?: number | string; right?: number | string; bottom?: number | string; width?: number | string; height?: number | string };
+
+const selectedStyle = { selected: { inverse: true }, item: {} };
+
+/** A bordered box with a column header and a keyboard-driven list of rows. */
+export function createTable(parent: Widgets.Node, opts: { label: string; columns: Column[]; position: Place }): TableWidget {
+  const box = blessed.box({ parent, ...opts.position, border: { type: 'line' }, label: ` ${opts.label} `, tags: false, style: { border: { fg: 'gray' } } });
+  const header = blessed.text({ parent: box, top: 0, left: 0, right: 0, height: 1, tags: false, style: { bold: true } });
+  const list = blessed.list({ parent: box, top: 1, left: 0, right: 0, bottom: 0, keys: true, tags: false, style: selectedStyle });
+  let rows: string[][] = [];
+  let empty = '';
+  const width = (): number => Math.max(10, (box.width as number) - ((box.iwidth as unknown as number) ?? 2));
+  const render = (): void => {
+    const t = formatTable(opts.columns, rows, width());
+    header.setContent(t.header);
+    const index = (list as unknown as { selected: number }).selected ?? 0;
+    list.setItems((rows.length ? t.lines : [empty]) as unknown as Widgets.BlessedElement[]);
+    list.select(Math.min(index, Math.max(0, rows.length - 1)));
+  };
+  list.on('focus', () => box.style.border && (box.style.border.fg = 'cyan'));
+  list.on('blur', () => box.style.border && (box.style.border.fg = 'gray'));
+  return {
+    box,
+    list,
+    setRows(next, emptyText = '(none)') {
+      rows = next;
+      empty = emptyText;
+      render();
+    },
+    relayout: render,
+    selected: () => (rows.length ? ((list as unknown as { selected: number }).selected ?? 0) : -1),
+  };
+}
+
+/** A bordered, scrollable text panel (details, tool lists). */
+export function createPanel(parent: Widgets.Node, opts: { label: string; position: Place }): Widgets.BoxElement {
+  return blessed.box({
+    parent, ...opts.position, border: { type: 'line' }, label: ` ${opts.label} `, tags: false, scrollable: true, alwaysScroll: true,
+    keys: true, scrollbar: { ch: ' ', style: { inverse: true } }, style: { border: { fg: 'gray' } },
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * Pane: the organisation's live event stream (GET …/events over SSE), newest at the bottom and
+ * bounded to LIVE_LOG_MAX_LINES. The stream starts with the pane and runs in the organisation's
+ * scope, so switching organisation or quitting stops it; the client reconnects with backoff.
+ * Lines are flushed to the screen at most every FLUSH_MS so a busy gateway cannot flood the
+ * terminal. It must never format events itself (views/live-log.ts does) or open connections
+ * except through the OrgClient.
+ */
+import blessed from 'blessed';
+import type { StreamStatus } from '../client.ts';
+import { createPanel, type Pane, type PaneContext } from '../pane.ts';
+import { appendBounded, LIVE_LOG_HEADER, LIVE_LOG_MAX_LINES, liveEventLine, streamStatusLabel } from '../views/live-log.ts';
+
+/** Screen updates per second are capped by this interval. */
+export const FLUSH_MS = 100;
+
+export function createLiveLogPane(ctx: PaneContext): Pane {
+  const root = blessed.box({ parent: ctx.parent, top: 0, left: 0, right: 0, bottom: 0, hidden: true });
+  const panel = createPanel(root, { label: 'Live events', position: { top: 0, left: 0, right: 0, bottom: 0 } });
+  const header = blessed.text({ parent: panel, top: 0, left: 0, right: 0, height: 1, content: LIVE_LOG_HEADER, tags: false, style: { bold: true } });
+  const body = blessed.box({ parent: panel, top: 1, left: 0, right: 0, bottom: 0, tags: false, wrap: false, scrollable: true, alwaysScroll: true, keys: true });
+  let lines: string[] = [];
+  let pending: string[] = [];
+  let follow = true;
+  let status: StreamStatus = { state: 'connecting', attempt: 1 };
+  let timer: NodeJS.Timeout | undefined;
+
+  function label(): void {
+    panel.setLabel(` Live events: ${streamStatusLabel(status)}${follow ? '' : ' (paused; f follows)'} `);
+  }
+
+  function flush(): void {
+    timer = undefined;
+    if (pending.length) {
+      lines = appendBounded(lines, pending, LIVE_LOG_MAX_LINES);
+      pending = [];
+      body.setContent(lines.join('\n'));
+      if (follow) body.setScrollPerc(100);
+    }
+    label();
+    if (!root.hidden) ctx.screen.render();
+  }
+
+  const schedule = (): void => {
+    timer ??= setTimeout(flush, FLUSH_MS);
+  };
+
+  const stream = ctx.scope.child('live-events');
+  stream.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+  void ctx.api.streamEvents({
+    signal: stream.signal,
+    onEvent(e) {
+      pending.push(liveEventLine(e));
+      // The buffer before a flush is bounded too: only the newest lines can survive it anyway.
+      if (pending.length > LIVE_LOG_MAX_LINES) pending = pending.slice(-LIVE_LOG_MAX_LINES);
+      schedule();
+    },
+    onStatus(s) {
+      status = s;
+      if (s.state === 'stopped' && s.error) ctx.notify(`Live events stopped: ${s.error}`);
+      if (!stream.cancelled) schedule();
+    },
+    onWarning: (m) => console.warn(m),
+  });
+
+  body.key(['c'], () => {
+    lines = [];
+    body.setContent('');
+    ctx.screen.render();
+  });
+  body.key(['f', 'end'], () => {
+    follow = true;
+    body.setScrollPerc(100);
+    label();
+    ctx.screen.render();
+  });
+  body.key(['up', 'pageup', 'home'], () => {
+    follow = false;
+    label();
+  });
+
+  return {
+    title: 'Live',
+    help: 'up/down scroll  f/End follow  c clear',
+    show() {
+      root.show();
+      body.focus();
+      flush();
+    },
+    hide: () => root.hide(),
+    relayout() {
+      header.setContent(LIVE_LOG_HEADER);
+    },
+    destroy() {
+      stream.cancel('pane destroyed');
+      clearTimeout(timer);
+      root.destroy();
+    },
+  };
+}

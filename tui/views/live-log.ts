@@ -1,0 +1,44 @@
+/**
+ * Pure views of the live event stream: one line per event (time, request id, type, tool, status,
+ * latency), the stream status label and a bounded line buffer. Never import blessed or do I/O.
+ */
+import type { LiveEvent } from '../../src/shared/api.ts';
+import type { StreamStatus } from '../client.ts';
+import { clean, clockTime, fit, formatLatency } from './text.ts';
+
+/** Lines the live log keeps; older ones scroll away (a busy gateway must not grow the TUI's memory). */
+export const LIVE_LOG_MAX_LINES = 1000;
+
+export const LIVE_LOG_HEADER = `${fit('TIME', 12)} ${fit('REQUEST', 16)} ${fit('EVENT', 18)} ${fit('TOOL / MODEL', 24)} ${fit('STATUS', 6)} ${fit('LATENCY', 7, 'right')} ERROR`;
+
+export function liveEventLine(e: LiveEvent): string {
+  let subject = '';
+  if (e.tool) subject = clean(e.tool);
+  else if (e.model) subject = clean(e.model);
+  else if (e.type === 'request_started') subject = `${e.tools ?? 0} tools${e.stream ? ', stream' : ''}`;
+  else if (e.type === 'final_answer') subject = `${e.turns ?? '?'} turns`;
+  else if (e.type === 'loop_cap_reached') subject = `cap ${e.cap ?? '?'}`;
+  const status = e.status ?? (e.type === 'request_failed' ? 'error' : '');
+  const latency = e.latencyMs === undefined ? '' : formatLatency(e.latencyMs);
+  const error = e.errorClass ? clean(e.errorClass) : '';
+  return `${clockTime(e.at)} ${fit(clean(e.requestId), 16)} ${fit(clean(e.type), 18)} ${fit(subject, 24)} ${fit(status, 6)} ${fit(latency, 7, 'right')} ${error}`.trimEnd();
+}
+
+/** `lines` plus `added`, keeping only the newest `max` (newest at the end, as shown). */
+export function appendBounded(lines: readonly string[], added: readonly string[], max = LIVE_LOG_MAX_LINES): string[] {
+  const all = [...lines, ...added];
+  return all.length > max ? all.slice(all.length - max) : all;
+}
+
+export function streamStatusLabel(s: StreamStatus): string {
+  switch (s.state) {
+    case 'connecting':
+      return s.attempt > 1 ? `connecting (attempt ${s.attempt})` : 'connecting';
+    case 'connected':
+      return 'connected';
+    case 'retrying':
+      return `disconnected (${clean(s.error)}); retrying in ${Math.ceil(s.inMs / 1000)}s`;
+    case 'stopped':
+      return s.error ? `stopped: ${clean(s.error)}` : 'stopped';
+  }
+}
