@@ -42,8 +42,8 @@ export interface OpenAiFunctionTool {
 export interface ToolSet {
   tools: OpenAiFunctionTool[];
   byName: Map<string, ResolvedTool>;
-  /** Prefixed names of tools that exist but are not allowed (allowlist), for a precise error. */
-  notAllowed: Set<string>;
+  /** Tools that exist but are not allowed (allowlist), for a precise error and audit. */
+  notAllowed: Map<string, ResolvedTool>;
   /** Tools left out because of the 128-tool limit. */
   omitted: string[];
   pluginIds: string[];
@@ -108,7 +108,7 @@ export function createPluginRuntime(deps: RuntimeDeps) {
     },
 
     buildToolSet(selected: PluginSummary[]): ToolSet {
-      const set: ToolSet = { tools: [], byName: new Map(), notAllowed: new Set(), omitted: [], pluginIds: [] };
+      const set: ToolSet = { tools: [], byName: new Map(), notAllowed: new Map(), omitted: [], pluginIds: [] };
       for (const p of selected) {
         set.pluginIds.push(p.handle.id);
         const tools = p.handle.tools();
@@ -116,15 +116,16 @@ export function createPluginRuntime(deps: RuntimeDeps) {
         const byOwn = new Map(tools.map((t) => [t.name, t]));
         for (const n of named) {
           const tool = byOwn.get(n.name)!;
+          const resolved: ResolvedTool = { prefixedName: n.prefixedName, plugin: p.handle, tool, rateLimits: p.installation?.toolRateLimits ?? p.handle.rateLimits ?? {} };
           if (!allowlisted(p.installation, tool.name)) {
-            set.notAllowed.add(n.prefixedName);
+            set.notAllowed.set(n.prefixedName, resolved);
             continue;
           }
           if (set.tools.length >= MAX_TOOLS_PER_REQUEST) {
             set.omitted.push(n.prefixedName);
             continue;
           }
-          set.byName.set(n.prefixedName, { prefixedName: n.prefixedName, plugin: p.handle, tool, rateLimits: p.installation?.toolRateLimits ?? p.handle.rateLimits ?? {} });
+          set.byName.set(n.prefixedName, resolved);
           set.tools.push({ type: 'function', function: { name: n.prefixedName, description: tool.description || tool.name, parameters: toFunctionParameters(tool.inputSchema) } });
         }
       }
@@ -140,7 +141,8 @@ export function createPluginRuntime(deps: RuntimeDeps) {
       });
       const resolved = set.byName.get(call.name);
       if (!resolved) {
-        if (set.notAllowed.has(call.name)) return fail('not_allowed', `Tool "${call.name}" is not allowed here. Do not call it again; answer without it.`);
+        const excluded = set.notAllowed.get(call.name);
+        if (excluded) return fail('not_allowed', `Tool "${call.name}" is not allowed here. Do not call it again; answer without it.`, excluded);
         const names = [...set.byName.keys()].slice(0, MAX_NAMES_IN_ERROR).join(', ');
         return fail('unknown_tool', `There is no tool named "${call.name}". Available tools: ${names || '(none)'}.`);
       }

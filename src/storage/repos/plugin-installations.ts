@@ -30,6 +30,8 @@ export interface Installation {
   resolvedTransport: 'streamable_http' | 'sse' | null;
   credentialType: 'bearer' | 'header' | null;
   credentialHeaderName: string | null;
+  /** Changes whenever the stored credential changes (a hash of its ciphertext); never the credential. */
+  credentialVersion: string | null;
   timeoutMs: number | null;
   toolAllowlist: string[] | null;
   toolRateLimits: Record<string, { points: number; durationSeconds: number }>;
@@ -55,6 +57,7 @@ interface Row {
 const toInstallation = (r: Row): Installation => ({
   id: r.id, orgId: r.org_id, kind: r.kind, slug: r.slug, displayName: r.display_name, description: r.description, url: r.url,
   transport: r.transport, resolvedTransport: r.resolved_transport, credentialType: r.credential_type, credentialHeaderName: r.credential_header_name,
+  credentialVersion: r.credential_sealed ? crypto.createHash('sha256').update(r.credential_sealed).digest('hex').slice(0, 16) : null,
   timeoutMs: r.timeout_ms, toolAllowlist: r.tool_allowlist === null ? null : (JSON.parse(r.tool_allowlist) as string[]),
   toolRateLimits: JSON.parse(r.tool_rate_limits) as Installation['toolRateLimits'], status: r.status,
   catalog: JSON.parse(r.catalog) as CatalogTool[], skippedTools: JSON.parse(r.skipped_tools) as Installation['skippedTools'],

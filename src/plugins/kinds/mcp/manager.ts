@@ -27,6 +27,9 @@ interface Entry {
   fingerprint: string;
   conn: McpConnection;
   lastHealthWrite: number;
+  /** Tool calls running on this connection; a replaced connection closes when they are done. */
+  inFlight: number;
+  retired: boolean;
 }
 
 function credentialHeaders(c: Credential | null): { headers: Record<string, string>; secrets: string[] } {
@@ -40,13 +43,19 @@ export function createMcpManager(deps: McpManagerDeps) {
   const guardedFetch = createGuardedFetch(deps.policy);
   const refreshing = new Map<string, Promise<Installation>>();
 
-  const fingerprintOf = (i: Installation): string => `${i.url}|${i.transport}|${i.credentialType}|${i.credentialHeaderName}|${i.updatedAt}`;
+  // Only what changes the connection itself: catalog saves and cosmetic edits must not drop a warm session.
+  const fingerprintOf = (i: Installation): string => `${i.url}|${i.transport}|${i.timeoutMs}|${i.credentialVersion}|${i.credentialHeaderName}`;
 
-  function connectionFor(inst: Installation): McpConnection {
+  function retire(e: Entry): void {
+    e.retired = true;
+    if (e.inFlight === 0) void e.conn.close().catch(() => undefined);
+  }
+
+  function entryFor(inst: Installation): Entry {
     const fp = fingerprintOf(inst);
     const cur = entries.get(inst.id);
-    if (cur && cur.fingerprint === fp) return cur.conn;
-    if (cur) void cur.conn.close().catch(() => undefined);
+    if (cur && cur.fingerprint === fp) return cur;
+    if (cur) retire(cur);
     const { headers, secrets } = credentialHeaders(deps.installations.credential(inst.orgId, inst.id));
     const conn = new McpConnection({
       url: inst.url,
@@ -62,8 +71,13 @@ export function createMcpManager(deps: McpManagerDeps) {
         }
       },
     });
-    entries.set(inst.id, { fingerprint: fp, conn, lastHealthWrite: 0 });
-    return conn;
+    const entry: Entry = { fingerprint: fp, conn, lastHealthWrite: 0, inFlight: 0, retired: false };
+    entries.set(inst.id, entry);
+    return entry;
+  }
+
+  function connectionFor(inst: Installation): McpConnection {
+    return entryFor(inst).conn;
   }
 
   /** Re-lists every page of tools and stores the catalog; throws McpClientError when the server fails. */
@@ -117,8 +131,15 @@ export function createMcpManager(deps: McpManagerDeps) {
       description: inst.description,
       tools: () => inst.catalog.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema, annotations: t.annotations })),
       async call(tool: string, args: Record<string, unknown>, ctx: ToolCallContext): Promise<ToolOutcome> {
-        const conn = connectionFor(inst);
-        const out = await conn.callTool(tool, args, { timeoutMs: inst.timeoutMs ?? ctx.timeoutMs, signal: ctx.signal, maxResultBytes: deps.maxResultBytes });
+        const entry = entryFor(inst);
+        entry.inFlight++;
+        let out;
+        try {
+          out = await entry.conn.callTool(tool, args, { timeoutMs: inst.timeoutMs ?? ctx.timeoutMs, signal: ctx.signal, maxResultBytes: deps.maxResultBytes });
+        } finally {
+          entry.inFlight--;
+          if (entry.retired && entry.inFlight === 0) void entry.conn.close().catch(() => undefined);
+        }
         if (out.ok) {
           noteHealth(inst, true, null);
           return { isError: out.isError, text: out.text, errorClass: out.isError ? 'tool_error' : undefined };
@@ -146,7 +167,7 @@ export function createMcpManager(deps: McpManagerDeps) {
     async drop(installationId: string): Promise<void> {
       const e = entries.get(installationId);
       entries.delete(installationId);
-      if (e) await e.conn.close().catch(() => undefined);
+      if (e) retire(e);
     },
     async closeAll(): Promise<void> {
       const all = [...entries.values()];
