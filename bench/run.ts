@@ -1,0 +1,264 @@
+/**
+ * `npm run bench` — measures what Plugboard adds on top of its upstream.
+ *
+ * The orchestrator (this process) only starts processes, hands jobs to the load generator (its own
+ * process) and writes the report; it is idle while a measurement runs. See bench/README.md.
+ */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { LoadGenerator } from './lib/loadgen.ts';
+import { killAllChildren } from './lib/proc.ts';
+import { renderSuite, writeResults } from './lib/report.ts';
+import type { BenchOptions, Scenario, Suite, SuiteResult, TargetName } from './lib/suite.ts';
+import { passthroughSuite } from './suites/passthrough.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..');
+
+/** Every suite `npm run bench` knows; they run in this order. */
+const SUITES: Suite[] = [passthroughSuite];
+
+const HELP = `Usage: npm run bench -- [options]   (or: node bench/run.ts [options])
+
+Suites: ${SUITES.map((s) => `${s.name} (${s.description})`).join('; ')}
+
+  --suite NAME[,NAME]     suites to run (default: all)
+  --rounds N              interleaved rounds (default 5)
+  --quick                 smoke run, ~30 s: 2 rounds of shorter measurements
+  --duration-ms MS        measured phase per (scenario, target) (default 2000; quick 600)
+  --warmup-ms MS          warm-up before each measurement (default 400; quick 150)
+  --max-requests N        cap on requests per measured phase (default 200000)
+  --connections LIST      concurrent connections (default 1,32)
+  --scenarios LIST        json,sse (default both)
+  --targets LIST          direct,bare,gateway (default all three)
+  --target-url URL        measure a gateway that is already running (base URL, with or without /v1)
+                          instead of starting one; env BENCH_TARGET_URL
+  --target-key KEY        gateway key for --target-url; env BENCH_TARGET_KEY
+  --target-pid PID        pid of that gateway, for CPU accounting (optional)
+  --upstream-port PORT    start the fake upstream on this port (point an external gateway at it)
+  --upstream-url URL      use a fake upstream that is already running (node bench/fake-upstream.ts)
+  --rate-limit-rpm N      PLUGBOARD_RATE_LIMIT_RPM of the spawned gateway (default 0 = limiter off)
+  --gateway-env K=V       extra PLUGBOARD_* variable for the spawned gateway (repeatable)
+  --gateway-node-arg ARG  extra Node option for the spawned gateway, e.g. --gateway-node-arg=--cpu-prof
+                          (repeatable; profiles land in the gateway's data dir, kept with --keep-temp)
+  --stream-gap-ms MS      gap held after the first chunk in the buffering check (default 200)
+  --pieces N              content chunks per streamed answer (default 8)
+  --out FILE              results file (default bench/results/<timestamp>.json)
+  --keep-temp             keep the gateway's temporary data dir
+  -h, --help
+
+Exit code: 0 when the run measured cleanly (goals may still FAIL: it is a measurement),
+1 when something broke (errors, non-2xx, incomplete streams, a process died), 2 on bad options.`;
+
+function die(msg: string, code = 2): never {
+  process.stderr.write(`bench: ${msg}\n`);
+  process.exit(code);
+}
+
+function list<T extends string>(value: string, allowed: readonly T[], name: string): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const i of items) if (!allowed.includes(i as T)) die(`${name}: unknown value "${i}" (allowed: ${allowed.join(', ')})`);
+  if (!items.length) die(`${name}: empty list`);
+  return [...new Set(items)] as T[];
+}
+
+function int(value: string | undefined, name: string, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) die(`${name} must be an integer ≥ ${min}, got "${value}"`);
+  return n;
+}
+
+function clockTicks(): number {
+  try {
+    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        suite: { type: 'string' },
+        rounds: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        'duration-ms': { type: 'string' },
+        'warmup-ms': { type: 'string' },
+        'max-requests': { type: 'string' },
+        connections: { type: 'string', default: '1,32' },
+        scenarios: { type: 'string', default: 'json,sse' },
+        targets: { type: 'string', default: 'direct,bare,gateway' },
+        'target-url': { type: 'string' },
+        'target-key': { type: 'string' },
+        'target-pid': { type: 'string' },
+        'upstream-port': { type: 'string' },
+        'upstream-url': { type: 'string' },
+        'rate-limit-rpm': { type: 'string' },
+        'gateway-env': { type: 'string', multiple: true, default: [] },
+        'gateway-node-arg': { type: 'string', multiple: true, default: [] },
+        'stream-gap-ms': { type: 'string' },
+        pieces: { type: 'string' },
+        out: { type: 'string' },
+        'keep-temp': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (err) {
+    die(`${(err as Error).message}\n\n${HELP}`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(`${HELP}\n`);
+    process.exit(0);
+  }
+  const quick = v.quick ?? false;
+  const suites = v.suite ? list(v.suite, SUITES.map((s) => s.name), '--suite').map((n) => SUITES.find((s) => s.name === n)!) : SUITES;
+  const gatewayEnv: Record<string, string> = {};
+  for (const kv of v['gateway-env'] ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0 || !kv.startsWith('PLUGBOARD_')) die(`--gateway-env expects PLUGBOARD_NAME=value, got "${kv}"`);
+    gatewayEnv[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const connections = v.connections!.split(',').map((s) => int(s.trim(), '--connections', 1, 1));
+  const targetUrl = v['target-url'] ?? process.env.BENCH_TARGET_URL;
+  const targetKey = v['target-key'] ?? process.env.BENCH_TARGET_KEY;
+  const upstreamUrl = v['upstream-url'] ?? process.env.BENCH_UPSTREAM_URL;
+  for (const [name, url] of [['--target-url', targetUrl], ['--upstream-url', upstreamUrl]] as const) {
+    if (url && !URL.canParse(url)) die(`${name}: not a URL: ${url}`);
+  }
+  if (upstreamUrl && v['upstream-port']) die('--upstream-url and --upstream-port exclude each other');
+  const options: BenchOptions = {
+    rounds: int(v.rounds, '--rounds', 1, quick ? 2 : 5),
+    durationMs: int(v['duration-ms'], '--duration-ms', 100, quick ? 600 : 2000),
+    warmupMs: int(v['warmup-ms'], '--warmup-ms', 0, quick ? 150 : 400),
+    maxRequests: int(v['max-requests'], '--max-requests', 1, 200_000),
+    warmupMaxRequests: 20_000,
+    requestTimeoutMs: 30_000,
+    connections: [...new Set(connections)],
+    scenarios: list<Scenario>(v.scenarios!, ['json', 'sse'], '--scenarios'),
+    targets: list<TargetName>(v.targets!, ['direct', 'bare', 'gateway'], '--targets'),
+    pieces: int(v.pieces, '--pieces', 1, 8),
+    streamGapMs: int(v['stream-gap-ms'], '--stream-gap-ms', 20, 200),
+    checkStreams: quick ? 3 : 5,
+    targetUrl,
+    targetKey,
+    targetPid: v['target-pid'] ? int(v['target-pid'], '--target-pid', 1, 0) : undefined,
+    upstreamUrl,
+    upstreamPort: v['upstream-port'] ? int(v['upstream-port'], '--upstream-port', 1, 0) : undefined,
+    rateLimitRpm: int(v['rate-limit-rpm'], '--rate-limit-rpm', 0, 0),
+    gatewayEnv,
+    gatewayNodeArgs: v['gateway-node-arg'] ?? [],
+    keepTemp: v['keep-temp'] ?? false,
+    clockTicksPerSecond: clockTicks(),
+    repoRoot: REPO,
+  };
+  return { options, suites, out: v.out };
+}
+
+async function main(): Promise<number> {
+  const { options, suites, out } = parseOptions();
+  const log = (m: string) => process.stderr.write(`· ${m}\n`);
+  const started = new Date();
+  const cpus = os.cpus();
+  const machine = {
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadAvgStart: os.loadavg(),
+  };
+  process.stdout.write(
+    `Plugboard bench — ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, load avg ${machine.loadAvgStart.map((x) => x.toFixed(2)).join(' ')}\n` +
+      `Note: the load generator, the servers and the upstream share these ${machine.cpus} cores.\n\n`,
+  );
+
+  const loadgen = new LoadGenerator();
+  await loadgen.ready();
+  const results: SuiteResult[] = [];
+  const crashed: { suite: string; error: string }[] = [];
+  try {
+    for (const suite of suites) {
+      log(`suite ${suite.name}: ${suite.description}`);
+      try {
+        const r = await suite.run({ options, loadgen, log, interrupted: () => interrupted });
+        results.push(r);
+        process.stdout.write(`${renderSuite(r)}\n\n`);
+      } catch (err) {
+        if (interrupted) break;
+        const msg = (err as Error).message ?? String(err);
+        crashed.push({ suite: suite.name, error: msg });
+        process.stdout.write(`━━ ${suite.name}: BROKEN ━━\n  ${msg.replace(/\n/g, '\n  ')}\n\n`);
+      }
+    }
+  } finally {
+    await loadgen.close();
+  }
+
+  if (interrupted) {
+    process.stdout.write('Interrupted: no results written.\n');
+    return 130;
+  }
+  const failures = results.reduce((n, r) => n + r.failures.length, 0);
+  const goals = results.flatMap((r) => r.goals);
+  const ok = failures === 0 && crashed.length === 0;
+  const file = writeResults(
+    path.join(HERE, 'results'),
+    {
+      startedAt: started.toISOString(),
+      durationS: (Date.now() - started.getTime()) / 1000,
+      commit: gitCommit(),
+      machine: { ...machine, loadAvgEnd: os.loadavg() },
+      options: { ...options, targetKey: options.targetKey ? '[redacted]' : undefined },
+      ok,
+      crashed,
+      goals: { passed: goals.filter((g) => g.pass === true).length, failed: goals.filter((g) => g.pass === false).length, notMeasured: goals.filter((g) => g.pass === null).length },
+      suites: Object.fromEntries(results.map((r) => [r.name, r])),
+    },
+    out,
+  );
+  const secs = ((Date.now() - started.getTime()) / 1000).toFixed(0);
+  const passed = goals.filter((g) => g.pass === true).length;
+  const failed = goals.filter((g) => g.pass === false).length;
+  process.stdout.write(
+    `${ok ? 'Run OK' : 'Run BROKEN (see problems above)'} in ${secs} s — goals: ${passed} passed, ${failed} failed, ${goals.length - passed - failed} not measured.\nResults: ${path.relative(process.cwd(), file) || file}\n`,
+  );
+  return ok ? 0 : 1;
+}
+
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write(`\nbench: ${sig}, stopping child processes…\n`);
+    killAllChildren();
+    setTimeout(() => process.exit(130), 1500).unref();
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    killAllChildren();
+    process.exit(1);
+  },
+);

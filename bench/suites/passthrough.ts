@@ -1,0 +1,671 @@
+/**
+ * Passthrough suite: what one gateway hop costs on the plain chat-completions path.
+ *
+ * Targets, all in front of the same fake upstream (its own process):
+ *   direct   the fake upstream itself (the floor),
+ *   bare     a bare Node `http` proxy that only pipes bytes (the practical limit of a Node hop),
+ *   gateway  Plugboard (`node src/main.ts serve`, or an already running one via --target-url).
+ * Scenarios: {json, sse} × connections (default 1 and 32). Every round runs each
+ * (scenario, target) once, in an order that rotates from round to round; ratios and differences
+ * are computed within a round and the report shows their median across rounds.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chatRequestBody, checkJsonBody } from '../lib/fixtures.ts';
+import type { LoadJob, LoadResult, ProbeResult, RequestSpec } from '../lib/loadgen-types.ts';
+import { freePort, runNode, spawnLogged, spawnReadyServer, tail, waitForHttp200, type ChildHandle, type CliResult } from '../lib/proc.ts';
+import { fmtDiffMs, fmtInt, fmtMs, fmtRatio, withRange } from '../lib/report.ts';
+import { median, range } from '../lib/stats.ts';
+import type { BenchOptions, Goal, Scenario, Section, Suite, SuiteContext, SuiteResult, TargetName } from '../lib/suite.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const FAKE_UPSTREAM = path.join(HERE, '..', 'fake-upstream.ts');
+const BARE_PROXY = path.join(HERE, '..', 'bare-proxy.ts');
+
+/** Goals from the issue. */
+const GOAL_RPS_VS_BARE = 0.5;
+const GOAL_ADDED_P50_MS = 0.3;
+const GOAL_ADDED_TTFB_MS = 1;
+/** In the buffering check the upstream spaces the remaining chunks by this much. */
+const CHECK_CHUNK_GAP_MS = 25;
+/** Most a hop may add to the median event delay over the direct path: with send-time stamps / against the schedule. */
+const CHECK_MAX_EXCESS_STAMPED_MS = 5;
+const CHECK_MAX_EXCESS_SCHEDULE_MS = CHECK_CHUNK_GAP_MS / 2;
+
+interface Target {
+  name: TargetName;
+  /** Where it is, for the report. */
+  where: string;
+  origin: string;
+  /** Path prefix in front of /chat/completions, normally /v1. */
+  prefix: string;
+  headers: Record<string, string>;
+  /** Process whose CPU time is "the hop" (bare proxy or gateway), when known. */
+  pid?: number;
+}
+
+interface ScenarioSpec {
+  key: string;
+  kind: Scenario;
+  connections: number;
+}
+
+/** Per-round derived values of one scenario. */
+interface RoundDerived {
+  gwBareRps: number;
+  gwDirectRps: number;
+  bareDirectRps: number;
+  gwAddedP50: number;
+  bareAddedP50: number;
+  gwAddedP99: number;
+  bareAddedP99: number;
+  gwAddedTtfb: number;
+  bareAddedTtfb: number;
+  gwBareHopCpu: number;
+}
+
+function splitBaseUrl(url: string): { origin: string; prefix: string } {
+  const u = new URL(url);
+  let p = u.pathname.replace(/\/+$/, '');
+  if (!p.endsWith('/v1')) p = `${p}/v1`;
+  return { origin: u.origin, prefix: p };
+}
+
+function rotate<T>(list: readonly T[], by: number): T[] {
+  const n = list.length;
+  return n ? list.map((_, i) => list[(i + by) % n]) : [];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The JSON object printed by a CLI command: the whole output, or the last line that is an object. */
+export function parseJsonOutput(stdout: string): Record<string, unknown> | undefined {
+  const text = stdout.trim();
+  const tryParse = (s: string) => {
+    try {
+      const v = JSON.parse(s);
+      return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const whole = tryParse(text);
+  if (whole) return whole;
+  const lines = text.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const v = tryParse(lines[i].trim());
+    if (v) return v;
+  }
+  const a = text.indexOf('{');
+  const b = text.lastIndexOf('}');
+  return a !== -1 && b > a ? tryParse(text.slice(a, b + 1)) : undefined;
+}
+
+function describeCli(what: string, r: CliResult): string {
+  const how = r.timedOut ? 'timed out' : r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`;
+  const clip = (s: string) => {
+    const lines = s.trim().split('\n').filter((l) => !/^\s+at /.test(l)); // stack frames say little here
+    return (lines.length > 16 ? [...lines.slice(0, 8), '…', ...lines.slice(-7)] : lines).join('\n    ');
+  };
+  return `\`${what}\` ${how}.\n  stdout:\n    ${clip(r.stdout) || '(empty)'}\n  stderr:\n    ${clip(r.stderr) || '(empty)'}`;
+}
+
+interface UpstreamControl {
+  origin: string;
+  /** false when the upstream is not bench/fake-upstream.ts (no /__bench endpoints). */
+  controllable: boolean;
+  pid?: number;
+}
+
+async function upstreamStats(up: UpstreamControl): Promise<{ chat: number; chatStream: number } | undefined> {
+  if (!up.controllable) return undefined;
+  const res = await fetch(`${up.origin}/__bench/stats`, { signal: AbortSignal.timeout(5000) });
+  return (await res.json()) as { chat: number; chatStream: number };
+}
+
+async function configureUpstream(up: UpstreamControl, cfg: { firstGapMs: number; chunkGapMs: number; stamp: boolean }): Promise<void> {
+  const res = await fetch(`${up.origin}/__bench/config`, { method: 'POST', body: JSON.stringify(cfg), signal: AbortSignal.timeout(5000) });
+  if (res.status !== 200) throw new Error(`fake upstream refused config: HTTP ${res.status}`);
+  await res.arrayBuffer();
+}
+
+interface GatewayStart {
+  target: Target;
+  handle?: ChildHandle;
+  dataDir?: string;
+  settings: [string, string][];
+}
+
+/** Creates an organisation and key with the CLI, then starts `node src/main.ts serve` and waits for /healthz. */
+async function startGateway(ctx: SuiteContext, upstreamOrigin: string): Promise<GatewayStart> {
+  const o = ctx.options;
+  if (o.targetUrl) {
+    if (!o.targetKey) throw new Error('--target-url needs --target-key (or BENCH_TARGET_KEY): a gateway key of that gateway');
+    const { origin, prefix } = splitBaseUrl(o.targetUrl);
+    return {
+      target: { name: 'gateway', where: `${origin}${prefix} (external)`, origin, prefix, headers: { authorization: `Bearer ${o.targetKey}` }, pid: o.targetPid },
+      settings: [['gateway', `${origin}${prefix} — already running (--target-url); its settings are its own`]],
+    };
+  }
+  const main = path.join(o.repoRoot, 'src', 'main.ts');
+  if (!fs.existsSync(main)) {
+    throw new Error(`${main} does not exist (yet). Run with --targets direct,bare, or point --target-url/--target-key at a running gateway.`);
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plugboard-bench-'));
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PLUGBOARD_')) env[k] = v;
+  Object.assign(env, {
+    PLUGBOARD_HOST: '127.0.0.1',
+    PLUGBOARD_PORT: String(port),
+    PLUGBOARD_DATA_DIR: dataDir,
+    PLUGBOARD_UPSTREAM_BASE_URL: `${upstreamOrigin}/v1`,
+    PLUGBOARD_UPSTREAM_API_KEY: 'bench',
+    PLUGBOARD_BOOTSTRAP: 'false',
+    PLUGBOARD_RATE_LIMIT_RPM: String(o.rateLimitRpm),
+    ...o.gatewayEnv,
+  });
+  ctx.log(`gateway: data dir ${dataDir}`);
+  const cli = async (args: string[], field: string) => {
+    const what = `node src/main.ts ${args.join(' ')}`;
+    const r = await runNode([main, ...args], env, 60_000, o.repoRoot);
+    if (r.code !== 0 || r.timedOut) throw new Error(`gateway set-up failed: ${describeCli(what, r)}`);
+    const json = parseJsonOutput(r.stdout);
+    const value = json?.[field];
+    if (typeof value !== 'string' || !value) throw new Error(`gateway set-up failed: \`${what}\` printed no JSON with a "${field}" string.\n${describeCli(what, r)}`);
+    return value;
+  };
+  let key: string;
+  try {
+    const organizationId = await cli(['org', 'create', '--name', 'bench', '--json'], 'organizationId');
+    key = await cli(['key', 'create', '--org', organizationId, '--json'], 'key');
+  } catch (err) {
+    if (!o.keepTemp) fs.rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const logFile = path.join(dataDir, 'gateway.log');
+  const nodeArgs = [...o.gatewayNodeArgs];
+  // Profiles go next to the log unless told otherwise.
+  if (nodeArgs.includes('--cpu-prof') && !nodeArgs.some((a) => a.startsWith('--cpu-prof-dir'))) nodeArgs.push(`--cpu-prof-dir=${dataDir}`);
+  if (nodeArgs.includes('--heap-prof') && !nodeArgs.some((a) => a.startsWith('--heap-prof-dir'))) nodeArgs.push(`--heap-prof-dir=${dataDir}`);
+  const handle = spawnLogged('gateway', [...nodeArgs, main, 'serve'], env, port, logFile, o.repoRoot);
+  try {
+    await waitForHttp200(`http://127.0.0.1:${port}/healthz`, 30_000, handle);
+  } catch (err) {
+    await handle.stop(2000);
+    throw new Error(`gateway did not become healthy: ${(err as Error).message}\n  last lines of ${logFile}:\n${tail(logFile, 20)}`);
+  }
+  const level = o.gatewayEnv.PLUGBOARD_LOG_LEVEL ?? 'info (default)';
+  const limiter = o.rateLimitRpm > 0 ? `ON — PLUGBOARD_RATE_LIMIT_RPM=${o.rateLimitRpm} (limiter on the code path)` : 'off — PLUGBOARD_RATE_LIMIT_RPM=0 (unlimited, limiter not on the code path)';
+  const extra = Object.entries(o.gatewayEnv).map(([k, v]) => `${k}=${v}`);
+  return {
+    target: { name: 'gateway', where: `http://127.0.0.1:${port}/v1 (pid ${handle.pid})`, origin: `http://127.0.0.1:${port}`, prefix: '/v1', headers: { authorization: `Bearer ${key}` }, pid: handle.pid },
+    handle,
+    dataDir,
+    settings: [
+      ['gateway', `node src/main.ts serve, pid ${handle.pid}, port ${port}, logs → ${logFile}`],
+      ['log level', level],
+      ['rate limiter', limiter],
+      ['extra env', extra.length ? extra.join(' ') : '(none; other settings at their defaults)'],
+      ...(o.gatewayNodeArgs.length ? [['node options', o.gatewayNodeArgs.join(' ')] as [string, string]] : []),
+    ],
+  };
+}
+
+function spec(t: Target, kind: Scenario, pieces: number): RequestSpec {
+  return {
+    origin: t.origin,
+    path: `${t.prefix}/chat/completions`,
+    headers: { 'content-type': 'application/json', ...t.headers },
+    body: chatRequestBody(kind === 'sse').toString('utf8'),
+    stream: kind === 'sse',
+    pieces,
+  };
+}
+
+/** One non-streamed request through `t`; checks the answer and that the fake upstream saw it. */
+async function preflight(t: Target, up: UpstreamControl, pieces: number): Promise<string | undefined> {
+  const s = spec(t, 'json', pieces);
+  const before = await upstreamStats(up);
+  let status = 0;
+  let text = '';
+  try {
+    const res = await fetch(`${s.origin}${s.path}`, { method: 'POST', headers: s.headers, body: s.body, signal: AbortSignal.timeout(15_000) });
+    status = res.status;
+    text = await res.text();
+  } catch (err) {
+    return `${t.name} (${t.where}) is unreachable: ${(err as Error).message}`;
+  }
+  if (status !== 200) return `${t.name} (${t.where}) answered HTTP ${status}: ${text.slice(0, 400)}`;
+  const c = checkJsonBody(text, pieces);
+  if (!c.ok) return `${t.name} (${t.where}) returned an unexpected completion: ${c.problem}`;
+  const after = await upstreamStats(up);
+  if (before && after && after.chat <= before.chat) {
+    return `${t.name} (${t.where}) answered, but the fake upstream at ${up.origin} did not see the request: point its upstream at ${up.origin}/v1 (see --upstream-port / --upstream-url).`;
+  }
+  return undefined;
+}
+
+interface StreamCheckTarget {
+  target: TargetName;
+  runs: ProbeResult[];
+  /** Time to the first event, ms after sending: median over the streams, and the worst. */
+  firstMs: number;
+  worstFirstMs: number;
+  /** Median over the streams of each stream's median event delay (stamped) or lateness against the schedule, ms. */
+  medianLatenessMs: number;
+  /** Median over the cycles of (this target's median lateness − the direct stream's of the same cycle), ms. */
+  excessLatenessMs: number;
+  /** Largest single lateness seen (a stall shows here, buffering in the median). */
+  maxLatenessMs: number;
+  pass: boolean;
+  problem?: string;
+}
+
+/**
+ * "Streams never buffered": the upstream sends the first chunk, holds `gapMs`, then sends one
+ * chunk every CHECK_CHUNK_GAP_MS. Through the target, the first event must arrive well before the
+ * gap ends (< gap/2), and every event about as soon as the direct path delivers it: an event's
+ * delay is its arrival − the send time the upstream stamps into each chunk (without stamps:
+ * lateness against the upstream's schedule), and the target's median may exceed the direct
+ * stream's of the same cycle by less than CHECK_MAX_EXCESS_*. Everything is a median over
+ * `checkStreams` cycles (5; 3 with --quick): a proxy that holds streams back (until the end, a size or a timer) does it
+ * every time, while a scheduling stall on a busy machine hits one stream — it shows in the worst
+ * first event and the max delay, which are reported but not judged.
+ */
+async function streamCheck(ctx: SuiteContext, targets: Target[], up: UpstreamControl): Promise<{ mode: 'stamped' | 'schedule'; maxExcessMs: number; results: StreamCheckTarget[] }> {
+  const gap = ctx.options.streamGapMs;
+  const pieces = ctx.options.pieces;
+  const spacing = CHECK_CHUNK_GAP_MS;
+  await configureUpstream(up, { firstGapMs: gap, chunkGapMs: spacing, stamp: true });
+  // probes[target][cycle]; each cycle streams once through every target (rotating order), so a
+  // target is compared with the direct path under the same conditions.
+  const probes: ProbeResult[][] = targets.map(() => []);
+  try {
+    for (let c = 0; c < ctx.options.checkStreams; c++) {
+      for (const ti of rotate(targets.map((_, i) => i), c)) {
+        probes[ti][c] = await ctx.loadgen.probe(spec(targets[ti], 'sse', pieces), gap + spacing * (pieces + 6) + 10_000);
+      }
+    }
+  } finally {
+    await configureUpstream(up, { firstGapMs: 0, chunkGapMs: 0, stamp: false });
+  }
+  const usable = (r: ProbeResult | undefined): r is ProbeResult => !!r && r.complete && r.eventTimesMs.length >= 3;
+  // Preferred: every chunk carries the upstream's send time, so each event's delay through the hop
+  // is measured exactly. Fallback (a hop that drops unknown fields): lateness against the
+  // upstream's schedule, anchored on the quickest first event seen directly (event i is due at
+  // base + gap + (i−1)·spacing), which also counts delays on the request path.
+  const stamped = probes.every((runs) => runs.filter(usable).every((r) => r.eventDelaysMs.filter((d) => d !== null).length >= r.eventTimesMs.length - 1));
+  const maxExcess = stamped ? CHECK_MAX_EXCESS_STAMPED_MS : CHECK_MAX_EXCESS_SCHEDULE_MS;
+  const directIdx = targets.findIndex((t) => t.name === 'direct');
+  const anchor = (runs: ProbeResult[]) => range(runs.filter(usable).map((r) => r.eventTimesMs[0]))[0];
+  const directBase = directIdx === -1 ? Number.NaN : anchor(probes[directIdx]);
+  const latenessOf = (r: ProbeResult | undefined, base: number): number[] => {
+    if (!usable(r)) return [];
+    if (stamped) return r.eventDelaysMs.filter((d): d is number => d !== null);
+    return r.eventTimesMs.slice(1).map((x, i) => x - (base + gap + i * spacing));
+  };
+  const results = targets.map((t, ti) => {
+    const runs = probes[ti];
+    let problem: string | undefined;
+    for (const r of runs) {
+      if (!r.complete) problem ??= r.problem ?? 'incomplete stream';
+      else if (r.eventTimesMs.length < 3) problem ??= `only ${r.eventTimesMs.length} events`;
+    }
+    const base = Number.isFinite(directBase) ? directBase : anchor(runs);
+    const firsts = runs.filter(usable).map((r) => r.eventTimesMs[0]);
+    const medians = runs.map((r) => median(latenessOf(r, base)));
+    // Excess over the direct stream of the same cycle: on a busy machine even the upstream's
+    // timers and the client's reads run late, and that is not the hop's doing.
+    const excess = runs.map((_, c) => medians[c] - (directIdx === -1 ? 0 : Math.max(0, median(latenessOf(probes[directIdx][c], base)))));
+    const maxLate = Math.max(0, ...runs.flatMap((r) => latenessOf(r, base)));
+    const first = median(firsts);
+    const extra = median(excess);
+    if (!problem && !(first < gap / 2)) problem = `first event after ${fmtMs(first)} ms (median), though the upstream sent it at once and then waited ${gap} ms: held back`;
+    if (!problem && !(extra < maxExcess)) problem = `events arrive a median ${fmtMs(extra)} ms later than through the direct path: held back`;
+    return { target: t.name, runs, firstMs: first, worstFirstMs: range(firsts)[1], medianLatenessMs: median(medians), excessLatenessMs: extra, maxLatenessMs: maxLate, pass: !problem, problem };
+  });
+  return { mode: stamped ? 'stamped' : 'schedule', maxExcessMs: maxExcess, results };
+}
+
+function targetOf(r: Record<string, LoadResult>, name: TargetName): LoadResult | undefined {
+  return r[name];
+}
+
+function derive(r: Record<string, LoadResult>): RoundDerived {
+  const d = targetOf(r, 'direct');
+  const b = targetOf(r, 'bare');
+  const g = targetOf(r, 'gateway');
+  const div = (a?: number, z?: number) => (a !== undefined && z !== undefined && z > 0 ? a / z : Number.NaN);
+  const sub = (a?: number, z?: number) => (a !== undefined && z !== undefined ? a - z : Number.NaN);
+  return {
+    gwBareRps: div(g?.rps, b?.rps),
+    gwDirectRps: div(g?.rps, d?.rps),
+    bareDirectRps: div(b?.rps, d?.rps),
+    gwAddedP50: sub(g?.latency.p50, d?.latency.p50),
+    bareAddedP50: sub(b?.latency.p50, d?.latency.p50),
+    gwAddedP99: sub(g?.latency.p99, d?.latency.p99),
+    bareAddedP99: sub(b?.latency.p99, d?.latency.p99),
+    gwAddedTtfb: sub(g?.ttfb?.p50, d?.ttfb?.p50),
+    bareAddedTtfb: sub(b?.ttfb?.p50, d?.ttfb?.p50),
+    gwBareHopCpu: div(g?.cpu.hop?.usPerRequest, b?.cpu.hop?.usPerRequest),
+  };
+}
+
+function describeErrors(label: string, r: LoadResult): string | undefined {
+  const e = r.errors;
+  const total = e.non2xx + e.network + e.incomplete;
+  if (!total) return undefined;
+  const statuses = Object.entries(e.statusCounts).map(([s, n]) => `${n}×${s}`).join(', ');
+  return `${label}: ${e.non2xx} non-2xx${statuses ? ` (${statuses})` : ''}, ${e.network} network errors, ${e.incomplete} incomplete responses; e.g. ${e.samples.slice(0, 2).join(' | ')}`;
+}
+
+export const passthroughSuite: Suite = {
+  name: 'passthrough',
+  description: 'chat completions (JSON and SSE) through direct / bare proxy / gateway, interleaved rounds',
+  async run(ctx: SuiteContext): Promise<SuiteResult> {
+    const o: BenchOptions = ctx.options;
+    const stops: (() => Promise<void>)[] = [];
+    const failures: string[] = [];
+    const settings: [string, string][] = [];
+    let gatewayStart: GatewayStart | undefined;
+    let completed = false;
+    try {
+      // ── processes ───────────────────────────────────────────────────────────
+      let up: UpstreamControl;
+      if (o.upstreamUrl) {
+        const origin = splitBaseUrl(o.upstreamUrl).origin;
+        let controllable = false;
+        let pid: number | undefined;
+        try {
+          const res = await fetch(`${origin}/__bench/stats`, { signal: AbortSignal.timeout(3000) });
+          const body = (await res.json().catch(() => ({}))) as { pid?: unknown };
+          controllable = res.status === 200;
+          // Its pid means something only on this machine.
+          if (controllable && typeof body.pid === 'number' && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(origin).hostname)) pid = body.pid;
+        } catch (err) {
+          throw new Error(`--upstream-url ${origin} is unreachable: ${(err as Error).message}`);
+        }
+        up = { origin, controllable, pid };
+        settings.push(['upstream', `${origin} (external${controllable ? '' : '; not bench/fake-upstream.ts: no buffering check, no request accounting'})`]);
+      } else {
+        const h = await spawnReadyServer('fake-upstream', FAKE_UPSTREAM, ['--port', String(o.upstreamPort ?? 0), '--pieces', String(o.pieces)]);
+        stops.push(() => h.stop());
+        up = { origin: `http://127.0.0.1:${h.port}`, controllable: true, pid: h.pid };
+        settings.push(['upstream', `bench/fake-upstream.ts, pid ${h.pid}, ${up.origin}/v1 (${o.pieces} content chunks per stream, no gap)`]);
+      }
+      const targets: Target[] = [];
+      const common = { authorization: 'Bearer bench' };
+      if (o.targets.includes('direct')) targets.push({ name: 'direct', where: up.origin, origin: up.origin, prefix: '/v1', headers: common });
+      if (o.targets.includes('bare')) {
+        const h = await spawnReadyServer('bare-proxy', BARE_PROXY, ['--upstream', up.origin]);
+        stops.push(() => h.stop());
+        targets.push({ name: 'bare', where: `http://127.0.0.1:${h.port}`, origin: `http://127.0.0.1:${h.port}`, prefix: '/v1', headers: common, pid: h.pid });
+        settings.push(['bare proxy', `bench/bare-proxy.ts, pid ${h.pid}, http://127.0.0.1:${h.port}`]);
+      }
+      if (o.targets.includes('gateway')) {
+        ctx.log(o.targetUrl ? `gateway: ${o.targetUrl} (already running)` : 'starting the gateway (CLI: org create, key create; then serve)…');
+        gatewayStart = await startGateway(ctx, up.origin);
+        const handle = gatewayStart.handle;
+        if (handle) stops.push(() => handle.stop());
+        targets.push(gatewayStart.target);
+        settings.push(...gatewayStart.settings);
+      }
+      settings.push(['load generator', `undici Pool in its own process (pid ${ctx.loadgen.pid}), pipelining 1, closed loop`]);
+      settings.push(['method', `${o.rounds} round(s) × each (scenario, target) once, rotating order; ${o.warmupMs} ms warm-up + ${o.durationMs} ms (≤ ${fmtInt(o.maxRequests)} requests) per measurement`]);
+
+      for (const t of targets) {
+        const problem = await preflight(t, up, o.pieces);
+        if (problem) throw new Error(`preflight: ${problem}`);
+      }
+      ctx.log(`preflight OK: ${targets.map((t) => t.name).join(', ')}`);
+
+      // ── interleaved rounds ─────────────────────────────────────────────────
+      const scenarios: ScenarioSpec[] = [];
+      for (const kind of o.scenarios) for (const c of o.connections) scenarios.push({ key: `${kind} c=${c}`, kind, connections: c });
+      const rounds: Record<string, Record<string, LoadResult>>[] = [];
+      let gatewayRequests = 0;
+      for (let r = 0; r < o.rounds; r++) {
+        const round: Record<string, Record<string, LoadResult>> = {};
+        rounds.push(round);
+        for (const sc of rotate(scenarios, r)) {
+          round[sc.key] = {};
+          for (const t of rotate(targets, r)) {
+            const cpuPids: Record<string, number> = {};
+            if (t.pid) cpuPids.hop = t.pid;
+            if (up.pid) cpuPids.upstream = up.pid;
+            const job: LoadJob = {
+              ...spec(t, sc.kind, o.pieces),
+              label: `${sc.key} ${t.name}`,
+              connections: sc.connections,
+              warmupMs: o.warmupMs,
+              warmupMaxRequests: o.warmupMaxRequests,
+              durationMs: o.durationMs,
+              maxRequests: o.maxRequests,
+              requestTimeoutMs: o.requestTimeoutMs,
+              maxErrors: 50,
+              cpuPids,
+              clockTicksPerSecond: o.clockTicksPerSecond,
+            };
+            const res = await ctx.loadgen.load(job);
+            if (!res.validation.ok) {
+              throw new Error(`${job.label}: the first response was wrong (HTTP ${res.validation.status}): ${res.validation.problem}${res.validation.bodySample ? `\n  body: ${res.validation.bodySample}` : ''}`);
+            }
+            round[sc.key][t.name] = res;
+            if (t.name === 'gateway') gatewayRequests += res.requests + res.warmup.requests + 1;
+            const err = describeErrors(`round ${r + 1} ${job.label}`, res);
+            if (err) failures.push(err);
+            const ttfb = res.ttfb ? ` ttfb p50 ${fmtMs(res.ttfb.p50)} ms` : '';
+            ctx.log(`[round ${r + 1}/${o.rounds}] ${job.label.padEnd(20)} ${fmtInt(res.rps).padStart(7)} req/s  p50 ${fmtMs(res.latency.p50)} ms  p99 ${fmtMs(res.latency.p99)} ms${ttfb}${err ? '  ERRORS' : ''}`);
+            const ended = gatewayStart?.handle?.exitDescription();
+            if (ended) throw new Error(`the gateway ${ended} during the run; last log lines:\n${tail(gatewayStart!.handle!.logFile!, 20)}`);
+            await sleep(100);
+          }
+        }
+      }
+
+      // ── the buffering check ────────────────────────────────────────────────
+      let check: StreamCheckTarget[] | undefined;
+      let checkMode: 'stamped' | 'schedule' | undefined;
+      let checkMaxExcess = CHECK_MAX_EXCESS_STAMPED_MS;
+      let checkNote: string | undefined;
+      if (!up.controllable) checkNote = 'skipped: the upstream is not bench/fake-upstream.ts';
+      else if (!o.scenarios.includes('sse')) checkNote = 'skipped: no sse scenario';
+      else {
+        ctx.log(`stream buffering check (upstream holds ${o.streamGapMs} ms after the first chunk)…`);
+        ({ results: check, mode: checkMode, maxExcessMs: checkMaxExcess } = await streamCheck(ctx, targets, up));
+        // direct and the bare proxy cannot hold a stream back: if they fail, the check itself is off (or the machine too busy).
+        for (const c of check) if (!c.pass && c.target !== 'gateway') failures.push(`buffering check failed for ${c.target}, which cannot buffer: the check is unreliable here: ${c.problem}`);
+      }
+
+      // ── aggregation ────────────────────────────────────────────────────────
+      const has = (n: TargetName) => targets.some((t) => t.name === n);
+      const perScenario = scenarios.map((sc) => {
+        const rs = rounds.map((rd) => rd[sc.key]);
+        const derived = rs.map(derive);
+        const pick = (f: (d: RoundDerived) => number) => derived.map(f);
+        const med = (f: (d: RoundDerived) => number) => median(pick(f));
+        const targetMedians = Object.fromEntries(
+          targets.map((t) => {
+            const list = rs.map((x) => x[t.name]).filter((x): x is LoadResult => !!x);
+            const m = (f: (x: LoadResult) => number | undefined) => median(list.map((x) => f(x) ?? Number.NaN));
+            return [
+              t.name,
+              {
+                rps: m((x) => x.rps),
+                p50: m((x) => x.latency.p50),
+                p99: m((x) => x.latency.p99),
+                ttfbP50: m((x) => x.ttfb?.p50),
+                ttfbP99: m((x) => x.ttfb?.p99),
+                hopCpuUsPerReq: m((x) => x.cpu.hop?.usPerRequest),
+                upstreamCpuUsPerReq: m((x) => x.cpu.upstream?.usPerRequest),
+                loadgenCpuPct: m((x) => x.cpu.loadgen?.pct),
+                hopCpuPct: m((x) => x.cpu.hop?.pct),
+                otherCpuPct: m((x) => x.cpu.other?.pct),
+                irqCpuPct: m((x) => x.cpu.irq?.pct),
+                stealCpuPct: m((x) => x.cpu.steal?.pct),
+                requests: m((x) => x.requests),
+                bytesPerResponse: m((x) => x.bytesPerResponse),
+              },
+            ];
+          }),
+        );
+        const keys = Object.keys(derived[0] ?? {}) as (keyof RoundDerived)[];
+        const overhead = Object.fromEntries(keys.map((k) => [k, { median: med((d) => d[k]), range: range(pick((d) => d[k])), perRound: pick((d) => d[k]) }]));
+        return { ...sc, targetMedians, overhead: overhead as Record<keyof RoundDerived, { median: number; range: [number, number]; perRound: number[] }> };
+      });
+
+      // ── report sections ────────────────────────────────────────────────────
+      const sections: Section[] = [];
+      const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(x)}%` : '-');
+      const nR = o.rounds;
+      sections.push({
+        title: `Per target — median over ${nR} round(s) (ms; TTFB = time to the first data: event)`,
+        columns: ['scenario', 'target', 'req/s', 'p50', 'p99', 'TTFB p50', 'TTFB p99', 'hop CPU µs/req', 'upstream CPU µs/req', 'loadgen CPU', 'other CPU'],
+        rows: perScenario.flatMap((s) =>
+          targets.map((t, i) => {
+            const m = s.targetMedians[t.name];
+            return [
+              i === 0 ? s.key : '',
+              t.name,
+              fmtInt(m.rps),
+              fmtMs(m.p50),
+              fmtMs(m.p99),
+              s.kind === 'sse' ? fmtMs(m.ttfbP50) : '-',
+              s.kind === 'sse' ? fmtMs(m.ttfbP99) : '-',
+              fmtInt(m.hopCpuUsPerReq),
+              fmtInt(m.upstreamCpuUsPerReq),
+              pct(m.loadgenCpuPct),
+              pct(m.otherCpuPct),
+            ];
+          }),
+        ),
+        notes: [
+          'hop = the bare proxy or gateway process; CPU from /proc/<pid>/stat over the measured phase (10 ms ticks).',
+          `CPU % is of one core (${os.cpus().length} cores in all); other = CPU used by other programs meanwhile (machine process time minus ours): it should be near 0%.`,
+        ],
+      });
+      const ov = (s: (typeof perScenario)[number], k: keyof RoundDerived, f: (n: number) => string) => {
+        const x = s.overhead[k];
+        return x ? withRange(f(x.median), f(x.range[0]), f(x.range[1]), nR) : '-';
+      };
+      if (has('gateway') || has('bare')) {
+        sections.push({
+          title: `Overhead — median of per-round ratios / differences [min…max over rounds]`,
+          columns: ['scenario', 'gw/bare req/s', 'gw/direct req/s', 'bare/direct req/s', '+p50 gw', '+p50 bare', '+p99 gw', '+TTFB gw', '+TTFB bare', 'hop CPU gw/bare'],
+          rows: perScenario.map((s) => [
+            s.key,
+            ov(s, 'gwBareRps', fmtRatio),
+            ov(s, 'gwDirectRps', fmtRatio),
+            ov(s, 'bareDirectRps', fmtRatio),
+            ov(s, 'gwAddedP50', fmtDiffMs),
+            ov(s, 'bareAddedP50', fmtDiffMs),
+            ov(s, 'gwAddedP99', fmtDiffMs),
+            s.kind === 'sse' ? ov(s, 'gwAddedTtfb', fmtDiffMs) : '-',
+            s.kind === 'sse' ? ov(s, 'bareAddedTtfb', fmtDiffMs) : '-',
+            ov(s, 'gwBareHopCpu', fmtRatio),
+          ]),
+          notes: ['+x = gateway (or bare proxy) minus direct, ms. Ratios and differences are taken within each round, then the median across rounds.'],
+        });
+      }
+      if (check) {
+        sections.push({
+          title: `Streams never buffered — upstream sends the first chunk, waits ${o.streamGapMs} ms, then one chunk every ${CHECK_CHUNK_GAP_MS} ms (medians of ${o.checkStreams} streams per target, interleaved)`,
+          columns: ['target', 'first event', 'worst first', checkMode === 'stamped' ? 'event delay' : 'lateness', 'over direct', checkMode === 'stamped' ? 'max delay' : 'max lateness', 'result'],
+          rows: check.map((c) => [c.target, `${fmtMs(c.firstMs)} ms`, `${fmtMs(c.worstFirstMs)} ms`, `${fmtMs(c.medianLatenessMs)} ms`, c.target === 'direct' ? '-' : `${fmtDiffMs(c.excessLatenessMs)} ms`, `${fmtMs(c.maxLatenessMs)} ms`, c.pass ? 'PASS' : `FAIL: ${c.problem}`]),
+          notes: [
+            checkMode === 'stamped'
+              ? 'event delay = arrival − the upstream\'s send time stamped into each chunk (same clock); median per stream, then over streams.'
+              : `the hop dropped the send-time stamps: lateness = arrival − (quickest direct first arrival + ${o.streamGapMs} ms + i × ${CHECK_CHUNK_GAP_MS} ms), which also counts request-path delays.`,
+            `first event = time from sending the request. over direct = median over cycles of (its delay − the direct stream's in the same cycle). PASS needs a median first event < ${o.streamGapMs / 2} ms and over direct < ${checkMaxExcess} ms.`,
+          ],
+        });
+      }
+
+      // ── goals ──────────────────────────────────────────────────────────────
+      const goals: Goal[] = [];
+      const find = (kind: Scenario, c: number) => perScenario.find((s) => s.kind === kind && s.connections === c);
+      const gw = has('gateway');
+      for (const kind of ['json', 'sse'] as const) {
+        const s = find(kind, 32);
+        const v = s && gw && has('bare') ? s.overhead.gwBareRps.median : Number.NaN;
+        goals.push({ description: `${kind} c=32 req/s, gateway vs bare proxy`, value: v, shown: fmtRatio(v), target: `≥ ${GOAL_RPS_VS_BARE}×`, pass: Number.isFinite(v) ? v >= GOAL_RPS_VS_BARE : null });
+      }
+      for (const kind of ['json', 'sse'] as const) {
+        const s = find(kind, 1);
+        const v = s && gw && has('direct') ? s.overhead.gwAddedP50.median : Number.NaN;
+        goals.push({ description: `${kind} c=1 added p50 (full ${kind === 'sse' ? 'stream' : 'response'}) over direct`, value: v, shown: `${fmtDiffMs(v)} ms`, target: `≤ ${GOAL_ADDED_P50_MS} ms`, pass: Number.isFinite(v) ? v <= GOAL_ADDED_P50_MS : null });
+      }
+      {
+        const s = find('sse', 1);
+        const v = s && gw && has('direct') ? s.overhead.gwAddedTtfb.median : Number.NaN;
+        goals.push({ description: 'sse c=1 added time to first chunk over direct', value: v, shown: `${fmtDiffMs(v)} ms`, target: `≤ ${GOAL_ADDED_TTFB_MS} ms`, pass: Number.isFinite(v) ? v <= GOAL_ADDED_TTFB_MS : null });
+      }
+      {
+        const c = check?.find((x) => x.target === 'gateway');
+        goals.push({
+          description: 'streams never buffered (gateway)',
+          value: c ? c.firstMs : Number.NaN,
+          shown: c ? (c.pass ? `first event after ${fmtMs(c.firstMs)} ms, events ${fmtDiffMs(c.excessLatenessMs)} ms vs direct` : (c.problem ?? 'failed')) : (checkNote ?? 'not measured (no gateway target)'),
+          target: `first event < ${o.streamGapMs / 2} ms despite a ${o.streamGapMs} ms gap, events < ${checkMaxExcess} ms later than direct`,
+          pass: c ? c.pass : null,
+        });
+      }
+
+      // Foreign load: other programs on the machine make every number noisier.
+      const all = rounds.flatMap((rd) => Object.values(rd).flatMap((byT) => Object.values(byT)));
+      const otherOf = (list: LoadResult[]) => list.map((x) => x.cpu.other?.pct ?? Number.NaN);
+      const otherMed = median(otherOf(all));
+      if (Number.isFinite(otherMed)) {
+        const otherMax = range(otherOf(all))[1];
+        const steal = median(all.map((x) => x.cpu.steal?.pct ?? Number.NaN));
+        const irq = median(all.map((x) => x.cpu.irq?.pct ?? Number.NaN));
+        const noisyRounds = rounds.map((rd, i) => [i + 1, median(otherOf(Object.values(rd).flatMap((byT) => Object.values(byT))))] as const).filter(([, v]) => v > 20).map(([i]) => i);
+        const busy = otherMed > 15 || steal > 10 || noisyRounds.length * 2 > rounds.length;
+        settings.push([
+          'machine noise',
+          `${busy ? 'BUSY — other programs competed for the CPU, numbers are noisy; rerun on an idle machine. ' : 'quiet. '}` +
+            `Other programs: median ${pct(otherMed)}, max ${pct(otherMax)} of one core` +
+            `${noisyRounds.length ? `; busy in round${noisyRounds.length > 1 ? 's' : ''} ${noisyRounds.join(', ')} of ${rounds.length}` : ''}; steal ${pct(steal)}; irq ${pct(irq)}`,
+        ]);
+      }
+
+      // Gateway log volume (an observation: logging per request costs CPU).
+      let logInfo: { bytes: number; lines: number; warnOrWorse: number; perRequest: number; samples: string[] } | undefined;
+      const logFile = gatewayStart?.handle?.logFile;
+      if (logFile && fs.existsSync(logFile)) {
+        const text = fs.readFileSync(logFile, 'utf8');
+        const lines = text.split('\n').filter(Boolean);
+        const bad = lines.filter((l) => /"level":\s*(?:[456]0\b|"(?:warn|error|fatal)")/.test(l));
+        logInfo = { bytes: Buffer.byteLength(text), lines: lines.length, warnOrWorse: bad.length, perRequest: gatewayRequests ? lines.length / gatewayRequests : 0, samples: bad.slice(0, 5) };
+        settings.push(['gateway log', `${fmtInt(lines.length)} lines (${(logInfo.bytes / 1e6).toFixed(1)} MB, ${logInfo.perRequest.toFixed(2)} lines/request, ${bad.length} warn or worse)`]);
+        for (const l of bad.slice(0, 3)) settings.push(['', `  ${l.length > 240 ? `${l.slice(0, 240)}…` : l}`]);
+      }
+
+      completed = true;
+      return {
+        name: 'passthrough',
+        title: 'Passthrough: gateway overhead on /v1/chat/completions',
+        settings,
+        sections,
+        goals,
+        failures,
+        data: {
+          targets: targets.map((t) => ({ name: t.name, where: t.where, pid: t.pid })),
+          upstream: up,
+          scenarios: perScenario,
+          rounds,
+          streamCheck: check ? { mode: checkMode, maxExcessMs: checkMaxExcess, results: check } : checkNote,
+          gatewayLog: logInfo,
+          gatewayDataDir: gatewayStart?.dataDir,
+        },
+      };
+    } finally {
+      for (const stop of stops.reverse()) await stop().catch(() => {});
+      // Keep the gateway's data dir (and log) when something went wrong, for a look afterwards.
+      if (gatewayStart?.dataDir && !o.keepTemp && ((completed && failures.length === 0) || ctx.interrupted())) fs.rmSync(gatewayStart.dataDir, { recursive: true, force: true });
+    }
+  },
+};
