@@ -1,15 +1,15 @@
 /**
  * Gateway-key authentication for the hot path.
  *
- * Looks keys up by SHA-256 hash through a small in-memory cache. The cache is dropped whenever
- * another connection (the CLI, a second process) commits to the database — `PRAGMA data_version`
- * tells that in a microsecond — and whenever this process changes keys, so a revoked key stops
- * working on the next request.
+ * Looks keys up by SHA-256 hash through a small in-memory cache that empties itself whenever the
+ * configuration version moves (any key change, by this process, the CLI or another process), so a
+ * revoked key stops working on the next request.
  */
 import type { Db } from '../storage/db.ts';
 import type { GatewayKey, GatewayKeysRepo } from '../storage/repos/gateway-keys.ts';
 import { hashSecret, GATEWAY_KEY_PREFIX } from '../storage/tokens.ts';
 import { unauthenticated } from '../errors.ts';
+import { createConfigVersion, createVersionedCache } from '../storage/config-version.ts';
 
 /** Bound on cached lookups (including misses), so random keys cannot grow memory. */
 const MAX_CACHE_ENTRIES = 10_000;
@@ -21,9 +21,7 @@ export interface KeyAuthenticator {
 }
 
 export function createKeyAuthenticator(db: Db, keys: GatewayKeysRepo): KeyAuthenticator {
-  const cache = new Map<string, GatewayKey | null>();
-  const dataVersion = db.prepare('PRAGMA data_version').pluck();
-  let seenVersion = dataVersion.get() as number;
+  const cache = createVersionedCache<string, GatewayKey | null>(createConfigVersion(db), MAX_CACHE_ENTRIES);
   const findByHash = db.prepare('SELECT id FROM gateway_keys WHERE key_hash = ?').pluck();
 
   return {
@@ -33,18 +31,8 @@ export function createKeyAuthenticator(db: Db, keys: GatewayKeysRepo): KeyAuthen
       if (!m) throw unauthenticated('The Authorization header must be "Bearer <gateway key>".');
       const secret = m[1];
       if (!secret.startsWith(GATEWAY_KEY_PREFIX)) throw unauthenticated('Incorrect API key provided.');
-      const v = dataVersion.get() as number;
-      if (v !== seenVersion) {
-        cache.clear();
-        seenVersion = v;
-      }
       const hash = hashSecret(secret);
-      let key = cache.get(hash);
-      if (key === undefined) {
-        key = findByHash.get(hash) ? keys.findBySecret(secret) : null;
-        if (cache.size >= MAX_CACHE_ENTRIES) cache.clear();
-        cache.set(hash, key);
-      }
+      const key = cache.get(hash, () => (findByHash.get(hash) ? keys.findBySecret(secret) : null));
       if (!key) throw unauthenticated('Incorrect API key provided.');
       if (key.revokedAt !== null) throw unauthenticated('This API key has been revoked.', 'revoked_api_key');
       return key;

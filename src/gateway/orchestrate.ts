@@ -13,6 +13,7 @@ import type { ToolLoop } from './tool-loop.ts';
 import type { OpenAI } from './upstream.ts';
 import { mapSdkError } from './sdk-errors.ts';
 import type { UsageRecorder } from '../usage/recorder.ts';
+import { createVersionedCache, type ConfigVersion } from '../storage/config-version.ts';
 
 export interface OrchestrationDeps {
   pluginsEnabled: boolean;
@@ -23,6 +24,7 @@ export interface OrchestrationDeps {
   loop: ToolLoop;
   client: OpenAI;
   recorder: UsageRecorder;
+  configVersion: ConfigVersion;
 }
 
 function checkInjectable(body: Record<string, unknown>): void {
@@ -32,10 +34,13 @@ function checkInjectable(body: Record<string, unknown>): void {
 }
 
 export function createHttpOrchestrator(deps: OrchestrationDeps): Orchestrator {
+  // The organisation's injection setting is read on every request: cached until configuration changes.
+  const injection = createVersionedCache<string, boolean>(deps.configVersion);
   return async function orchestrate(call: ChatCall, sink): Promise<CompletionOutcome | null> {
-    const org = deps.orgs.get(call.key.orgId);
+    if (!deps.pluginsEnabled) return null;
+    const orgInjection = injection.get(call.key.orgId, () => deps.orgs.get(call.key.orgId)?.settings.pluginInjection !== false);
     const decision = decide(deps.runtime, {
-      pluginsEnabled: deps.pluginsEnabled, body: call.body, orgId: call.key.orgId, orgInjection: org?.settings.pluginInjection !== false,
+      pluginsEnabled: deps.pluginsEnabled, body: call.body, orgId: call.key.orgId, orgInjection,
       keyAllowed: call.key.allowedPluginIds, narrowTo: call.narrowTo ?? null,
     });
     if (decision.mode === 'passthrough') return null;

@@ -25,11 +25,25 @@ export function defaultRequestId(): string {
   return 'req_' + crypto.randomUUID().replace(/-/g, '');
 }
 
+/** The caller's `x-request-id` when it is a sane id, else a new one. */
+export function resolveRequestId(incoming: string | undefined, generate: () => string = defaultRequestId): string {
+  return incoming && INCOMING_ID.test(incoming) ? incoming : generate();
+}
+
+/**
+ * The access logger: a child without redaction, because access lines carry only fields chosen
+ * here (ids, status, timing) — never headers or bodies — and redaction would cost every request.
+ */
+export function createAccessLog(log: Logger): (fields: { requestId: string; method: string; path: string; status: number; ms: number; orgId?: string; keyId?: string }) => void {
+  const access = log.child({}, { redact: { paths: [] } });
+  return (fields) => access.info({ ...fields, ms: Math.round(fields.ms * 100) / 100 }, 'request');
+}
+
 export function requestContext(opts: { log: Logger; generateId?: () => string }): Koa.Middleware {
   const generate = opts.generateId ?? defaultRequestId;
+  const accessLog = createAccessLog(opts.log);
   return async function requestContextMiddleware(ctx, next) {
-    const incoming = ctx.get('x-request-id');
-    const requestId = incoming && INCOMING_ID.test(incoming) ? incoming : generate();
+    const requestId = resolveRequestId(ctx.get('x-request-id') || undefined, generate);
     const state = ctx.state as RequestState;
     state.requestId = requestId;
     state.startedAt = performance.now();
@@ -43,12 +57,31 @@ export function requestContext(opts: { log: Logger; generateId?: () => string })
     } catch (err) {
       writeError(ctx, err, requestId, opts.log);
     }
-    const ms = performance.now() - state.startedAt;
-    opts.log.info(
-      { requestId, method: ctx.method, path: ctx.path, status: ctx.respond === false ? ctx.res.statusCode : ctx.status, ms: Math.round(ms * 100) / 100, orgId: state.orgId, keyId: state.keyId },
-      'request',
-    );
+    accessLog({
+      requestId, method: ctx.method, path: ctx.path, status: ctx.respond === false ? ctx.res.statusCode : ctx.status,
+      ms: performance.now() - state.startedAt, orgId: state.orgId, keyId: state.keyId,
+    });
   };
+}
+
+/** Writes an error straight to a Node response (the Koa-free fast path): JSON, or a final SSE event once streaming. */
+export function writeRawError(res: import('node:http').ServerResponse, err: unknown, requestId: string, log: Logger): number {
+  const known = isAppError(err);
+  if (!known) log.error({ requestId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unhandled error');
+  const wire = known ? toWireError(err) : internalWireError(requestId);
+  if (res.headersSent) {
+    if (!res.writableEnded && !res.destroyed) res.end(sseData(wire));
+    return res.statusCode;
+  }
+  const status = known ? err.status : 500;
+  const body = JSON.stringify(wire);
+  res.statusCode = status;
+  if (known) for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+  res.setHeader('x-request-id', requestId);
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+  return status;
 }
 
 function writeError(ctx: Koa.Context, err: unknown, requestId: string, log: Logger): void {

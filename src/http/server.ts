@@ -2,6 +2,7 @@
  * Builds the Koa application: the outermost request context, then the routers.
  * The only place that assembles HTTP routes; everything it needs comes in as parameters.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import type Router from '@koa/router';
 import type { Logger } from '../log.ts';
@@ -17,4 +18,23 @@ export function createKoaApp(opts: { log: Logger; trustProxy: boolean; routers: 
     app.use(router.allowedMethods({ throw: false }));
   }
   return app;
+}
+
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * The server's request listener: routes listed in `fast` (`"METHOD /path"`, query string ignored)
+ * are served without Koa — the gateway's hot path cannot afford a Koa context per request;
+ * everything else goes to Koa.
+ */
+export function dispatch(koa: Koa, fast: Record<string, RawHandler>): RawHandler {
+  const koaHandler = koa.callback();
+  const table = new Map(Object.entries(fast));
+  return function plugboardRequestListener(req, res) {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const handler = table.get(`${req.method} ${q < 0 ? url : url.slice(0, q)}`);
+    if (handler) handler(req, res);
+    else void koaHandler(req, res);
+  };
 }

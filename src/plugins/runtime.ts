@@ -15,6 +15,7 @@ import type { ToolLimiter, ToolRateLimits } from './limits.ts';
 import { scrubText } from './scrub.ts';
 import { capUtf8 } from './kinds/mcp/result-text.ts';
 import type { FirstPartyPlugin, PluginHandle, ToolCallContext, ToolDescriptor } from './types.ts';
+import { createVersionedCache, type ConfigVersion } from '../storage/config-version.ts';
 
 /** OpenAI's limit on `tools[]` per request. */
 export const MAX_TOOLS_PER_REQUEST = 128;
@@ -67,6 +68,8 @@ export interface RuntimeDeps {
   limiter: ToolLimiter;
   toolTimeoutMs: number;
   maxResultBytes: number;
+  /** Plugin lists are cached per organisation until the configuration changes. */
+  configVersion: ConfigVersion;
 }
 
 export interface PluginScope {
@@ -81,7 +84,10 @@ export function createPluginRuntime(deps: RuntimeDeps) {
     return !inst || inst.toolAllowlist === null || inst.toolAllowlist.includes(name);
   }
 
-  function plugins(orgId: string): PluginSummary[] {
+  const cache = createVersionedCache<string, PluginSummary[]>(deps.configVersion);
+  const plugins = (orgId: string): PluginSummary[] => cache.get(orgId, () => loadPlugins(orgId));
+
+  function loadPlugins(orgId: string): PluginSummary[] {
     const out: PluginSummary[] = [];
     for (const fp of deps.firstParty) {
       const handle = fp.forOrg(orgId);

@@ -1,7 +1,12 @@
 /**
  * `/v1/*`: the OpenAI-compatible gateway routes. Pipeline per request:
  * authenticate key → rate limit → read body (size limit) → chat use case → usage.
+ *
+ * `POST /v1/chat/completions` is the hot path: `serveChatCompletion` works on Node's request and
+ * response directly, and the server dispatches to it before Koa builds a context (see
+ * `fastChatCompletions`); the Koa route below serves the same function for completeness.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Router from '@koa/router';
 import type { ParameterizedContext } from 'koa';
 import type { KeyAuthenticator } from '../../gateway/key-auth.ts';
@@ -13,7 +18,8 @@ import { mapUpstreamStatus } from '../../gateway/upstream-errors.ts';
 import type { UpstreamPool } from '../../gateway/upstream-pool.ts';
 import { parseJsonObject, readRawBody } from '../body.ts';
 import { createNodeSink } from '../node-sink.ts';
-import type { RequestState } from '../request-context.ts';
+import { createAccessLog, resolveRequestId, writeRawError, type RequestState } from '../request-context.ts';
+import type { Logger } from '../../log.ts';
 import type { GatewayKey } from '../../storage/repos/gateway-keys.ts';
 
 export interface GatewayRouteDeps {
@@ -26,42 +32,70 @@ export interface GatewayRouteDeps {
   aliases: Readonly<Record<string, string>>;
 }
 
-async function authorize(deps: GatewayRouteDeps, ctx: ParameterizedContext): Promise<{ key: GatewayKey; limitHeaders: Record<string, string> }> {
-  const key = deps.keyAuth.authenticate(ctx.get('authorization') || undefined);
+async function authorizeKey(deps: GatewayRouteDeps, authorization: string | undefined, state: { orgId?: string; keyId?: string }): Promise<{ key: GatewayKey; limitHeaders: Record<string, string> }> {
+  const key = deps.keyAuth.authenticate(authorization);
   deps.chat.recorder.touchKey(key.id, Date.now());
-  const state = ctx.state as RequestState;
   state.orgId = key.orgId;
   state.keyId = key.id;
   const limitHeaders = await deps.limiter.consume(key.orgId, key.id, key.rateLimitRpm ?? deps.defaultRpm);
-  for (const [k, v] of Object.entries(limitHeaders)) ctx.set(k, v);
   return { key, limitHeaders };
+}
+
+async function authorize(deps: GatewayRouteDeps, ctx: ParameterizedContext): Promise<{ key: GatewayKey; limitHeaders: Record<string, string> }> {
+  const out = await authorizeKey(deps, ctx.get('authorization') || undefined, ctx.state as RequestState);
+  for (const [k, v] of Object.entries(out.limitHeaders)) ctx.set(k, v);
+  return out;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * Serves one chat completion on Node's request/response. Errors before the answer starts are
+ * thrown (the caller renders them); a caller that disconnects ends it quietly.
+ */
+export async function serveChatCompletion(deps: GatewayRouteDeps, req: IncomingMessage, res: ServerResponse, requestId: string, state: { orgId?: string; keyId?: string }): Promise<void> {
+  const { key, limitHeaders } = await authorizeKey(deps, header(req, 'authorization'), state);
+  for (const [k, v] of Object.entries(limitHeaders)) res.setHeader(k, v);
+  const raw = await readRawBody(req, deps.maxBodyBytes);
+  const body = parseJsonObject(raw);
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  const sink = createNodeSink(res, { 'x-request-id': requestId });
+  try {
+    const narrowTo = parseNarrowingHeader(header(req, 'x-plugboard-plugins'));
+    await handleChatCompletion(deps.chat, { key, body, raw, requestId, signal: abort.signal, narrowTo, senderInstanceId: header(req, 'x-plugboard-whatsapp-instance') ?? null }, sink);
+  } catch (err) {
+    if (isAbort(err) && abort.signal.aborted) return;
+    throw err;
+  }
+}
+
+/** The hot path without Koa: request id, the same error shape and the same access log line. */
+export function fastChatCompletions(deps: GatewayRouteDeps, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  const accessLog = createAccessLog(log);
+  return function fastChatCompletionsHandler(req, res) {
+    const started = performance.now();
+    const requestId = resolveRequestId(header(req, 'x-request-id'));
+    const state: { orgId?: string; keyId?: string } = {};
+    res.setHeader('x-request-id', requestId);
+    serveChatCompletion(deps, req, res, requestId, state)
+      .catch((err: unknown) => writeRawError(res, err, requestId, log))
+      .finally(() => accessLog({ requestId, method: 'POST', path: '/v1/chat/completions', status: res.statusCode, ms: performance.now() - started, orgId: state.orgId, keyId: state.keyId }));
+  };
 }
 
 export function gatewayRoutes(deps: GatewayRouteDeps): Router {
   const router = new Router({ prefix: '/v1' });
 
   router.post('/chat/completions', async function chatCompletions(ctx) {
-    const { key, limitHeaders } = await authorize(deps, ctx);
-    const raw = await readRawBody(ctx.req, deps.maxBodyBytes);
-    const body = parseJsonObject(raw);
     const state = ctx.state as RequestState;
-    const abort = new AbortController();
-    const onClose = (): void => {
-      if (!ctx.res.writableFinished) abort.abort();
-    };
-    ctx.res.once('close', onClose);
-    const sink = createNodeSink(ctx.res, { 'x-request-id': state.requestId, ...limitHeaders });
-    try {
-      const narrowTo = parseNarrowingHeader(ctx.get('x-plugboard-plugins') || undefined);
-      await handleChatCompletion(deps.chat, { key, body, raw, requestId: state.requestId, signal: abort.signal, narrowTo, senderInstanceId: ctx.get('x-plugboard-whatsapp-instance') || null }, sink);
-      ctx.respond = false;
-    } catch (err) {
-      if (isAbort(err) && abort.signal.aborted) {
-        ctx.respond = false;
-        return;
-      }
-      throw err;
-    }
+    await serveChatCompletion(deps, ctx.req, ctx.res, state.requestId, state);
+    ctx.respond = false;
   });
 
   router.get('/models', async function listModels(ctx) {

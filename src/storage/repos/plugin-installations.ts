@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db.ts';
 import type { SecretBox } from '../secret-box.ts';
+import { createConfigVersion, createVersionedCache } from '../config-version.ts';
 
 export type Transport = 'streamable_http' | 'sse' | 'auto';
 export type Credential = { type: 'bearer'; token: string } | { type: 'header'; name: string; value: string };
@@ -100,10 +101,8 @@ export function createInstallationsRepo(db: Db, box: SecretBox) {
     health: db.prepare('UPDATE plugin_installations SET last_success_at = COALESCE(?, last_success_at), last_error = ?, last_error_at = ? WHERE org_id = ? AND id = ?'),
   };
   // The request path reads active installations (with parsed catalogs) on every injected request:
-  // cached per organisation, dropped on any write through this repo or by another connection.
-  const activeCache = new Map<string, Installation[]>();
-  const dataVersion = db.prepare('PRAGMA data_version').pluck();
-  let seenVersion = dataVersion.get() as number;
+  // cached per organisation until the configuration version moves (any write, any connection).
+  const activeCache = createVersionedCache<string, Installation[]>(createConfigVersion(db));
   const invalidate = (): void => activeCache.clear();
   const self = {
     create(orgId: string, input: NewInstallation, now = Date.now()): Installation {
@@ -130,17 +129,7 @@ export function createInstallationsRepo(db: Db, box: SecretBox) {
     },
     /** Active installations of an organisation, cached; treat the result as read-only. */
     listActive(orgId: string): Installation[] {
-      const v = dataVersion.get() as number;
-      if (v !== seenVersion) {
-        seenVersion = v;
-        invalidate();
-      }
-      let list = activeCache.get(orgId);
-      if (!list) {
-        list = (stmts.listActive.all(orgId) as Row[]).map(toInstallation);
-        activeCache.set(orgId, list);
-      }
-      return list;
+      return activeCache.get(orgId, () => (stmts.listActive.all(orgId) as Row[]).map(toInstallation));
     },
     countActive(orgId: string): number {
       return stmts.countActive.get(orgId) as number;
