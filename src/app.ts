@@ -19,8 +19,9 @@ import { createEventBus, type EventBus } from './usage/bus.ts';
 import { createUpstreamPool } from './gateway/upstream-pool.ts';
 import { createKeyAuthenticator } from './gateway/key-auth.ts';
 import { createKeyLimiter } from './gateway/key-limits.ts';
-import { createKoaApp } from './http/server.ts';
-import { gatewayRoutes } from './http/routes/gateway.ts';
+import { createKoaApp, dispatch } from './http/server.ts';
+import { fastChatCompletions, gatewayRoutes } from './http/routes/gateway.ts';
+import { createConfigVersion } from './storage/config-version.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { organizationRoutes } from './http/routes/control/organizations.ts';
 import { keyRoutes } from './http/routes/control/keys.ts';
@@ -36,6 +37,11 @@ import type { FirstPartyPlugin } from './plugins/types.ts';
 import { createUpstreamClient } from './gateway/upstream.ts';
 import { createToolLoop } from './gateway/tool-loop.ts';
 import { createHttpOrchestrator, createInProcessCompletion, type InProcessCompletion } from './gateway/orchestrate.ts';
+import { createJobQueue, type JobQueue } from './jobs/queue.ts';
+import { applianceWorkerPrefix, createWhatsAppChannel, type WhatsAppChannel } from './channels/whatsapp/index.ts';
+import { whatsappInstanceRoutes } from './http/routes/control/whatsapp-instances.ts';
+import { jobRoutes } from './http/routes/control/jobs.ts';
+import { twilioWebhookRoutes } from './http/routes/twilio-webhook.ts';
 
 export interface AppOptions {
   /** Log destination (tests capture it); stdout by default. */
@@ -57,14 +63,18 @@ export interface App {
   readonly runtime: PluginRuntime;
   /** Completions for in-process callers (the WhatsApp reply worker). */
   readonly complete: InProcessCompletion;
-  /** Starts listening; resolves with the bound URL. */
+  /** The durable job table (WhatsApp replies). */
+  readonly queue: JobQueue;
+  /** The WhatsApp channel: plugin, inbound and status use cases, reply worker. */
+  readonly whatsapp: WhatsAppChannel;
+  /** Starts listening, then the reply worker; resolves with the bound URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: stop accepting, let in-flight requests finish (bounded), close everything. */
   close(): Promise<void>;
 }
 
 /** Opens the database, applies migrations and checks the master key: shared by `serve` and the CLI. */
-export function openStorage(config: Config, opts: { createKey: boolean }): { db: Db; box: SecretBox; keyCreated: boolean } {
+export function openStorage(config: Config, opts: { createKey: boolean }): { db: Db; box: SecretBox; masterKey: Buffer; keyCreated: boolean } {
   const db = openDb({ file: config.dbFile });
   try {
     migrate(db);
@@ -73,7 +83,7 @@ export function openStorage(config: Config, opts: { createKey: boolean }): { db:
     const mk = loadMasterKey({ envValue: config.masterKey, keyFile: config.masterKeyFile, createIfMissing: opts.createKey && fresh });
     const box = createSecretBox(mk.key);
     verifyMasterKey(db, box);
-    return { db, box, keyCreated: mk.created };
+    return { db, box, masterKey: mk.key, keyCreated: mk.created };
   } catch (err) {
     db.close();
     throw err;
@@ -82,7 +92,7 @@ export function openStorage(config: Config, opts: { createKey: boolean }): { db:
 
 export function createApp(config: Config, opts: AppOptions = {}): App {
   const log = createLogger({ level: config.logLevel, destination: opts.logDestination });
-  const { db, box } = openStorage(config, { createKey: true });
+  const { db, box, masterKey } = openStorage(config, { createKey: true });
   const orgs = createOrganizationsRepo(db);
   const tokens = createControlTokensRepo(db);
   const keys = createGatewayKeysRepo(db);
@@ -103,45 +113,68 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections,
   });
   const keyAuth = createKeyAuthenticator(db, keys);
+  const configVersion = createConfigVersion(db);
   const installations = createInstallationsRepo(db, box);
   const policy = { allowedNetworks: config.mcpAllowedNetworks };
   const mcp = createMcpManager({ installations, policy, log, defaultTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes });
-  const firstParty: FirstPartyPlugin[] = [];
+  const queue = createJobQueue(db, {
+    backoff: { baseMs: config.workerRetryBaseMs, capMs: config.workerRetryCapMs }, defaultMaxAttempts: config.workerMaxAttempts,
+  });
+  const whatsapp = createWhatsAppChannel({
+    db, box, masterKey, queue, log,
+    // Late-bound: the completion needs the runtime, which needs this channel's plugin.
+    complete: (request) => complete(request),
+    publicBaseUrl: config.publicBaseUrl, twilioApiBaseUrl: config.twilioApiBaseUrl, twilioTimeoutMs: config.twilioTimeoutMs,
+    historyMessages: config.whatsappHistoryMessages,
+    worker: {
+      enabled: config.workerEnabled, concurrency: config.workerConcurrency, pollMs: config.workerPollMs, leaseMs: config.workerLeaseMs,
+      // Twilio's 429 carries no Retry-After: wait a few backoff steps.
+      rateLimitDelayMs: Math.min(config.workerRetryBaseMs * 5, config.workerRetryCapMs),
+      idPrefix: applianceWorkerPrefix(config.dbFile),
+    },
+  });
+  const firstParty: FirstPartyPlugin[] = [whatsapp.plugin];
   const runtime = createPluginRuntime({
     installations, mcp, firstParty, validator: createArgumentValidator(), limiter: createToolLimiter(),
-    toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes,
+    toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, configVersion,
   });
   const client = createUpstreamClient({ baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs });
   const loop = createToolLoop({
     client, runtime, recorder, bus, toolConcurrency: config.toolConcurrency, toolTimeoutMs: config.toolTimeoutMs, keepAliveMs: config.sseKeepAliveMs,
   });
-  const orchestration = { pluginsEnabled: config.pluginsEnabled, loopCap: config.toolLoopCap, aliases: config.modelAliases, orgs, runtime, loop, client, recorder };
+  const orchestration = { pluginsEnabled: config.pluginsEnabled, loopCap: config.toolLoopCap, aliases: config.modelAliases, orgs, runtime, loop, client, recorder, configVersion };
   const complete = createInProcessCompletion(orchestration);
   const onChange = (): void => keyAuth.invalidate();
   let shuttingDown = false;
   const shutdown = new AbortController();
 
+  const gatewayDeps = {
+    keyAuth, limiter: createKeyLimiter(), defaultRpm: config.rateLimitRpm, maxBodyBytes: config.maxBodyBytes, pool,
+    aliases: config.modelAliases, chat: { pool, aliases: config.modelAliases, recorder, orchestrate: createHttpOrchestrator(orchestration) },
+  };
   const koa = createKoaApp({
     log,
     trustProxy: config.trustProxy,
     routers: [
       healthRoutes({ db, isShuttingDown: () => shuttingDown }),
-      gatewayRoutes({
-        keyAuth, limiter: createKeyLimiter(), defaultRpm: config.rateLimitRpm, maxBodyBytes: config.maxBodyBytes, pool,
-        aliases: config.modelAliases, chat: { pool, aliases: config.modelAliases, recorder, orchestrate: createHttpOrchestrator(orchestration) },
-      }),
+      gatewayRoutes(gatewayDeps),
       organizationRoutes(repos, onChange),
       keyRoutes(repos, onChange),
       usageRoutes({ orgs, tokens, usage, recorder }),
       mcpIntegrationRoutes({ orgs, tokens, installations, mcp, runtime, policy, onChange }),
       eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs, shutdownSignal: shutdown.signal }),
+      whatsappInstanceRoutes({ orgs, tokens, channel: whatsapp, installations }),
+      jobRoutes({ orgs, tokens, queue, wake: whatsapp.wake }),
+      twilioWebhookRoutes({
+        findInstance: (id) => whatsapp.repos.instances.findForWebhook(id), inbound: whatsapp.inbound, status: whatsapp.status, publicBaseUrl: config.publicBaseUrl,
+      }),
     ],
   });
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, koa.callback());
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, dispatch(koa, { 'POST /v1/chat/completions': fastChatCompletions(gatewayDeps, log) }));
 
   let closing: Promise<void> | null = null;
   return {
-    config, db, log, box, repos, recorder, bus, server, installations, runtime, complete,
+    config, db, log, box, repos, recorder, bus, server, installations, runtime, complete, queue, whatsapp,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -149,6 +182,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
           server.off('error', reject);
           const addr = server.address() as AddressInfo;
           const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+          if (!shuttingDown) whatsapp.start();
           resolve(`http://${host}:${addr.port}`);
         });
       });
@@ -163,7 +197,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         server.closeIdleConnections();
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
         const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
-        if (wasListening) await closed;
+        // The reply worker drains alongside the HTTP server: stop claiming, finish or release within the grace period.
+        await Promise.all([wasListening ? closed : undefined, whatsapp.stop(config.shutdownTimeoutMs)]);
         clearInterval(sweep);
         clearTimeout(timer);
         await mcp.closeAll();

@@ -46,6 +46,17 @@ export interface Config {
   readonly workerEnabled: boolean;
   readonly workerConcurrency: number;
   readonly workerPollMs: number;
+  /** Lease of a claimed reply job; renewed while the job runs, reclaimed when it expires. */
+  readonly workerLeaseMs: number;
+  /** Claims of one reply job before it is dead-lettered. */
+  readonly workerMaxAttempts: number;
+  /** First retry delay of a failed reply job (doubles per attempt, capped at workerRetryCapMs). */
+  readonly workerRetryBaseMs: number;
+  readonly workerRetryCapMs: number;
+  /** Timeout of one Twilio REST call. */
+  readonly twilioTimeoutMs: number;
+  /** Messages of a customer's history the reply worker sends to the model. */
+  readonly whatsappHistoryMessages: number;
 }
 
 export class ConfigError extends Error {
@@ -84,6 +95,12 @@ export const CONFIG_VARIABLES = [
   ['PLUGBOARD_WORKER_ENABLED', 'true', 'Run the WhatsApp reply worker in the server process.'],
   ['PLUGBOARD_WORKER_CONCURRENCY', '2', 'Reply jobs processed at once.'],
   ['PLUGBOARD_WORKER_POLL_MS', '500', 'Idle poll interval of the reply worker.'],
+  ['PLUGBOARD_WORKER_LEASE_MS', '60000', 'Lease of a claimed reply job (renewed while it runs); a crashed worker\'s job is reclaimed after it.'],
+  ['PLUGBOARD_WORKER_MAX_ATTEMPTS', '8', 'Attempts of one reply job before it is dead-lettered (requeue it through the jobs API).'],
+  ['PLUGBOARD_WORKER_RETRY_BASE_MS', '2000', 'First retry delay of a failed reply job; doubles per attempt, with jitter.'],
+  ['PLUGBOARD_WORKER_RETRY_CAP_MS', '300000', 'Longest retry delay of a reply job.'],
+  ['PLUGBOARD_TWILIO_TIMEOUT_MS', '15000', 'Timeout of one Twilio REST call; a timed-out send is reconciled before it is retried.'],
+  ['PLUGBOARD_WHATSAPP_HISTORY_MESSAGES', '20', 'Recent messages of a customer the reply worker gives the model (1–200).'],
 ] as const;
 
 const KNOWN = new Set<string>(CONFIG_VARIABLES.map(([name]) => name));
@@ -148,6 +165,12 @@ export function loadConfig(env: Source = process.env): Config {
     workerEnabled: p.bool('PLUGBOARD_WORKER_ENABLED', true),
     workerConcurrency: p.int('PLUGBOARD_WORKER_CONCURRENCY', 2, 1, 64),
     workerPollMs: p.int('PLUGBOARD_WORKER_POLL_MS', 500, 10, 60_000),
+    workerLeaseMs: p.int('PLUGBOARD_WORKER_LEASE_MS', 60_000, 1_000, 3_600_000),
+    workerMaxAttempts: p.int('PLUGBOARD_WORKER_MAX_ATTEMPTS', 8, 1, 100),
+    workerRetryBaseMs: p.int('PLUGBOARD_WORKER_RETRY_BASE_MS', 2_000, 10, 3_600_000),
+    workerRetryCapMs: p.int('PLUGBOARD_WORKER_RETRY_CAP_MS', 300_000, 10, 86_400_000),
+    twilioTimeoutMs: p.int('PLUGBOARD_TWILIO_TIMEOUT_MS', 15_000, 100, 600_000),
+    whatsappHistoryMessages: p.int('PLUGBOARD_WHATSAPP_HISTORY_MESSAGES', 20, 1, 200),
   };
   for (const name of Object.keys(src)) {
     if (name.startsWith('PLUGBOARD_') && !KNOWN.has(name)) problems.push(`${name} is not a Plugboard setting`);

@@ -70,8 +70,11 @@ export interface InProcessRequest {
   requestId: string;
   model: string;
   messages: Array<Record<string, unknown>>;
-  /** Only these plugins (ids or slugs) are visible; an empty list means none. */
-  enabledPluginIds: readonly string[];
+  /**
+   * Only these plugins (ids or slugs) are visible; an empty list means none. A function is asked
+   * again before every model turn, so a revoked grant takes effect on the next turn.
+   */
+  enabledPluginIds: readonly string[] | (() => readonly string[]);
   loopCap?: number;
   signal: AbortSignal;
 }
@@ -89,9 +92,9 @@ export function createInProcessCompletion(deps: OrchestrationDeps) {
     const started = performance.now();
     const body: Record<string, unknown> = { model: r.model, messages: r.messages };
     resolveModel(body, deps.aliases);
-    const decision = decide(deps.runtime, {
-      pluginsEnabled: deps.pluginsEnabled, body, orgId: r.orgId, orgInjection: true, keyAllowed: null, narrowTo: r.enabledPluginIds,
-    });
+    const granted = (): readonly string[] => (typeof r.enabledPluginIds === 'function' ? r.enabledPluginIds() : r.enabledPluginIds);
+    const decideNow = () => decide(deps.runtime, { pluginsEnabled: deps.pluginsEnabled, body, orgId: r.orgId, orgInjection: true, keyAllowed: null, narrowTo: granted() });
+    const decision = decideNow();
     const record = (status: 'ok' | 'error', p: number | null, c: number | null, errorClass: string | null): void =>
       deps.recorder.record({
         orgId: r.orgId, requestId: r.requestId, kind: 'completion', instanceId: r.instanceId, model: body.model as string, status,
@@ -107,6 +110,10 @@ export function createInProcessCompletion(deps: OrchestrationDeps) {
       const { completion, outcome, turns } = await deps.loop.run({
         orgId: r.orgId, keyId: null, instanceId: r.instanceId, customerRef: r.customerRef, requestId: r.requestId, body,
         toolSet: deps.runtime.buildToolSet(decision.plugins), loopCap: r.loopCap ?? deps.loopCap, signal: r.signal,
+        refreshToolSet: typeof r.enabledPluginIds === 'function' ? () => {
+          const d = decideNow();
+          return deps.runtime.buildToolSet(d.mode === 'orchestrate' ? d.plugins : []);
+        } : undefined,
       });
       record('ok', outcome.promptTokens, outcome.completionTokens, null);
       return { content: completion.choices?.[0]?.message?.content ?? '', promptTokens: outcome.promptTokens, completionTokens: outcome.completionTokens, turns };

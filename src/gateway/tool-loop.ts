@@ -47,6 +47,8 @@ export interface LoopRequest {
   /** The caller's body (model already resolved), without tools. */
   body: Record<string, unknown>;
   toolSet: ToolSet;
+  /** Rebuilds the tool set before each later turn (grants re-read), when permissions may change mid-loop. */
+  refreshToolSet?: () => ToolSet;
   loopCap: number;
   signal: AbortSignal;
 }
@@ -107,6 +109,11 @@ export function createToolLoop(deps: LoopDeps) {
 
   function turnParams(req: LoopRequest, messages: ChatMessage[], turn: number, capHit: boolean): Record<string, unknown> {
     const { stream: _s, stream_options: _so, ...rest } = req.body;
+    if (req.toolSet.tools.length === 0) {
+      // Every plugin was revoked mid-loop: no tools at all (OpenAI refuses an empty tools[]).
+      const { tool_choice: _tc, parallel_tool_calls: _p, ...plain } = rest;
+      return { ...plain, messages };
+    }
     const params: Record<string, unknown> = { ...rest, messages, tools: req.toolSet.tools };
     if (capHit) params.tool_choice = 'none';
     else if (turn > 0 || rest.tool_choice === undefined) params.tool_choice = 'auto';
@@ -138,6 +145,7 @@ export function createToolLoop(deps: LoopDeps) {
     for (let turn = 0; ; turn++) {
       const capHit = turn >= req.loopCap;
       if (capHit) noteCap(req);
+      if (turn > 0 && req.refreshToolSet) req.toolSet = req.refreshToolSet();
       const started = performance.now();
       let completion: Record<string, any>;
       try {

@@ -91,6 +91,8 @@ export interface JobQueue {
   release(id: number, workerId: string): boolean;
   get(orgId: string, id: number): Job | null;
   listDead(orgId: string, opts?: { limit?: number; kind?: string }): Job[];
+  /** An organisation's jobs in one state (all states when absent), most recently updated first. */
+  list(orgId: string, opts?: { status?: JobStatusValue; limit?: number; kind?: string }): Job[];
   /** Moves a dead job back to queued with a fresh attempt budget. */
   requeue(orgId: string, id: number): boolean;
   stats(orgId: string): JobStats;
@@ -213,6 +215,9 @@ export function createJobQueue(db: Db, options: JobQueueOptions = {}): JobQueue 
   const deadStmt = db.prepare(`
     SELECT * FROM jobs WHERE org_id = @orgId AND status = 'dead' AND (@kind IS NULL OR kind = @kind)
     ORDER BY updated_at DESC, id DESC LIMIT @limit`);
+  const listStmt = db.prepare(`
+    SELECT * FROM jobs WHERE org_id = @orgId AND (@status IS NULL OR status = @status) AND (@kind IS NULL OR kind = @kind)
+    ORDER BY updated_at DESC, id DESC LIMIT @limit`);
   const requeueStmt = db.prepare(`
     UPDATE jobs SET status = 'queued', attempts = 0, run_at = @now, lease_until = NULL, locked_by = NULL, updated_at = @now
     WHERE org_id = @orgId AND id = @id AND status = 'dead'`);
@@ -296,6 +301,10 @@ export function createJobQueue(db: Db, options: JobQueueOptions = {}): JobQueue 
     listDead(orgId, opts = {}) {
       const limit = Math.min(Math.max(1, opts.limit ?? 50), MAX_LIST);
       return (deadStmt.all({ orgId, kind: opts.kind ?? null, limit }) as JobRow[]).map(toJob);
+    },
+    list(orgId, opts = {}) {
+      const limit = Math.min(Math.max(1, opts.limit ?? 50), MAX_LIST);
+      return (listStmt.all({ orgId, status: opts.status ?? null, kind: opts.kind ?? null, limit }) as JobRow[]).map(toJob);
     },
     requeue(orgId, id) {
       return requeueStmt.run({ orgId, id, now: now() }).changes === 1;

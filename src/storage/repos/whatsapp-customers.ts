@@ -55,6 +55,16 @@ const toCustomer = (r: Row): WhatsAppCustomer => ({
   updatedAt: r.updated_at,
 });
 
+/** One row of an instance's conversation list: who, and when the last message either way was. */
+export interface ConversationSummary {
+  customerRef: string;
+  phoneMasked: string;
+  lastInboundAt: number | null;
+  /** Newest message in either direction (falls back to the customer's creation). */
+  lastMessageAt: number;
+  messageCount: number;
+}
+
 export function customerPhoneAad(orgId: string, id: string): string {
   return `whatsapp_customers|phone_sealed|${orgId}|${id}`;
 }
@@ -72,6 +82,15 @@ export function createWhatsAppCustomersRepo(db: Db, box: SecretBox) {
     list: db.prepare(`
       SELECT * FROM whatsapp_customers WHERE org_id = ? AND instance_id = ?
       ORDER BY last_inbound_at DESC, id LIMIT ?`),
+    // Newest conversation first; the cursor is the (last_message_at, customer_ref) of the previous page's last row.
+    conversations: db.prepare(`
+      SELECT * FROM (
+        SELECT c.customer_ref, c.phone_masked, c.last_inbound_at,
+          COALESCE((SELECT MAX(m.created_at) FROM whatsapp_messages m WHERE m.instance_id = c.instance_id AND m.customer_ref = c.customer_ref), c.created_at) AS last_message_at,
+          (SELECT COUNT(*) FROM whatsapp_messages m WHERE m.instance_id = c.instance_id AND m.customer_ref = c.customer_ref) AS message_count
+        FROM whatsapp_customers c WHERE c.org_id = @orgId AND c.instance_id = @instanceId)
+      WHERE @afterAt IS NULL OR last_message_at < @afterAt OR (last_message_at = @afterAt AND customer_ref > @afterRef)
+      ORDER BY last_message_at DESC, customer_ref LIMIT @limit`),
   };
   return {
     /**
@@ -104,6 +123,15 @@ export function createWhatsAppCustomersRepo(db: Db, box: SecretBox) {
     phone(orgId: string, instanceId: string, customerRef: string): string | null {
       const r = stmts.get.get(orgId, instanceId, customerRef) as Row | undefined;
       return r ? box.open(r.phone_sealed, customerPhoneAad(r.org_id, r.id)) : null;
+    },
+    /** The instance's conversations, newest first; `after` is the last row of the previous page. */
+    conversations(orgId: string, instanceId: string, opts: { limit: number; after?: { at: number; customerRef: string } }): ConversationSummary[] {
+      const rows = stmts.conversations.all({
+        orgId, instanceId, limit: Math.min(Math.max(1, opts.limit), 1000), afterAt: opts.after?.at ?? null, afterRef: opts.after?.customerRef ?? '',
+      }) as Array<{ customer_ref: string; phone_masked: string; last_inbound_at: number | null; last_message_at: number; message_count: number }>;
+      return rows.map((r) => ({
+        customerRef: r.customer_ref, phoneMasked: r.phone_masked, lastInboundAt: r.last_inbound_at, lastMessageAt: r.last_message_at, messageCount: r.message_count,
+      }));
     },
     list(orgId: string, instanceId: string, limit = 100): WhatsAppCustomer[] {
       return (stmts.list.all(orgId, instanceId, Math.min(Math.max(1, limit), 1000)) as Row[]).map(toCustomer);

@@ -29,6 +29,16 @@ export function createWhatsAppGrantsRepo(db: Db) {
     listForInstance: db.prepare('SELECT * FROM whatsapp_grants WHERE org_id = ? AND instance_id = ? ORDER BY created_at, plugin_id'),
     listForOrg: db.prepare('SELECT * FROM whatsapp_grants WHERE org_id = ? ORDER BY instance_id, created_at, plugin_id'),
   };
+  // One transaction, so a reader never sees half of a replaced grant set.
+  const replace = db.transaction((orgId: string, instanceId: string, pluginIds: readonly string[], now: number): string[] | null => {
+    if (!stmts.instanceExists.get(orgId, instanceId)) return null;
+    const wanted = new Set(pluginIds);
+    for (const r of stmts.listForInstance.all(orgId, instanceId) as Row[]) {
+      if (!wanted.has(r.plugin_id)) stmts.delete.run(orgId, instanceId, r.plugin_id);
+    }
+    for (const pluginId of wanted) stmts.insert.run({ orgId, instanceId, pluginId, now });
+    return (stmts.listForInstance.all(orgId, instanceId) as Row[]).map((r) => r.plugin_id);
+  });
   return {
     /** Grants a plugin; `created` is false when it was already granted. Null when the instance is not in this org. */
     grant(orgId: string, instanceId: string, pluginId: string, now = Date.now()): { created: boolean } | null {
@@ -50,6 +60,14 @@ export function createWhatsAppGrantsRepo(db: Db) {
     /** The instance's enabled plugin ids, for building its tool list. */
     pluginIds(orgId: string, instanceId: string): string[] {
       return (stmts.listForInstance.all(orgId, instanceId) as Row[]).map((r) => r.plugin_id);
+    },
+    /**
+     * Makes the instance's grants exactly `pluginIds` (kept grants keep their creation time) and
+     * returns the stored list; null when the instance is not in this org. The caller validates ids.
+     */
+    replace(orgId: string, instanceId: string, pluginIds: readonly string[], now = Date.now()): string[] | null {
+      if (pluginIds.some((id) => !id)) throw new TypeError('pluginId must not be empty.');
+      return replace.immediate(orgId, instanceId, pluginIds, now);
     },
     listForOrg(orgId: string): WhatsAppGrant[] {
       return (stmts.listForOrg.all(orgId) as Row[]).map(toGrant);

@@ -123,6 +123,7 @@ export function createWhatsAppInstancesRepo(db: Db, box: SecretBox) {
       WHERE org_id = @orgId AND id = @id`),
     setStatus: db.prepare('UPDATE whatsapp_instances SET status = ?, updated_at = ? WHERE org_id = ? AND id = ?'),
     delete: db.prepare('DELETE FROM whatsapp_instances WHERE org_id = ? AND id = ?'),
+    any: db.prepare('SELECT 1 FROM whatsapp_instances WHERE org_id = ? LIMIT 1').pluck(),
   };
 
   const update = db.transaction((orgId: string, id: string, patch: UpdateInstanceInput, now: number): WhatsAppInstance | null => {
@@ -185,6 +186,10 @@ export function createWhatsAppInstancesRepo(db: Db, box: SecretBox) {
     /** Deletes the instance with its grants, customers and messages (cascade). */
     delete(orgId: string, id: string): boolean {
       return stmts.delete.run(orgId, id).changes === 1;
+    },
+    /** Whether the organisation has at least one instance (any status). The runtime caches plugin lists by config version. */
+    hasAny(orgId: string): boolean {
+      return stmts.any.get(orgId) !== undefined;
     },
     /** The instance's Twilio credentials, for sending. */
     credentials(orgId: string, id: string): { accountSid: string; authToken: string } | null {

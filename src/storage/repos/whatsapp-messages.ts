@@ -130,6 +130,11 @@ export function createWhatsAppMessagesRepo(db: Db) {
         SELECT *, rowid AS seq FROM whatsapp_messages WHERE org_id = ? AND instance_id = ? AND customer_ref = ? AND created_at <= ?
         ORDER BY created_at DESC, rowid DESC LIMIT ?)
       ORDER BY created_at, seq`),
+    // Operator view: newest first, keyset-paged on rowid (insertion order).
+    page: db.prepare(`
+      SELECT *, rowid AS seq FROM whatsapp_messages
+      WHERE org_id = @orgId AND instance_id = @instanceId AND customer_ref = @customerRef AND (@before IS NULL OR rowid < @before)
+      ORDER BY rowid DESC LIMIT @limit`),
   };
 
   const recordIntents = db.transaction((input: IntentInput): WhatsAppMessage[] => {
@@ -222,6 +227,14 @@ export function createWhatsAppMessagesRepo(db: Db) {
       return (stmts.forCallback.all(twilioSid) as Array<{ id: string; org_id: string; instance_id: string }>).map((r) => ({
         id: r.id, orgId: r.org_id, instanceId: r.instance_id,
       }));
+    },
+    /**
+     * One page of a conversation for operators, newest first. `seq` is the cursor: pass the last
+     * row's seq as `before` for the next (older) page.
+     */
+    page(orgId: string, instanceId: string, customerRef: string, opts: { limit: number; before?: number }): Array<WhatsAppMessage & { seq: number }> {
+      const rows = stmts.page.all({ orgId, instanceId, customerRef, before: opts.before ?? null, limit: Math.min(Math.max(1, opts.limit), 500) }) as Array<Row & { seq: number }>;
+      return rows.map((r) => ({ ...toMessage(r), seq: r.seq }));
     },
     /** The last `limit` messages with a customer up to `until`, oldest first (model context). */
     conversation(orgId: string, instanceId: string, customerRef: string, opts: { limit?: number; until?: number } = {}): WhatsAppMessage[] {

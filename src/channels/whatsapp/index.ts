@@ -1,0 +1,176 @@
+/**
+ * The WhatsApp channel's composition root: builds its repositories, the per-instance Twilio
+ * clients, the first-party plugin, the inbound and status-callback use cases and the reply
+ * worker, and owns the worker's lifecycle.
+ *
+ * `start()` first hands back jobs that a killed previous process of this appliance left running
+ * (claim tokens carry a stable per-appliance prefix), so they run again at once instead of after
+ * their lease; `stop()` stops claiming, lets running replies finish within the deadline and
+ * releases the rest. Must never start work before `start()`, and never hold module-level state.
+ */
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { Db } from '../../storage/db.ts';
+import type { SecretBox } from '../../storage/secret-box.ts';
+import type { Logger } from '../../log.ts';
+import type { JobQueue } from '../../jobs/queue.ts';
+import { JobWorker, type WorkerEvent } from '../../jobs/worker.ts';
+import type { InProcessRequest, InProcessResult } from '../../gateway/orchestrate.ts';
+import type { FirstPartyPlugin } from '../../plugins/types.ts';
+import { createWhatsAppInstancesRepo, type WhatsAppInstancesRepo } from '../../storage/repos/whatsapp-instances.ts';
+import { createWhatsAppGrantsRepo, type WhatsAppGrantsRepo } from '../../storage/repos/whatsapp-grants.ts';
+import { createWhatsAppCustomersRepo, type WhatsAppCustomersRepo } from '../../storage/repos/whatsapp-customers.ts';
+import { createWhatsAppMessagesRepo, type WhatsAppMessage, type WhatsAppMessagesRepo } from '../../storage/repos/whatsapp-messages.ts';
+import { deriveCustomerRefKey, maskPhonesIn } from './customer-ref.ts';
+import { createTwilioClients, type TwilioClients } from './outbound.ts';
+import { createWhatsAppPlugin } from './plugin.ts';
+import { createInbound, type Inbound } from './inbound.ts';
+import { createStatusCallbacks, type StatusCallbacks } from './status.ts';
+import { createReplyHandler, REPLY_JOB_KIND } from './reply-worker.ts';
+
+export { WHATSAPP_PLUGIN_ID } from './plugin.ts';
+export { REPLY_JOB_KIND } from './reply-worker.ts';
+
+/** Done jobs are kept this long for operators, then purged at the next start. */
+const DONE_JOB_RETENTION_MS = 7 * 24 * 60 * 60_000;
+
+/** How the channel's reply worker runs (from PLUGBOARD_WORKER_* settings). */
+export interface WhatsAppWorkerSettings {
+  enabled: boolean;
+  concurrency: number;
+  pollMs: number;
+  leaseMs: number;
+  /** Wait after Twilio's 429 before the job runs again. */
+  rateLimitDelayMs: number;
+  /** Stable per appliance (see `applianceWorkerPrefix`): claim tokens start with it. */
+  idPrefix: string;
+}
+
+/** Everything the channel is built from; the composition root passes it in. */
+export interface WhatsAppChannelDeps {
+  db: Db;
+  box: SecretBox;
+  /** The appliance master key; the customer-ref key is derived from it. */
+  masterKey: Buffer;
+  queue: JobQueue;
+  log: Logger;
+  /** The gateway's in-process completion; called only when a reply job runs. */
+  complete(request: InProcessRequest): Promise<InProcessResult>;
+  /** Public origin Twilio calls (PLUGBOARD_PUBLIC_BASE_URL), without a trailing slash. */
+  publicBaseUrl: string;
+  twilioApiBaseUrl: string;
+  twilioTimeoutMs: number;
+  historyMessages: number;
+  worker: WhatsAppWorkerSettings;
+  now?: () => number;
+}
+
+/** The channel's repositories, shared by its use cases and the control routes. */
+export interface WhatsAppRepos {
+  instances: WhatsAppInstancesRepo;
+  grants: WhatsAppGrantsRepo;
+  customers: WhatsAppCustomersRepo;
+  messages: WhatsAppMessagesRepo;
+}
+
+/** The built channel: what app.ts wires into the runtime, the routes and shutdown. */
+export interface WhatsAppChannel {
+  plugin: FirstPartyPlugin;
+  inbound: Inbound;
+  status: StatusCallbacks;
+  /** Null when PLUGBOARD_WORKER_ENABLED is false (jobs then wait in the queue). */
+  worker: JobWorker | null;
+  repos: WhatsAppRepos;
+  clients: TwilioClients;
+  /** The URL to paste into Twilio as the number's "A message comes in" webhook. */
+  webhookUrl(instanceId: string): string;
+  /** The StatusCallback sent with every outbound message. */
+  statusCallbackUrl(instanceId: string): string;
+  /** Claims again now (after an enqueue or a requeue). */
+  wake(): void;
+  start(): void;
+  stop(deadlineMs: number): Promise<void>;
+}
+
+/**
+ * The claim-token prefix of this appliance: derived from its database file, so a restarted
+ * process recognises its predecessor's jobs. One `serve` per data directory is assumed.
+ */
+export function applianceWorkerPrefix(dbFile: string): string {
+  return `pb-${crypto.createHash('sha256').update(dbFile).digest('hex').slice(0, 12)}:`;
+}
+
+function logWorkerEvent(log: Logger, e: WorkerEvent): void {
+  const job = 'job' in e && e.job ? { jobId: e.job.id, kind: e.job.kind, attempts: e.job.attempts } : {};
+  if (e.type === 'retry') log.warn({ ...job, error: e.error }, 'job failed; retrying later');
+  else if (e.type === 'dead') log.error({ ...job, error: e.error }, 'job dead-lettered');
+  else if (e.type === 'lease_lost') log.warn(job, 'job lease lost');
+  else if (e.type === 'error') log.error({ ...job, err: { message: maskPhonesIn(String((e.error as Error)?.message ?? e.error)) } }, 'job worker error');
+  else log.debug(job, `job ${e.type}`);
+}
+
+/** Builds the channel. Nothing runs until `start()`. */
+export function createWhatsAppChannel(deps: WhatsAppChannelDeps): WhatsAppChannel {
+  const repos: WhatsAppRepos = {
+    instances: createWhatsAppInstancesRepo(deps.db, deps.box),
+    grants: createWhatsAppGrantsRepo(deps.db),
+    customers: createWhatsAppCustomersRepo(deps.db, deps.box),
+    messages: createWhatsAppMessagesRepo(deps.db),
+  };
+  const refKey = deriveCustomerRefKey(deps.masterKey);
+  const clients = createTwilioClients({ instances: repos.instances, apiBaseUrl: deps.twilioApiBaseUrl, timeoutMs: deps.twilioTimeoutMs });
+  const webhookUrl = (id: string): string => `${deps.publicBaseUrl}/webhooks/twilio/whatsapp/${encodeURIComponent(id)}`;
+  const statusCallbackUrl = (id: string): string => `${deps.publicBaseUrl}/webhooks/twilio/status?instanceId=${encodeURIComponent(id)}`;
+  const status = createStatusCallbacks({ messages: repos.messages, log: deps.log, now: deps.now });
+  const onSid = (part: WhatsAppMessage, sid: string): void => status.settleEarly(part.orgId, part.instanceId, part.id, sid);
+
+  const worker = deps.worker.enabled
+    ? new JobWorker({
+        queue: deps.queue,
+        handlers: {
+          [REPLY_JOB_KIND]: createReplyHandler({
+            ...repos, clients, complete: deps.complete, statusCallbackUrl, onSid, historyMessages: deps.historyMessages,
+            rateLimitDelayMs: deps.worker.rateLimitDelayMs, log: deps.log, now: deps.now,
+          }),
+        },
+        concurrency: deps.worker.concurrency,
+        pollMs: deps.worker.pollMs,
+        leaseMs: deps.worker.leaseMs,
+        workerId: `${deps.worker.idPrefix}${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`,
+        onEvent: (e) => logWorkerEvent(deps.log, e),
+      })
+    : null;
+  const wake = (): void => worker?.wake();
+
+  let started = false;
+  let stopping: Promise<void> | null = null;
+  return {
+    plugin: createWhatsAppPlugin({ ...repos, clients, refKey, statusCallbackUrl, onSid, log: deps.log, now: deps.now }),
+    inbound: createInbound({ db: deps.db, customers: repos.customers, messages: repos.messages, queue: deps.queue, refKey, wake, log: deps.log, now: deps.now }),
+    status,
+    worker,
+    repos,
+    clients,
+    webhookUrl,
+    statusCallbackUrl,
+    wake,
+    start() {
+      if (!worker || started) return;
+      started = true;
+      const recovered = deps.queue.recoverAbandoned(deps.worker.idPrefix);
+      if (recovered > 0) deps.log.warn({ recovered }, 'jobs abandoned by a previous process handed back to the queue');
+      // Finished jobs are history only (inbound dedupe lives on the messages table), so old ones go.
+      const purged = deps.queue.purgeDone((deps.now ?? Date.now)() - DONE_JOB_RETENTION_MS);
+      if (purged > 0) deps.log.info({ purged }, 'finished jobs purged');
+      worker.start();
+    },
+    stop(deadlineMs) {
+      stopping ??= (async () => {
+        if (!worker) return;
+        const { drained, released } = await worker.stop(deadlineMs);
+        if (drained || released) deps.log.info({ drained, released }, 'reply worker stopped');
+      })();
+      return stopping;
+    },
+  };
+}
