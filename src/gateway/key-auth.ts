@@ -21,7 +21,8 @@ export interface KeyAuthenticator {
 }
 
 export function createKeyAuthenticator(db: Db, keys: GatewayKeysRepo): KeyAuthenticator {
-  const cache = createVersionedCache<string, GatewayKey | null>(createConfigVersion(db), MAX_CACHE_ENTRIES);
+  const version = createConfigVersion(db);
+  const cache = createVersionedCache<string, GatewayKey | null>(version, MAX_CACHE_ENTRIES);
   const findByHash = db.prepare('SELECT id FROM gateway_keys WHERE key_hash = ?').pluck();
 
   return {
@@ -31,6 +32,8 @@ export function createKeyAuthenticator(db: Db, keys: GatewayKeysRepo): KeyAuthen
       if (!m) throw unauthenticated('The Authorization header must be "Bearer <gateway key>".');
       const secret = m[1];
       if (!secret.startsWith(GATEWAY_KEY_PREFIX)) throw unauthenticated('Incorrect API key provided.');
+      // The request's one SQLite read: notices keys (and other configuration) changed by other processes.
+      version.refresh();
       const hash = hashSecret(secret);
       const key = cache.get(hash, () => (findByHash.get(hash) ? keys.findBySecret(secret) : null));
       if (!key) throw unauthenticated('Incorrect API key provided.');

@@ -90,6 +90,7 @@ export interface InProcessResult {
 export function createInProcessCompletion(deps: OrchestrationDeps) {
   return async function complete(r: InProcessRequest): Promise<InProcessResult> {
     const started = performance.now();
+    deps.configVersion.refresh();
     const body: Record<string, unknown> = { model: r.model, messages: r.messages };
     resolveModel(body, deps.aliases);
     const granted = (): readonly string[] => (typeof r.enabledPluginIds === 'function' ? r.enabledPluginIds() : r.enabledPluginIds);

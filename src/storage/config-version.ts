@@ -1,19 +1,35 @@
 /**
  * Request-path caches of configuration (keys, organisation settings, installations, WhatsApp
- * instances and grants) compare this version instead of re-reading their tables. Triggers
- * (migration 0004) move it on every configuration write by any connection, so a revoked key or a
- * changed grant is seen on the very next request, also when the CLI or another process wrote it.
+ * instances and grants) compare this version instead of re-reading their tables.
+ *
+ * The version moves when this connection writes configuration (migration 0004's triggers call a
+ * function registered by openDb) and when `refresh()` sees, through `PRAGMA data_version`, that
+ * another connection committed (the CLI, a second process). `refresh()` is one SQLite read; the
+ * gateway does it once per request (key authentication), so a key revoked by the CLI fails on the
+ * very next request. `current()` reads no SQLite at all.
  */
-import type { Db } from './db.ts';
+import { configEpochOf, type Db } from './db.ts';
 
 export interface ConfigVersion {
-  /** Reads the current version (one indexed row; about a microsecond). */
+  /** The version now; no I/O. */
   current(): number;
+  /** Looks for commits by other connections (one SQLite read). */
+  refresh(): void;
 }
 
 export function createConfigVersion(db: Db): ConfigVersion {
-  const stmt = db.prepare('SELECT n FROM config_version WHERE id = 1').pluck();
-  return { current: () => stmt.get() as number };
+  const epoch = configEpochOf(db);
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  const refresh = (): void => {
+    const v = dataVersion.get() as number;
+    if (v !== epoch.seenDataVersion) {
+      if (epoch.seenDataVersion !== -1) epoch.external++;
+      epoch.seenDataVersion = v;
+    }
+  };
+  refresh();
+  // Every instance over one connection shares its epoch, so one refresh serves every cache.
+  return { current: () => epoch.local + epoch.external, refresh };
 }
 
 /** A cache that empties itself whenever the configuration version moves. */

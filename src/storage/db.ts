@@ -11,6 +11,31 @@ import path from 'node:path';
 
 export type Db = Database.Database;
 
+/**
+ * Per-connection configuration epoch: bumped by the 0004 triggers through a SQL function, so the
+ * request path's caches learn about this connection's configuration writes without reading SQLite
+ * (a read on a WAL database takes shared-memory locks: ~5 µs, too much to do several times a request).
+ * Kept beside the connection object it belongs to.
+ */
+export interface ConfigEpoch {
+  /** Configuration writes by this connection. */
+  local: number;
+  /** Times another connection was seen to have committed. */
+  external: number;
+  /** Last `PRAGMA data_version` seen (-1: not read yet). */
+  seenDataVersion: number;
+}
+const epochs = new WeakMap<Db, ConfigEpoch>();
+
+export function configEpochOf(db: Db): ConfigEpoch {
+  let e = epochs.get(db);
+  if (!e) {
+    e = { local: 0, external: 0, seenDataVersion: -1 };
+    epochs.set(db, e);
+  }
+  return e;
+}
+
 export interface OpenDbOptions {
   /** File path, or ':memory:'. */
   file: string;
@@ -28,6 +53,11 @@ export function openDb(options: OpenDbOptions): Db {
   if (!options.readonly) db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   db.pragma('synchronous = NORMAL');
+  const epoch = configEpochOf(db);
+  db.function('plugboard_config_changed', { deterministic: false }, () => {
+    epoch.local++;
+    return null;
+  });
   return db;
 }
 
