@@ -6,20 +6,30 @@
  *                               `stream_options.include_usage`, then `data: [DONE]`.
  *                               The first chunk goes out with the headers at once; the rest follow
  *                               after `firstGapMs` (then `chunkGapMs` between each), 0 = next tick.
+ *                               Tool-loop turns (JSON or SSE, same framing):
+ *                               - a request with `tools` whose last message is from the user gets
+ *                                 a turn calling `toolName` (default crm__lookup) with `toolArgs`;
+ *                               - a request whose last message is a `tool` message gets the final
+ *                                 answer "Done. The CRM says: <the tool result, unwrapped>", so the
+ *                                 caller can check the tool really ran.
+ *                               The last body of each of these two turns is kept (`/__bench/captured`).
  *   GET  /v1/models             a small model list.
- *   POST /__bench/config        {"firstGapMs"?, "chunkGapMs"?, "stamp"?}: change the gaps, and
- *                               with stamp put the send time (epoch ms, µs precision) into every
- *                               SSE chunk as "bench_sent_at" (used by the "streams never buffered"
- *                               check); answers the current settings.
+ *   POST /__bench/config        {"firstGapMs"?, "chunkGapMs"?, "stamp"?, "toolName"?, "toolArgs"?}:
+ *                               change the gaps, and with stamp put the send time (epoch ms, µs
+ *                               precision) into every SSE chunk as "bench_sent_at" (used by the
+ *                               "streams never buffered" check); the tool the tool-call turn names.
+ *                               Answers the current settings.
  *   GET  /__bench/stats         request counters and pid (lets the harness verify a target really calls
  *                               us, and account for our CPU).
+ *   GET  /__bench/captured      {toolCall, toolFinal}: the last request body of each tool-loop turn
+ *                               (text), as the caller sent it.
  *
  * Run standalone: `node bench/fake-upstream.ts [--port 0] [--pieces 8] [--chunk-gap-ms 0] [--first-gap-ms 0]`.
  * It prints one JSON line `{"ready":true,"port":…}` on stdout once listening.
  */
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { completionJson, completionSseEvents } from './lib/fixtures.ts';
+import { BENCH_TOOL_ARGS, BENCH_TOOL_NAME, completionJson, completionSseEvents, finalAnswerContent, finalAnswerPieces, toolCallCompletionJson, toolCallSseEvents, toolResultInner } from './lib/fixtures.ts';
 
 export interface FakeUpstreamOptions {
   host?: string;
@@ -54,9 +64,41 @@ const MODELS = Buffer.from(
 
 export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
   const pieces = opts.pieces ?? 8;
-  const settings = { firstGapMs: opts.firstGapMs ?? 0, chunkGapMs: opts.chunkGapMs ?? 0, stamp: false };
-  const stats = { chat: 0, chatStream: 0, models: 0, other: 0 };
+  const settings = { firstGapMs: opts.firstGapMs ?? 0, chunkGapMs: opts.chunkGapMs ?? 0, stamp: false, toolName: BENCH_TOOL_NAME, toolArgs: BENCH_TOOL_ARGS };
+  /** chat/chatStream: plain answers; toolCall/toolFinal: tool-loop turns; withTools: requests carrying `tools`. */
+  const stats = { chat: 0, chatStream: 0, toolCall: 0, toolFinal: 0, withTools: 0, models: 0, other: 0 };
   const cache = new Map<string, Prepared>();
+  const captured: { toolCall: Buffer | null; toolFinal: Buffer | null } = { toolCall: null, toolFinal: null };
+
+  /** Tool-call turn (per model, tool name and arguments). */
+  function preparedToolCall(model: string, includeUsage: boolean): Prepared {
+    const key = `t${includeUsage ? 1 : 0}${settings.toolName}\u0000${settings.toolArgs}\u0000${model}`;
+    let p = cache.get(key);
+    if (!p) {
+      p = {
+        json: Buffer.from(toolCallCompletionJson(model, settings.toolName, settings.toolArgs)),
+        sse: toolCallSseEvents(model, settings.toolName, settings.toolArgs, includeUsage).map((s) => Buffer.from(s)),
+      };
+      if (cache.size < 64) cache.set(key, p);
+    }
+    return p;
+  }
+
+  /** Final answer after a tool message whose content is `toolContent`. */
+  function preparedFinal(model: string, includeUsage: boolean, toolContent: string): Prepared {
+    const key = `f${includeUsage ? 1 : 0}${model}\u0000${toolContent}`;
+    let p = cache.get(key);
+    if (!p) {
+      const content = finalAnswerContent(toolResultInner(toolContent));
+      const parts = finalAnswerPieces(content);
+      p = {
+        json: Buffer.from(completionJson(model, parts.length, content)),
+        sse: completionSseEvents(model, parts.length, includeUsage, parts).map((s) => Buffer.from(s)),
+      };
+      if (cache.size < 64) cache.set(key, p);
+    }
+    return p;
+  }
 
   function prepared(model: string, includeUsage: boolean): Prepared {
     const key = `${includeUsage ? 1 : 0}${model}`;
@@ -121,17 +163,35 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (req.method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions')) {
-        let body: { model?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown } };
+        let body: { model?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown }; tools?: unknown; messages?: unknown };
+        const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
         try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          body = JSON.parse(raw.toString('utf8'));
         } catch {
           stats.other++;
           return sendJson(res, 400, JSON.stringify({ error: { message: 'invalid JSON body', type: 'invalid_request_error', param: null, code: null } }));
         }
         const model = typeof body.model === 'string' ? body.model : 'gpt-4o-mini';
+        const includeUsage = body.stream_options?.include_usage === true;
+        const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
+        if (hasTools) stats.withTools++;
+        const msgs = Array.isArray(body.messages) ? (body.messages as { role?: unknown; content?: unknown }[]) : [];
+        const last = msgs[msgs.length - 1];
+        if (last?.role === 'tool') {
+          stats.toolFinal++;
+          captured.toolFinal = raw;
+          const p = preparedFinal(model, includeUsage, typeof last.content === 'string' ? last.content : JSON.stringify(last.content ?? ''));
+          return body.stream === true ? stream(res, p.sse) : sendJson(res, 200, p.json);
+        }
+        if (hasTools && last?.role === 'user') {
+          stats.toolCall++;
+          captured.toolCall = raw;
+          const p = preparedToolCall(model, includeUsage);
+          return body.stream === true ? stream(res, p.sse) : sendJson(res, 200, p.json);
+        }
         if (body.stream === true) {
           stats.chatStream++;
-          return stream(res, prepared(model, body.stream_options?.include_usage === true).sse);
+          return stream(res, prepared(model, includeUsage).sse);
         }
         stats.chat++;
         return sendJson(res, 200, prepared(model, false).json);
@@ -146,12 +206,17 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
           if (typeof c.firstGapMs === 'number' && c.firstGapMs >= 0) settings.firstGapMs = c.firstGapMs;
           if (typeof c.chunkGapMs === 'number' && c.chunkGapMs >= 0) settings.chunkGapMs = c.chunkGapMs;
           if (typeof c.stamp === 'boolean') settings.stamp = c.stamp;
+          if (typeof c.toolName === 'string' && c.toolName) settings.toolName = c.toolName;
+          if (typeof c.toolArgs === 'string') settings.toolArgs = c.toolArgs;
         } catch {
           return sendJson(res, 400, '{"error":"invalid JSON"}');
         }
         return sendJson(res, 200, JSON.stringify(settings));
       }
       if (req.method === 'GET' && path === '/__bench/stats') return sendJson(res, 200, JSON.stringify({ ...stats, pid: process.pid }));
+      if (req.method === 'GET' && path === '/__bench/captured') {
+        return sendJson(res, 200, JSON.stringify({ toolCall: captured.toolCall?.toString('utf8') ?? null, toolFinal: captured.toolFinal?.toString('utf8') ?? null }));
+      }
       stats.other++;
       sendJson(res, 404, JSON.stringify({ error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: 'not_found' } }));
     });

@@ -14,37 +14,56 @@ import { killAllChildren } from './lib/proc.ts';
 import { renderSuite, writeResults } from './lib/report.ts';
 import type { BenchOptions, Scenario, Suite, SuiteResult, TargetName } from './lib/suite.ts';
 import { passthroughSuite } from './suites/passthrough.ts';
+import { toolLoopSuite } from './suites/tool-loop.ts';
+import { whatsappSuite } from './suites/whatsapp.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
 
 /** Every suite `npm run bench` knows; they run in this order. */
-const SUITES: Suite[] = [passthroughSuite];
+const SUITES: Suite[] = [passthroughSuite, toolLoopSuite, whatsappSuite];
 
 const HELP = `Usage: npm run bench -- [options]   (or: node bench/run.ts [options])
 
-Suites: ${SUITES.map((s) => `${s.name} (${s.description})`).join('; ')}
+Suites (in this order):
+${SUITES.map((s) => `  ${s.name.padEnd(12)} ${s.description}`).join('\n')}
 
-  --suite NAME[,NAME]     suites to run (default: all)
-  --rounds N              interleaved rounds (default 5)
-  --quick                 smoke run, ~30 s: 2 rounds of shorter measurements
+  --suites NAME[,NAME]    suites to run (default: all); --suite is the same
+  --quick                 smoke run, ≤ 1 minute: fewer rounds of shorter measurements
+
+passthrough:
+  --rounds N              interleaved rounds (default 5; quick 2)
   --duration-ms MS        measured phase per (scenario, target) (default 2000; quick 600)
   --warmup-ms MS          warm-up before each measurement (default 400; quick 150)
   --max-requests N        cap on requests per measured phase (default 200000)
   --connections LIST      concurrent connections (default 1,32)
   --scenarios LIST        json,sse (default both)
-  --targets LIST          direct,bare,gateway (default all three)
+  --targets LIST          direct,bare,gateway (default all three; without gateway the other
+                          suites are skipped)
   --target-url URL        measure a gateway that is already running (base URL, with or without /v1)
-                          instead of starting one; env BENCH_TARGET_URL
+                          instead of starting one; env BENCH_TARGET_URL (the other suites are skipped)
   --target-key KEY        gateway key for --target-url; env BENCH_TARGET_KEY
   --target-pid PID        pid of that gateway, for CPU accounting (optional)
   --upstream-port PORT    start the fake upstream on this port (point an external gateway at it)
   --upstream-url URL      use a fake upstream that is already running (node bench/fake-upstream.ts)
-  --rate-limit-rpm N      PLUGBOARD_RATE_LIMIT_RPM of the spawned gateway (default 0 = limiter off)
-  --gateway-env K=V       extra PLUGBOARD_* variable for the spawned gateway (repeatable)
-  --gateway-node-arg ARG  extra Node option for the spawned gateway, e.g. --gateway-node-arg=--cpu-prof
-                          (repeatable; profiles land in the gateway's data dir, kept with --keep-temp)
   --stream-gap-ms MS      gap held after the first chunk in the buffering check (default 200)
+
+tool-loop (gateway with one MCP tool call vs. a minimal client doing the same work):
+  --tool-loop-rounds N        interleaved rounds (default 4; quick 2)
+  --tool-loop-duration-ms MS  measured phase per (scenario, target) (default 1000; quick 400)
+  --tool-loop-connections L   concurrent connections (default 1,8)
+  --tool-loop-scenarios L     json,sse (default json)
+
+whatsapp (webhook acknowledgement under a burst, end-to-end replies):
+  --whatsapp-messages N       webhooks per burst (default 500; quick 200)
+  --whatsapp-connections N    concurrency of a burst (default 32)
+  --whatsapp-rounds N         rounds, each a /healthz burst and a webhook burst (default 3; quick 1)
+
+all suites:
+  --rate-limit-rpm N      PLUGBOARD_RATE_LIMIT_RPM of the spawned gateways (default 0 = limiter off)
+  --gateway-env K=V       extra PLUGBOARD_* variable for the spawned gateways (repeatable)
+  --gateway-node-arg ARG  extra Node option for the spawned gateways, e.g. --gateway-node-arg=--cpu-prof
+                          (repeatable; profiles land in the gateway's data dir, kept with --keep-temp)
   --pieces N              content chunks per streamed answer (default 8)
   --out FILE              results file (default bench/results/<timestamp>.json)
   --keep-temp             keep the gateway's temporary data dir
@@ -95,6 +114,7 @@ function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string 
     parsed = parseArgs({
       options: {
         suite: { type: 'string' },
+        suites: { type: 'string' },
         rounds: { type: 'string' },
         quick: { type: 'boolean', default: false },
         'duration-ms': { type: 'string' },
@@ -113,6 +133,13 @@ function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string 
         'gateway-node-arg': { type: 'string', multiple: true, default: [] },
         'stream-gap-ms': { type: 'string' },
         pieces: { type: 'string' },
+        'tool-loop-rounds': { type: 'string' },
+        'tool-loop-duration-ms': { type: 'string' },
+        'tool-loop-connections': { type: 'string', default: '1,8' },
+        'tool-loop-scenarios': { type: 'string', default: 'json' },
+        'whatsapp-messages': { type: 'string' },
+        'whatsapp-connections': { type: 'string' },
+        'whatsapp-rounds': { type: 'string' },
         out: { type: 'string' },
         'keep-temp': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -129,7 +156,11 @@ function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string 
     process.exit(0);
   }
   const quick = v.quick ?? false;
-  const suites = v.suite ? list(v.suite, SUITES.map((s) => s.name), '--suite').map((n) => SUITES.find((s) => s.name === n)!) : SUITES;
+  if (v.suite && v.suites) die('--suite and --suites are the same option: give one');
+  const suiteList = v.suites ?? v.suite;
+  // Chosen suites still run in the usual order.
+  const chosen = suiteList ? list(suiteList, SUITES.map((s) => s.name), '--suites') : undefined;
+  const suites = chosen ? SUITES.filter((s) => chosen.includes(s.name)) : SUITES;
   const gatewayEnv: Record<string, string> = {};
   for (const kv of v['gateway-env'] ?? []) {
     const i = kv.indexOf('=');
@@ -168,6 +199,19 @@ function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string 
     keepTemp: v['keep-temp'] ?? false,
     clockTicksPerSecond: clockTicks(),
     repoRoot: REPO,
+    toolLoop: {
+      rounds: int(v['tool-loop-rounds'], '--tool-loop-rounds', 1, quick ? 2 : 4),
+      durationMs: int(v['tool-loop-duration-ms'], '--tool-loop-duration-ms', 100, quick ? 400 : 1000),
+      warmupMs: quick ? 150 : 250,
+      primeMs: quick ? 800 : 3000,
+      connections: [...new Set(v['tool-loop-connections']!.split(',').map((s) => int(s.trim(), '--tool-loop-connections', 1, 1)))],
+      scenarios: list<Scenario>(v['tool-loop-scenarios']!, ['json', 'sse'], '--tool-loop-scenarios'),
+    },
+    whatsapp: {
+      messages: int(v['whatsapp-messages'], '--whatsapp-messages', 1, quick ? 200 : 500),
+      connections: int(v['whatsapp-connections'], '--whatsapp-connections', 1, 32),
+      rounds: int(v['whatsapp-rounds'], '--whatsapp-rounds', 1, quick ? 1 : 3),
+    },
   };
   return { options, suites, out: v.out };
 }

@@ -15,6 +15,26 @@ export interface RequestSpec {
   pieces: number;
   /** How responses are checked: a chat completion (default), or any 2xx with a body read fully. */
   expect?: 'chat-completion' | 'any-2xx';
+  /**
+   * The completion's content when it is not the fake upstream's default answer (tool-loop final
+   * answers). JSON: the body must contain it (JSON-encoded); SSE: `pieces` is then its piece count.
+   * Checked exactly in the first (deep) validation.
+   */
+  expectContent?: string;
+}
+
+/**
+ * The tool-loop floor: per "request", what the gateway's loop does, done by a minimal client —
+ * POST the first turn (`body` of the job) to the upstream, call the named tool on a warm MCP
+ * session, POST the final turn (the first turn's body plus the assistant's tool call and the
+ * wrapped tool result, serialised again), read the answer. `origin`/`path`/`headers` of the job
+ * are the upstream's.
+ */
+export interface ToolFloorSpec {
+  /** Streamable HTTP endpoint of the MCP server. */
+  mcpUrl: string;
+  /** Prefix the gateway puts before MCP tool names (`crm__`): stripped to call the MCP tool. */
+  toolPrefix: string;
 }
 
 export interface LoadJob extends RequestSpec {
@@ -32,6 +52,58 @@ export interface LoadJob extends RequestSpec {
   /** Processes whose CPU time (from /proc/<pid>/stat) is read around the measured phase. */
   cpuPids: Record<string, number>;
   clockTicksPerSecond: number;
+  /** Run the tool-loop floor instead of one HTTP request per iteration. */
+  floor?: ToolFloorSpec;
+}
+
+/** One request of a burst. */
+export interface BurstRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/**
+ * A fixed list of requests sent once each over exactly `connections` connections (each a closed
+ * loop taking the next request of the list), e.g. a burst of signed webhooks.
+ */
+export interface BurstJob {
+  label: string;
+  origin: string;
+  requests: BurstRequest[];
+  connections: number;
+  /** Before the burst, this many GETs of `warmupPath` (at `connections` at once) open the connections; not measured. */
+  warmupPath?: string;
+  warmupRequests?: number;
+  requestTimeoutMs: number;
+  /** Expected status (default: any 2xx) and a string the body must contain (optional). */
+  expectStatus?: number;
+  expectBodyIncludes?: string;
+  /** Return when each request was sent (epoch ms), in list order. */
+  recordSentAt?: boolean;
+  cpuPids: Record<string, number>;
+  clockTicksPerSecond: number;
+}
+
+export interface BurstResult {
+  label: string;
+  connections: number;
+  /** Requests sent; `ok` of them answered as expected. */
+  sent: number;
+  ok: number;
+  elapsedMs: number;
+  /** ok ÷ elapsed. */
+  rps: number;
+  /** Latency of the requests answered as expected, ms. */
+  latency: Distribution;
+  errors: ErrorCounts;
+  /** Epoch ms (µs precision) when the first request was sent and the last answer read. */
+  firstSentAt: number;
+  lastDoneAt: number;
+  /** With `recordSentAt`: when request i was sent, epoch ms. */
+  sentAt?: number[];
+  cpu: Record<string, CpuUse>;
 }
 
 export interface ErrorCounts {
@@ -69,7 +141,15 @@ export interface LoadResult {
   bytesPerResponse: number;
   errors: ErrorCounts;
   warmup: { requests: number; failed: number };
-  validation: { ok: boolean; status: number; problem?: string; sawUsage: boolean; bodySample?: string };
+  validation: {
+    ok: boolean;
+    status: number;
+    problem?: string;
+    sawUsage: boolean;
+    bodySample?: string;
+    /** Floor jobs: the final-turn body the floor sent (to compare with the gateway's). */
+    floorFinalTurnBody?: string;
+  };
   cpu: Record<string, CpuUse>;
 }
 
@@ -89,8 +169,9 @@ export interface ProbeResult {
 export type WorkerRequest =
   | { id: number; type: 'load'; job: LoadJob }
   | { id: number; type: 'probe'; spec: RequestSpec; timeoutMs: number }
+  | { id: number; type: 'burst'; job: BurstJob }
   | { id: number; type: 'exit' };
 
 export type WorkerReply =
-  | { id: number; ok: true; result: LoadResult | ProbeResult | null }
+  | { id: number; ok: true; result: LoadResult | ProbeResult | BurstResult | null }
   | { id: number; ok: false; error: string };

@@ -5,10 +5,12 @@
  * (send → read the whole response → send the next), bounded by both time and count.
  */
 import fs from 'node:fs';
+import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client, Pool } from 'undici';
 import { checkJsonBody, checkSseBody } from './fixtures.ts';
 import { summarize } from './stats.ts';
-import type { CpuUse, ErrorCounts, LoadJob, LoadResult, ProbeResult, RequestSpec, WorkerReply, WorkerRequest } from './loadgen-types.ts';
+import type { BurstJob, BurstResult, CpuUse, ErrorCounts, LoadJob, LoadResult, ProbeResult, RequestSpec, WorkerReply, WorkerRequest } from './loadgen-types.ts';
 
 const DATA = Buffer.from('data:');
 const DONE = Buffer.from('data: [DONE]');
@@ -32,6 +34,17 @@ function countOccurrences(buf: Buffer, needle: Buffer): number {
     i = buf.indexOf(needle, i + needle.length);
   }
   return n;
+}
+
+/** The cheap per-response check of an expected content: its JSON encoding (with quotes) in the body. */
+const expectedNeedles = new Map<string, Buffer>();
+function contentNeedle(content: string): Buffer {
+  let b = expectedNeedles.get(content);
+  if (!b) {
+    b = Buffer.from(JSON.stringify(content));
+    expectedNeedles.set(content, b);
+  }
+  return b;
 }
 
 /** One request, fully read. `keepBody` keeps the body for deep validation. */
@@ -70,8 +83,159 @@ async function once(pool: Pool, spec: RequestSpec, body: Buffer, keepBody: boole
   } else if (!buf.includes(COMPLETION)) {
     s.ok = false;
     s.problem = `incomplete JSON (${bytes} bytes: ${JSON.stringify(buf.toString('utf8', 0, Math.min(buf.length, 120)))})`;
+  } else if (spec.expectContent !== undefined && !buf.includes(contentNeedle(spec.expectContent))) {
+    s.ok = false;
+    s.problem = `wrong content (${bytes} bytes: ${JSON.stringify(buf.toString('utf8', 0, Math.min(buf.length, 300)))})`;
   }
   return s;
+}
+
+/** What the measured loop drives: one "request" (a single HTTP exchange, or the tool-loop floor's three steps). */
+interface Driver {
+  /** The first request, checked in depth. */
+  validate(): Promise<LoadResult['validation']>;
+  one(): Promise<Sample>;
+  close(): Promise<void>;
+}
+
+function deepCheck(job: LoadJob, s: Sample): LoadResult['validation'] {
+  const text = s.body?.toString('utf8') ?? '';
+  if (s.status < 200 || s.status > 299) return { ok: false, status: s.status, problem: s.problem, sawUsage: false, bodySample: text.slice(0, 500) };
+  if (job.expect === 'any-2xx') return { ok: true, status: s.status, sawUsage: false };
+  const c = job.stream ? checkSseBody(text, job.pieces, job.expectContent) : checkJsonBody(text, job.pieces, job.expectContent);
+  return { ok: c.ok, status: s.status, problem: c.problem, sawUsage: c.sawUsage, bodySample: c.ok ? undefined : text.slice(0, 500) };
+}
+
+function httpDriver(job: LoadJob): Driver {
+  const body = Buffer.from(job.body);
+  const pool = new Pool(job.origin, {
+    connections: job.connections,
+    pipelining: 1,
+    headersTimeout: job.requestTimeoutMs,
+    bodyTimeout: job.requestTimeoutMs,
+    keepAliveTimeout: 30_000,
+  });
+  return {
+    async validate() {
+      try {
+        return deepCheck(job, await once(pool, job, body, true));
+      } catch (err) {
+        return { ok: false, status: 0, problem: `request failed: ${(err as Error).message}`, sawUsage: false };
+      }
+    },
+    one: () => once(pool, job, body, false),
+    close: () => pool.destroy().catch(() => {}),
+  };
+}
+
+// ── the tool-loop floor ──────────────────────────────────────────────────────────────────────
+
+/** Warm MCP sessions, one per server URL, kept across jobs (as the gateway keeps its own). */
+const mcpClients = new Map<string, Promise<McpClient>>();
+
+function mcpClient(url: string): Promise<McpClient> {
+  let c = mcpClients.get(url);
+  if (!c) {
+    c = (async () => {
+      const client = new McpClient({ name: 'plugboard-bench-floor', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+      return client;
+    })();
+    c.catch(() => mcpClients.delete(url));
+    mcpClients.set(url, c);
+  }
+  return c;
+}
+
+type ToolCall = { id: string; type: 'function'; function: { name: string; arguments: string } };
+
+/** The tool calls of a turn: from `message.tool_calls` (JSON) or assembled from the deltas (SSE). */
+function toolCallsOf(text: string, stream: boolean): ToolCall[] {
+  if (!stream) {
+    const obj = JSON.parse(text) as { choices?: { message?: { tool_calls?: ToolCall[] } }[] };
+    return obj.choices?.[0]?.message?.tool_calls ?? [];
+  }
+  const calls: ToolCall[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('data: {')) continue;
+    const ev = JSON.parse(line.slice(6)) as { choices?: { delta?: { tool_calls?: { index: number; id?: string; type?: 'function'; function?: { name?: string; arguments?: string } }[] } }[] };
+    for (const d of ev.choices?.[0]?.delta?.tool_calls ?? []) {
+      const c = (calls[d.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
+      if (d.id) c.id = d.id;
+      if (d.function?.name) c.function.name += d.function.name;
+      if (d.function?.arguments) c.function.arguments += d.function.arguments;
+    }
+  }
+  return calls.filter(Boolean);
+}
+
+/** Text of an MCP tool result, as the gateway hands it to the model (text items joined by newlines). */
+function resultText(result: Record<string, unknown>): string {
+  const items = Array.isArray(result.content) ? (result.content as { type?: string; text?: string }[]) : [];
+  return items.filter((x) => x.type === 'text' && typeof x.text === 'string').map((x) => x.text).join('\n') || '(no output)';
+}
+
+async function readAll(pool: Pool, path: string, headers: Record<string, string>, body: Buffer | string): Promise<{ status: number; text: string }> {
+  const res = await pool.request({ path, method: 'POST', headers, body });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+async function floorDriver(job: LoadJob): Promise<Driver> {
+  const floor = job.floor!;
+  const pool = new Pool(job.origin, {
+    connections: job.connections,
+    pipelining: 1,
+    headersTimeout: job.requestTimeoutMs,
+    bodyTimeout: job.requestTimeoutMs,
+    keepAliveTimeout: 30_000,
+  });
+  const mcp = await mcpClient(floor.mcpUrl);
+  const first = Buffer.from(job.body);
+  const firstObj = JSON.parse(job.body) as Record<string, unknown> & { messages: unknown[] };
+  let lastFinalBody = '';
+  const run = async (keepBody: boolean): Promise<Sample> => {
+    const t0 = performance.now();
+    const fail = (status: number, problem: string, body?: string): Sample => ({ ok: false, status, totalMs: performance.now() - t0, ttfbMs: Number.NaN, bytes: 0, problem, body: body === undefined ? undefined : Buffer.from(body) });
+    // 1. the model turn that asks for the tool
+    const r1 = await readAll(pool, job.path, job.headers, first);
+    if (r1.status !== 200) return fail(r1.status, `first turn: HTTP ${r1.status}: ${r1.text.slice(0, 300)}`, r1.text);
+    const calls = toolCallsOf(r1.text, job.stream);
+    if (calls.length !== 1) return fail(502, `first turn: expected one tool call, got ${calls.length}: ${r1.text.slice(0, 300)}`);
+    const call = calls[0];
+    if (!call.function.name.startsWith(floor.toolPrefix)) return fail(502, `first turn: tool ${call.function.name} does not start with ${floor.toolPrefix}`);
+    // 2. the tool, on the warm session
+    const result = await mcp.callTool({ name: call.function.name.slice(floor.toolPrefix.length), arguments: JSON.parse(call.function.arguments || '{}') });
+    const wrapped = `<tool_result tool="${call.function.name}" status="${result.isError ? 'error' : 'ok'}">\n${resultText(result)}\n</tool_result>`;
+    // 3. the final turn: the same conversation plus the call and its result
+    const finalBody = JSON.stringify({ ...firstObj, messages: [...firstObj.messages, { role: 'assistant', content: null, tool_calls: calls }, { role: 'tool', tool_call_id: call.id, content: wrapped }] });
+    if (keepBody) lastFinalBody = finalBody;
+    const r2 = await readAll(pool, job.path, job.headers, finalBody);
+    const t1 = performance.now();
+    const buf = Buffer.from(r2.text);
+    const s: Sample = { ok: true, status: r2.status, totalMs: t1 - t0, ttfbMs: Number.NaN, bytes: buf.length };
+    if (keepBody || r2.status !== 200) s.body = buf;
+    if (r2.status !== 200) {
+      s.ok = false;
+      s.problem = `final turn: HTTP ${r2.status}: ${r2.text.slice(0, 300)}`;
+    } else if (job.stream ? buf.lastIndexOf('data: [DONE]') === -1 : job.expectContent !== undefined && !buf.includes(contentNeedle(job.expectContent))) {
+      s.ok = false;
+      s.problem = `final turn: wrong or incomplete answer: ${r2.text.slice(0, 300)}`;
+    }
+    return s;
+  };
+  return {
+    async validate() {
+      try {
+        const s = await run(true);
+        if (!s.ok && s.status !== 200) return { ok: false, status: s.status, problem: s.problem, sawUsage: false, bodySample: s.body?.toString('utf8').slice(0, 500) };
+        return { ...deepCheck(job, s), floorFinalTurnBody: lastFinalBody };
+      } catch (err) {
+        return { ok: false, status: 0, problem: `floor failed: ${(err as Error).message}`, sawUsage: false };
+      }
+    },
+    one: () => run(false),
+    close: () => pool.destroy().catch(() => {}),
+  };
 }
 
 function newErrors(): ErrorCounts {
@@ -123,29 +287,10 @@ function systemTicks(): { task: number; irq: number; steal: number } {
 }
 
 async function runLoad(job: LoadJob): Promise<LoadResult> {
-  const body = Buffer.from(job.body);
-  const pool = new Pool(job.origin, {
-    connections: job.connections,
-    pipelining: 1,
-    headersTimeout: job.requestTimeoutMs,
-    bodyTimeout: job.requestTimeoutMs,
-    keepAliveTimeout: 30_000,
-  });
+  const driver = job.floor ? await floorDriver(job) : httpDriver(job);
   try {
     // 1. One request, validated deeply (parsed, content compared).
-    let validation: LoadResult['validation'];
-    try {
-      const s = await once(pool, job, body, true);
-      const text = s.body?.toString('utf8') ?? '';
-      if (s.status < 200 || s.status > 299) validation = { ok: false, status: s.status, problem: s.problem, sawUsage: false, bodySample: text.slice(0, 500) };
-      else if (job.expect === 'any-2xx') validation = { ok: true, status: s.status, sawUsage: false };
-      else {
-        const c = job.stream ? checkSseBody(text, job.pieces) : checkJsonBody(text, job.pieces);
-        validation = { ok: c.ok, status: s.status, problem: c.problem, sawUsage: c.sawUsage, bodySample: c.ok ? undefined : text.slice(0, 500) };
-      }
-    } catch (err) {
-      validation = { ok: false, status: 0, problem: `request failed: ${(err as Error).message}`, sawUsage: false };
-    }
+    const validation = await driver.validate();
     const errors = newErrors();
     const warmup = { requests: 0, failed: 0 };
     if (!validation.ok) {
@@ -160,7 +305,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
         while (started < max && performance.now() < deadline && !stop()) {
           started++;
           try {
-            onSample(await once(pool, job, body, false));
+            onSample(await driver.one());
           } catch (err) {
             onError(err as Error);
           }
@@ -249,7 +394,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
       cpu,
     };
   } finally {
-    await pool.destroy().catch(() => {});
+    await driver.close();
   }
 }
 
@@ -292,14 +437,112 @@ async function probe(spec: RequestSpec, timeoutMs: number): Promise<ProbeResult>
   }
 }
 
+/** A fixed list of requests over exactly `connections` connections; latency of each, and the burst's span. */
+async function runBurst(job: BurstJob): Promise<BurstResult> {
+  const pool = new Pool(job.origin, {
+    connections: job.connections,
+    pipelining: 1,
+    headersTimeout: job.requestTimeoutMs,
+    bodyTimeout: job.requestTimeoutMs,
+    keepAliveTimeout: 30_000,
+  });
+  const errors = newErrors();
+  const needle = job.expectBodyIncludes === undefined ? undefined : Buffer.from(job.expectBodyIncludes);
+  try {
+    // Open the connections first (not measured), so both kinds of burst start from warm connections.
+    if (job.warmupPath && (job.warmupRequests ?? 0) > 0) {
+      let left = job.warmupRequests!;
+      const warm = async () => {
+        while (left-- > 0) {
+          const r = await pool.request({ path: job.warmupPath!, method: 'GET' });
+          await r.body.dump();
+        }
+      };
+      await Promise.all(Array.from({ length: job.connections }, warm));
+    }
+    globalThis.gc?.();
+    const bodies = job.requests.map((r) => (r.body === undefined ? undefined : Buffer.from(r.body)));
+    const lat = new Float64Array(job.requests.length);
+    const sentAt = job.recordSentAt ? new Array<number>(job.requests.length).fill(Number.NaN) : undefined;
+    let n = 0;
+    let next = 0;
+    const cpu0 = Object.fromEntries(Object.entries(job.cpuPids).map(([k, pid]) => [k, cpuTicks(pid)]));
+    const sys0 = systemTicks();
+    const self0 = process.cpuUsage();
+    const t0 = performance.now();
+    const worker = async () => {
+      while (next < job.requests.length) {
+        const i = next++;
+        const r = job.requests[i];
+        const ts = performance.now();
+        if (sentAt) sentAt[i] = performance.timeOrigin + ts;
+        try {
+          const res = await pool.request({ path: r.path, method: r.method, headers: r.headers, body: bodies[i] });
+          const buf = Buffer.from(await res.body.arrayBuffer());
+          const ms = performance.now() - ts;
+          const okStatus = job.expectStatus === undefined ? res.statusCode >= 200 && res.statusCode <= 299 : res.statusCode === job.expectStatus;
+          if (!okStatus) {
+            record(errors, { ok: false, status: res.statusCode, totalMs: ms, ttfbMs: Number.NaN, bytes: buf.length, problem: `HTTP ${res.statusCode}: ${buf.toString('utf8', 0, Math.min(buf.length, 300))}` });
+          } else if (needle && !buf.includes(needle)) {
+            // a 2xx with an unexpected body: counted as incomplete
+            record(errors, { ok: false, status: 200, totalMs: ms, ttfbMs: Number.NaN, bytes: buf.length, problem: `unexpected body: ${buf.toString('utf8', 0, Math.min(buf.length, 200))}` });
+          } else lat[n++] = ms;
+        } catch (err) {
+          record(errors, err as Error);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: job.connections }, worker));
+    const t1 = performance.now();
+    const elapsedMs = t1 - t0;
+    const self = process.cpuUsage(self0);
+    const cpu: Record<string, CpuUse> = {};
+    const use = (ms: number): CpuUse => ({ ms, pct: (ms / elapsedMs) * 100, usPerRequest: n ? (ms * 1000) / n : Number.NaN });
+    for (const [k, pid] of Object.entries(job.cpuPids)) {
+      const d = cpuTicks(pid) - cpu0[k];
+      if (Number.isFinite(d)) cpu[k] = use((d * 1000) / job.clockTicksPerSecond);
+    }
+    cpu.loadgen = use((self.user + self.system) / 1000);
+    const sys1 = systemTicks();
+    if (Number.isFinite(sys1.task - sys0.task)) {
+      const ms = (ticks: number) => (ticks * 1000) / job.clockTicksPerSecond;
+      const ours = Object.values(cpu).reduce((a, v) => a + v.ms, 0);
+      cpu.other = use(Math.max(0, ms(sys1.task - sys0.task) - ours));
+      cpu.irq = use(ms(sys1.irq - sys0.irq));
+      cpu.steal = use(ms(sys1.steal - sys0.steal));
+    }
+    return {
+      label: job.label,
+      connections: job.connections,
+      sent: job.requests.length,
+      ok: n,
+      elapsedMs,
+      rps: (n * 1000) / elapsedMs,
+      latency: summarize(lat.subarray(0, n)),
+      errors,
+      firstSentAt: performance.timeOrigin + t0,
+      lastDoneAt: performance.timeOrigin + t1,
+      sentAt,
+      cpu,
+    };
+  } finally {
+    await pool.destroy().catch(() => {});
+  }
+}
+
 process.on('message', (msg: WorkerRequest) => {
   const reply = (r: WorkerReply) => process.send?.(r);
   if (msg.type === 'exit') {
     reply({ id: msg.id, ok: true, result: null });
-    process.disconnect?.();
+    const closing = [...mcpClients.values()].map((c) => c.then((x) => x.close()).catch(() => {}));
+    void Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 1000))]).then(() => {
+      process.disconnect?.();
+      // Idle keep-alive sockets (fetch's global pool, used by the MCP client) must not hold us.
+      setTimeout(() => process.exit(0), 200).unref();
+    });
     return;
   }
-  const work = msg.type === 'load' ? runLoad(msg.job) : probe(msg.spec, msg.timeoutMs);
+  const work = msg.type === 'load' ? runLoad(msg.job) : msg.type === 'burst' ? runBurst(msg.job) : probe(msg.spec, msg.timeoutMs);
   work.then(
     (result) => reply({ id: msg.id, ok: true, result }),
     (err: Error) => reply({ id: msg.id, ok: false, error: err.stack ?? String(err) }),

@@ -2,7 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { track } from './proc.ts';
-import type { LoadJob, LoadResult, ProbeResult, RequestSpec, WorkerReply, WorkerRequest } from './loadgen-types.ts';
+import type { BurstJob, BurstResult, LoadJob, LoadResult, ProbeResult, RequestSpec, WorkerReply, WorkerRequest } from './loadgen-types.ts';
 
 const WORKER = fileURLToPath(new URL('./loadgen-worker.ts', import.meta.url));
 
@@ -64,6 +64,12 @@ export class LoadGenerator {
   load(job: LoadJob): Promise<LoadResult> {
     const bound = job.warmupMs + job.durationMs + 3 * job.requestTimeoutMs + 10_000;
     return this.#call<LoadResult>({ id: this.#next++, type: 'load', job }, bound);
+  }
+
+  /** A fixed list of requests over exactly `job.connections` connections. */
+  burst(job: BurstJob): Promise<BurstResult> {
+    const bound = (Math.ceil(job.requests.length / job.connections) + 3) * job.requestTimeoutMs + 10_000;
+    return this.#call<BurstResult>({ id: this.#next++, type: 'burst', job }, bound);
   }
 
   /** One SSE request with per-event arrival times. */

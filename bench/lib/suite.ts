@@ -1,7 +1,7 @@
 /**
  * What a benchmark suite is: something that, given the shared options and the load generator,
  * measures and returns tables, goals and failures. `run.ts` prints and saves the results of every
- * suite it ran. New suites (tool loop through MCP, WhatsApp webhook) implement `Suite`.
+ * suite it ran (passthrough, tool-loop, whatsapp).
  */
 import type { LoadGenerator } from './loadgen.ts';
 
@@ -41,6 +41,10 @@ export interface BenchOptions {
   keepTemp: boolean;
   clockTicksPerSecond: number;
   repoRoot: string;
+  /** Tool-loop suite: rounds, measured phase and warm-up per (scenario, target), connections, scenarios. */
+  toolLoop: { rounds: number; durationMs: number; warmupMs: number; primeMs: number; connections: number[]; scenarios: Scenario[] };
+  /** WhatsApp suite: webhooks per burst, connections of a burst, rounds (each: a /healthz burst and a webhook burst). */
+  whatsapp: { messages: number; connections: number; rounds: number };
 }
 
 export interface SuiteContext {

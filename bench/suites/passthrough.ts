@@ -14,8 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chatRequestBody, checkJsonBody } from '../lib/fixtures.ts';
+import { gatewayLogSummary, installMcpIntegration, rotate, sleep, splitBaseUrl, startGateway, type GatewayStart } from '../lib/gateway.ts';
 import type { LoadJob, LoadResult, ProbeResult, RequestSpec } from '../lib/loadgen-types.ts';
-import { freePort, runNode, spawnLogged, spawnReadyServer, tail, waitForHttp200, type ChildHandle, type CliResult } from '../lib/proc.ts';
+import { spawnReadyServer, tail } from '../lib/proc.ts';
 import { fmtDiffMs, fmtInt, fmtMs, fmtRatio, withRange } from '../lib/report.ts';
 import { median, range } from '../lib/stats.ts';
 import type { BenchOptions, Goal, Scenario, Section, Suite, SuiteContext, SuiteResult, TargetName } from '../lib/suite.ts';
@@ -23,6 +24,7 @@ import type { BenchOptions, Goal, Scenario, Section, Suite, SuiteContext, SuiteR
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const FAKE_UPSTREAM = path.join(HERE, '..', 'fake-upstream.ts');
 const BARE_PROXY = path.join(HERE, '..', 'bare-proxy.ts');
+const MCP_SERVER = path.join(HERE, '..', 'mcp-server.ts');
 
 /** Goals from the issue. */
 const GOAL_RPS_VS_BARE = 0.5;
@@ -66,52 +68,6 @@ interface RoundDerived {
   gwBareHopCpu: number;
 }
 
-function splitBaseUrl(url: string): { origin: string; prefix: string } {
-  const u = new URL(url);
-  let p = u.pathname.replace(/\/+$/, '');
-  if (!p.endsWith('/v1')) p = `${p}/v1`;
-  return { origin: u.origin, prefix: p };
-}
-
-function rotate<T>(list: readonly T[], by: number): T[] {
-  const n = list.length;
-  return n ? list.map((_, i) => list[(i + by) % n]) : [];
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The JSON object printed by a CLI command: the whole output, or the last line that is an object. */
-export function parseJsonOutput(stdout: string): Record<string, unknown> | undefined {
-  const text = stdout.trim();
-  const tryParse = (s: string) => {
-    try {
-      const v = JSON.parse(s);
-      return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const whole = tryParse(text);
-  if (whole) return whole;
-  const lines = text.split('\n');
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const v = tryParse(lines[i].trim());
-    if (v) return v;
-  }
-  const a = text.indexOf('{');
-  const b = text.lastIndexOf('}');
-  return a !== -1 && b > a ? tryParse(text.slice(a, b + 1)) : undefined;
-}
-
-function describeCli(what: string, r: CliResult): string {
-  const how = r.timedOut ? 'timed out' : r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`;
-  const clip = (s: string) => {
-    const lines = s.trim().split('\n').filter((l) => !/^\s+at /.test(l)); // stack frames say little here
-    return (lines.length > 16 ? [...lines.slice(0, 8), '…', ...lines.slice(-7)] : lines).join('\n    ');
-  };
-  return `\`${what}\` ${how}.\n  stdout:\n    ${clip(r.stdout) || '(empty)'}\n  stderr:\n    ${clip(r.stderr) || '(empty)'}`;
-}
-
 interface UpstreamControl {
   origin: string;
   /** false when the upstream is not bench/fake-upstream.ts (no /__bench endpoints). */
@@ -119,99 +75,16 @@ interface UpstreamControl {
   pid?: number;
 }
 
-async function upstreamStats(up: UpstreamControl): Promise<{ chat: number; chatStream: number } | undefined> {
+async function upstreamStats(up: UpstreamControl): Promise<{ chat: number; chatStream: number; withTools?: number } | undefined> {
   if (!up.controllable) return undefined;
   const res = await fetch(`${up.origin}/__bench/stats`, { signal: AbortSignal.timeout(5000) });
-  return (await res.json()) as { chat: number; chatStream: number };
+  return (await res.json()) as { chat: number; chatStream: number; withTools?: number };
 }
 
 async function configureUpstream(up: UpstreamControl, cfg: { firstGapMs: number; chunkGapMs: number; stamp: boolean }): Promise<void> {
   const res = await fetch(`${up.origin}/__bench/config`, { method: 'POST', body: JSON.stringify(cfg), signal: AbortSignal.timeout(5000) });
   if (res.status !== 200) throw new Error(`fake upstream refused config: HTTP ${res.status}`);
   await res.arrayBuffer();
-}
-
-interface GatewayStart {
-  target: Target;
-  handle?: ChildHandle;
-  dataDir?: string;
-  settings: [string, string][];
-}
-
-/** Creates an organisation and key with the CLI, then starts `node src/main.ts serve` and waits for /healthz. */
-async function startGateway(ctx: SuiteContext, upstreamOrigin: string): Promise<GatewayStart> {
-  const o = ctx.options;
-  if (o.targetUrl) {
-    if (!o.targetKey) throw new Error('--target-url needs --target-key (or BENCH_TARGET_KEY): a gateway key of that gateway');
-    const { origin, prefix } = splitBaseUrl(o.targetUrl);
-    return {
-      target: { name: 'gateway', where: `${origin}${prefix} (external)`, origin, prefix, headers: { authorization: `Bearer ${o.targetKey}` }, pid: o.targetPid },
-      settings: [['gateway', `${origin}${prefix} — already running (--target-url); its settings are its own`]],
-    };
-  }
-  const main = path.join(o.repoRoot, 'src', 'main.ts');
-  if (!fs.existsSync(main)) {
-    throw new Error(`${main} does not exist (yet). Run with --targets direct,bare, or point --target-url/--target-key at a running gateway.`);
-  }
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plugboard-bench-'));
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PLUGBOARD_')) env[k] = v;
-  Object.assign(env, {
-    PLUGBOARD_HOST: '127.0.0.1',
-    PLUGBOARD_PORT: String(port),
-    PLUGBOARD_DATA_DIR: dataDir,
-    PLUGBOARD_UPSTREAM_BASE_URL: `${upstreamOrigin}/v1`,
-    PLUGBOARD_UPSTREAM_API_KEY: 'bench',
-    PLUGBOARD_BOOTSTRAP: 'false',
-    PLUGBOARD_RATE_LIMIT_RPM: String(o.rateLimitRpm),
-    ...o.gatewayEnv,
-  });
-  ctx.log(`gateway: data dir ${dataDir}`);
-  const cli = async (args: string[], field: string) => {
-    const what = `node src/main.ts ${args.join(' ')}`;
-    const r = await runNode([main, ...args], env, 60_000, o.repoRoot);
-    if (r.code !== 0 || r.timedOut) throw new Error(`gateway set-up failed: ${describeCli(what, r)}`);
-    const json = parseJsonOutput(r.stdout);
-    const value = json?.[field];
-    if (typeof value !== 'string' || !value) throw new Error(`gateway set-up failed: \`${what}\` printed no JSON with a "${field}" string.\n${describeCli(what, r)}`);
-    return value;
-  };
-  let key: string;
-  try {
-    const organizationId = await cli(['org', 'create', '--name', 'bench', '--json'], 'organizationId');
-    key = await cli(['key', 'create', '--org', organizationId, '--json'], 'key');
-  } catch (err) {
-    if (!o.keepTemp) fs.rmSync(dataDir, { recursive: true, force: true });
-    throw err;
-  }
-  const logFile = path.join(dataDir, 'gateway.log');
-  const nodeArgs = [...o.gatewayNodeArgs];
-  // Profiles go next to the log unless told otherwise.
-  if (nodeArgs.includes('--cpu-prof') && !nodeArgs.some((a) => a.startsWith('--cpu-prof-dir'))) nodeArgs.push(`--cpu-prof-dir=${dataDir}`);
-  if (nodeArgs.includes('--heap-prof') && !nodeArgs.some((a) => a.startsWith('--heap-prof-dir'))) nodeArgs.push(`--heap-prof-dir=${dataDir}`);
-  const handle = spawnLogged('gateway', [...nodeArgs, main, 'serve'], env, port, logFile, o.repoRoot);
-  try {
-    await waitForHttp200(`http://127.0.0.1:${port}/healthz`, 30_000, handle);
-  } catch (err) {
-    await handle.stop(2000);
-    throw new Error(`gateway did not become healthy: ${(err as Error).message}\n  last lines of ${logFile}:\n${tail(logFile, 20)}`);
-  }
-  const level = o.gatewayEnv.PLUGBOARD_LOG_LEVEL ?? 'info (default)';
-  const limiter = o.rateLimitRpm > 0 ? `ON — PLUGBOARD_RATE_LIMIT_RPM=${o.rateLimitRpm} (limiter on the code path)` : 'off — PLUGBOARD_RATE_LIMIT_RPM=0 (unlimited, limiter not on the code path)';
-  const extra = Object.entries(o.gatewayEnv).map(([k, v]) => `${k}=${v}`);
-  return {
-    target: { name: 'gateway', where: `http://127.0.0.1:${port}/v1 (pid ${handle.pid})`, origin: `http://127.0.0.1:${port}`, prefix: '/v1', headers: { authorization: `Bearer ${key}` }, pid: handle.pid },
-    handle,
-    dataDir,
-    settings: [
-      ['gateway', `node src/main.ts serve, pid ${handle.pid}, port ${port}, logs → ${logFile}`],
-      ['log level', level],
-      ['rate limiter', limiter],
-      ['extra env', extra.length ? extra.join(' ') : '(none; other settings at their defaults)'],
-      ...(o.gatewayNodeArgs.length ? [['node options', o.gatewayNodeArgs.join(' ')] as [string, string]] : []),
-    ],
-  };
 }
 
 function spec(t: Target, kind: Scenario, pieces: number): RequestSpec {
@@ -371,6 +244,8 @@ export const passthroughSuite: Suite = {
     const failures: string[] = [];
     const settings: [string, string][] = [];
     let gatewayStart: GatewayStart | undefined;
+    /** The other organisation's MCP server, to check afterwards that none of our requests used it. */
+    let mcpCheck: { origin: string } | undefined;
     let completed = false;
     try {
       // ── processes ───────────────────────────────────────────────────────────
@@ -406,12 +281,34 @@ export const passthroughSuite: Suite = {
         settings.push(['bare proxy', `bench/bare-proxy.ts, pid ${h.pid}, http://127.0.0.1:${h.port}`]);
       }
       if (o.targets.includes('gateway')) {
-        ctx.log(o.targetUrl ? `gateway: ${o.targetUrl} (already running)` : 'starting the gateway (CLI: org create, key create; then serve)…');
-        gatewayStart = await startGateway(ctx, up.origin);
+        ctx.log(o.targetUrl ? `gateway: ${o.targetUrl} (already running)` : 'starting the gateway (CLI: org create ×2, key create; then serve) and an MCP server for the other organisation…');
+        // Issue 3: the passthrough goals must hold with plugins installed for OTHER organisations.
+        // A second organisation gets an MCP integration (a real MCP server); the measured key
+        // belongs to the first one, which has no plugins, so its requests stay passthrough.
+        let mcp: Awaited<ReturnType<typeof spawnReadyServer>> | undefined;
+        if (!o.targetUrl) {
+          const h = await spawnReadyServer('mcp-server', MCP_SERVER, []);
+          stops.push(() => h.stop());
+          mcp = h;
+        }
+        gatewayStart = await startGateway(ctx, up.origin, { otherOrgs: ['other'], env: { PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' } });
         const handle = gatewayStart.handle;
         if (handle) stops.push(() => handle.stop());
-        targets.push(gatewayStart.target);
+        targets.push({ name: 'gateway', ...gatewayStart.target });
         settings.push(...gatewayStart.settings);
+        const other = gatewayStart.otherOrgs[0];
+        if (mcp && other && gatewayStart.org) {
+          const url = `http://127.0.0.1:${mcp.port}/mcp`;
+          const inst = await installMcpIntegration(gatewayStart.target.origin, other, { slug: 'crm', displayName: 'CRM', url });
+          mcpCheck = { origin: `http://127.0.0.1:${mcp.port}` };
+          settings.push([
+            'other organisation',
+            `"${other.name}" (${other.id}) has the MCP integration "crm" (${inst.toolCount} tool${inst.toolCount === 1 ? '' : 's'}: ${inst.tools.map((t) => t.prefixedName).join(', ')}) → bench/mcp-server.ts, pid ${mcp.pid}, ${url}`,
+          ]);
+          settings.push(['measured key', `belongs to "${gatewayStart.org.name}" (${gatewayStart.org.id}), which has no plugins: its requests are passthrough (checked after the run: no request reached the upstream with tools, no MCP tool call)`]);
+        } else if (o.targetUrl) {
+          settings.push(['other organisation', 'not set up: the gateway is external (--target-url)']);
+        }
       }
       settings.push(['load generator', `undici Pool in its own process (pid ${ctx.loadgen.pid}), pipelining 1, closed loop`]);
       settings.push(['method', `${o.rounds} round(s) × each (scenario, target) once, rotating order; ${o.warmupMs} ms warm-up + ${o.durationMs} ms (≤ ${fmtInt(o.maxRequests)} requests) per measurement`]);
@@ -478,6 +375,15 @@ export const passthroughSuite: Suite = {
         ({ results: check, mode: checkMode, maxExcessMs: checkMaxExcess } = await streamCheck(ctx, targets, up));
         // direct and the bare proxy cannot hold a stream back: if they fail, the check itself is off (or the machine too busy).
         for (const c of check) if (!c.pass && c.target !== 'gateway') failures.push(`buffering check failed for ${c.target}, which cannot buffer: the check is unreliable here: ${c.problem}`);
+      }
+
+      // The measured requests must have stayed passthrough despite the other organisation's plugin.
+      if (mcpCheck) {
+        const upNow = await upstreamStats(up);
+        const mcpNow = (await (await fetch(`${mcpCheck.origin}/__bench/stats`, { signal: AbortSignal.timeout(5000) })).json()) as { calls: number };
+        if ((upNow?.withTools ?? 0) > 0 || mcpNow.calls > 0) {
+          failures.push(`the measured key's requests were not passthrough: ${upNow?.withTools ?? 0} upstream request(s) carried tools, ${mcpNow.calls} MCP tool call(s) — the other organisation's plugin leaked into ours`);
+        } else settings.push(['passthrough check', 'OK: 0 upstream requests with tools, 0 MCP tool calls during the run']);
       }
 
       // ── aggregation ────────────────────────────────────────────────────────
@@ -633,15 +539,10 @@ export const passthroughSuite: Suite = {
       }
 
       // Gateway log volume (an observation: logging per request costs CPU).
-      let logInfo: { bytes: number; lines: number; warnOrWorse: number; perRequest: number; samples: string[] } | undefined;
-      const logFile = gatewayStart?.handle?.logFile;
-      if (logFile && fs.existsSync(logFile)) {
-        const text = fs.readFileSync(logFile, 'utf8');
-        const lines = text.split('\n').filter(Boolean);
-        const bad = lines.filter((l) => /"level":\s*(?:[456]0\b|"(?:warn|error|fatal)")/.test(l));
-        logInfo = { bytes: Buffer.byteLength(text), lines: lines.length, warnOrWorse: bad.length, perRequest: gatewayRequests ? lines.length / gatewayRequests : 0, samples: bad.slice(0, 5) };
-        settings.push(['gateway log', `${fmtInt(lines.length)} lines (${(logInfo.bytes / 1e6).toFixed(1)} MB, ${logInfo.perRequest.toFixed(2)} lines/request, ${bad.length} warn or worse)`]);
-        for (const l of bad.slice(0, 3)) settings.push(['', `  ${l.length > 240 ? `${l.slice(0, 240)}…` : l}`]);
+      const logInfo = gatewayLogSummary(gatewayStart?.handle?.logFile, gatewayRequests);
+      if (logInfo) {
+        settings.push(['gateway log', `${fmtInt(logInfo.lines)} lines (${(logInfo.bytes / 1e6).toFixed(1)} MB, ${logInfo.perRequest.toFixed(2)} lines/request, ${logInfo.warnOrWorse} warn or worse)`]);
+        for (const l of logInfo.samples.slice(0, 3)) settings.push(['', `  ${l.length > 240 ? `${l.slice(0, 240)}…` : l}`]);
       }
 
       completed = true;
