@@ -34,7 +34,6 @@ import { createPluginRuntime, type PluginRuntime } from './plugins/runtime.ts';
 import { createArgumentValidator } from './plugins/schema.ts';
 import { createToolLimiter } from './plugins/limits.ts';
 import type { FirstPartyPlugin } from './plugins/types.ts';
-import { createUpstreamClient } from './gateway/upstream.ts';
 import { createToolLoop } from './gateway/tool-loop.ts';
 import { createHttpOrchestrator, createInProcessCompletion, type InProcessCompletion } from './gateway/orchestrate.ts';
 import { createJobQueue, type JobQueue } from './jobs/queue.ts';
@@ -138,11 +137,10 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     installations, mcp, firstParty, validator: createArgumentValidator(), limiter: createToolLimiter(),
     toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, configVersion,
   });
-  const client = createUpstreamClient({ baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs });
   const loop = createToolLoop({
-    client, runtime, recorder, bus, toolConcurrency: config.toolConcurrency, toolTimeoutMs: config.toolTimeoutMs, keepAliveMs: config.sseKeepAliveMs,
+    pool, runtime, recorder, bus, toolConcurrency: config.toolConcurrency, toolTimeoutMs: config.toolTimeoutMs, keepAliveMs: config.sseKeepAliveMs,
   });
-  const orchestration = { pluginsEnabled: config.pluginsEnabled, loopCap: config.toolLoopCap, aliases: config.modelAliases, orgs, runtime, loop, client, recorder, configVersion };
+  const orchestration = { pluginsEnabled: config.pluginsEnabled, loopCap: config.toolLoopCap, aliases: config.modelAliases, orgs, runtime, loop, pool, recorder, configVersion };
   const complete = createInProcessCompletion(orchestration);
   const onChange = (): void => keyAuth.invalidate();
   let shuttingDown = false;

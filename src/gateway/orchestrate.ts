@@ -10,7 +10,8 @@ import type { ChatCall, Orchestrator } from './chat.ts';
 import { decide } from './decide.ts';
 import { resolveModel, type CompletionOutcome } from './passthrough.ts';
 import type { ToolLoop } from './tool-loop.ts';
-import type { OpenAI } from './upstream.ts';
+import type { UpstreamPool } from './upstream-pool.ts';
+import { completeTurn } from './upstream-chat.ts';
 import { mapSdkError } from './sdk-errors.ts';
 import type { UsageRecorder } from '../usage/recorder.ts';
 import { createVersionedCache, type ConfigVersion } from '../storage/config-version.ts';
@@ -22,7 +23,7 @@ export interface OrchestrationDeps {
   orgs: OrganizationsRepo;
   runtime: PluginRuntime;
   loop: ToolLoop;
-  client: OpenAI;
+  pool: UpstreamPool;
   recorder: UsageRecorder;
   configVersion: ConfigVersion;
 }
@@ -103,7 +104,7 @@ export function createInProcessCompletion(deps: OrchestrationDeps) {
       });
     try {
       if (decision.mode === 'passthrough') {
-        const completion = (await deps.client.chat.completions.create(body as never, { signal: r.signal })) as unknown as Record<string, any>;
+        const completion = await completeTurn(deps.pool, body, r.signal);
         const u = completion.usage;
         record('ok', u?.prompt_tokens ?? null, u?.completion_tokens ?? null, null);
         return { content: completion.choices?.[0]?.message?.content ?? '', promptTokens: u?.prompt_tokens ?? null, completionTokens: u?.completion_tokens ?? null, turns: 1 };
