@@ -178,6 +178,7 @@ function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string 
   const options: BenchOptions = {
     rounds: int(v.rounds, '--rounds', 1, quick ? 2 : 5),
     durationMs: int(v['duration-ms'], '--duration-ms', 100, quick ? 600 : 2000),
+    primeMs: quick ? 1000 : 4000,
     warmupMs: int(v['warmup-ms'], '--warmup-ms', 0, quick ? 150 : 400),
     maxRequests: int(v['max-requests'], '--max-requests', 1, 200_000),
     warmupMaxRequests: 20_000,
@@ -203,7 +204,8 @@ function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string 
       rounds: int(v['tool-loop-rounds'], '--tool-loop-rounds', 1, quick ? 2 : 4),
       durationMs: int(v['tool-loop-duration-ms'], '--tool-loop-duration-ms', 100, quick ? 400 : 1000),
       warmupMs: quick ? 150 : 250,
-      primeMs: quick ? 800 : 3000,
+      // Both sides keep getting faster for several thousand requests (JIT): measure them warm.
+      primeMs: quick ? 1500 : 8000,
       connections: [...new Set(v['tool-loop-connections']!.split(',').map((s) => int(s.trim(), '--tool-loop-connections', 1, 1)))],
       scenarios: list<Scenario>(v['tool-loop-scenarios']!, ['json', 'sse'], '--tool-loop-scenarios'),
     },

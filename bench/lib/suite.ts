@@ -11,6 +11,8 @@ export type Scenario = 'json' | 'sse';
 export interface BenchOptions {
   rounds: number;
   durationMs: number;
+  /** Unmeasured run of each (kind, target) before the passthrough rounds, so hops are measured warm. */
+  primeMs: number;
   warmupMs: number;
   maxRequests: number;
   warmupMaxRequests: number;
