@@ -79,11 +79,11 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Reco
   try {
     for await (const chunk of res.body) {
       if (sink.closed) break;
-      const out = relay.push(typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8'));
-      if (out) await sink.write(out);
+      const out = relay.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+      if (out.length) await sink.write(out);
     }
     const rest = relay.end();
-    if (rest && !sink.closed) await sink.write(rest);
+    if (rest.length && !sink.closed) await sink.write(rest);
   } catch (err) {
     if (!isAbort(err) && !sink.closed) {
       const mapped = mapTransportError(err);

@@ -10,8 +10,8 @@ export interface ResponseSink {
   /** Sends the SSE response headers. */
   openStream(): void;
   readonly streamOpen: boolean;
-  /** Writes SSE text; resolves when the client can take more (backpressure). */
-  write(text: string): Promise<void>;
+  /** Writes SSE text or bytes; resolves when the client can take more (backpressure). */
+  write(data: string | Buffer): Promise<void>;
   end(): void;
   /** True once the client has gone. */
   readonly closed: boolean;

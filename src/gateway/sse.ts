@@ -5,6 +5,7 @@
  * The gateway always asks the upstream for `stream_options.include_usage` (usage events need the
  * token counts). When the caller did not ask for it, the extra usage chunk (`choices: []`) is
  * dropped so naive clients never see a chunk without choices; every other byte passes unchanged.
+ * Works on bytes: only an event that carries usage is ever decoded.
  */
 
 export interface StreamUsage {
@@ -13,32 +14,36 @@ export interface StreamUsage {
 }
 
 export interface SseRelay {
-  /** Feeds upstream text; returns the text to forward now (possibly empty). */
-  push(chunk: string): string;
+  /** Feeds upstream bytes; returns the bytes to forward now (possibly empty). */
+  push(chunk: Buffer): Buffer;
   /** Returns whatever is left at the end of the stream. */
-  end(): string;
+  end(): Buffer;
   readonly usage: StreamUsage | null;
   readonly sawDone: boolean;
 }
 
-/** Index just past the last event boundary (blank line) in `s`, or -1. */
-function lastBoundary(s: string): number {
-  const a = s.lastIndexOf('\n\n');
-  const b = s.lastIndexOf('\n\r\n');
-  if (a < 0 && b < 0) return -1;
-  return a > b ? a + 2 : b + 3;
+const USAGE = Buffer.from('"usage":{');
+const DONE = Buffer.from('data: [DONE]');
+const LF_LF = Buffer.from('\n\n');
+const LF_CR_LF = Buffer.from('\n\r\n');
+const EMPTY = Buffer.alloc(0);
+
+/** Index just past the last event boundary (blank line) in `b`, or -1. */
+function lastBoundary(b: Buffer): number {
+  const a = b.lastIndexOf(LF_LF);
+  const c = b.lastIndexOf(LF_CR_LF);
+  if (a < 0 && c < 0) return -1;
+  return a > c ? a + 2 : c + 3;
 }
 
 export function createSseRelay(opts: { dropUsageChunk: boolean }): SseRelay {
-  let pending = '';
+  let pending: Buffer = EMPTY;
   let usage: StreamUsage | null = null;
   let sawDone = false;
 
-  const inspect = (events: string): string => {
-    if (events.includes('data: [DONE]')) sawDone = true;
-    if (!events.includes('"usage":{')) return events;
-    // Rare path: one event carries usage. Split and look at each event on its own.
-    const parts = events.split(/(?<=\n\r?\n)/);
+  /** The rare path: some event in `events` carries usage. */
+  const withUsage = (events: Buffer): Buffer => {
+    const parts = events.toString('utf8').split(/(?<=\n\r?\n)/);
     let out = '';
     for (const ev of parts) {
       if (!ev.includes('"usage":{')) {
@@ -48,31 +53,36 @@ export function createSseRelay(opts: { dropUsageChunk: boolean }): SseRelay {
       const data = ev.replace(/^data: ?/gm, '').trim();
       try {
         const parsed = JSON.parse(data) as { usage?: { prompt_tokens?: number; completion_tokens?: number }; choices?: unknown[] };
-        if (parsed.usage) {
-          usage = { promptTokens: parsed.usage.prompt_tokens ?? null, completionTokens: parsed.usage.completion_tokens ?? null };
-        }
+        if (parsed.usage) usage = { promptTokens: parsed.usage.prompt_tokens ?? null, completionTokens: parsed.usage.completion_tokens ?? null };
         if (opts.dropUsageChunk && Array.isArray(parsed.choices) && parsed.choices.length === 0) continue;
       } catch {
         // Not JSON we understand: forward it untouched.
       }
       out += ev;
     }
-    return out;
+    return Buffer.from(out, 'utf8');
+  };
+
+  const inspect = (events: Buffer): Buffer => {
+    if (!sawDone && events.includes(DONE)) sawDone = true;
+    return events.includes(USAGE) ? withUsage(events) : events;
   };
 
   return {
     push(chunk) {
-      pending += chunk;
-      const cut = lastBoundary(pending);
-      if (cut < 0) return '';
-      const complete = pending.slice(0, cut);
-      pending = pending.slice(cut);
-      return inspect(complete);
+      const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      const cut = lastBoundary(buf);
+      if (cut < 0) {
+        pending = buf;
+        return EMPTY;
+      }
+      pending = cut === buf.length ? EMPTY : Buffer.from(buf.subarray(cut));
+      return inspect(cut === buf.length ? buf : buf.subarray(0, cut));
     },
     end() {
       const rest = pending;
-      pending = '';
-      return rest ? inspect(rest) : '';
+      pending = EMPTY;
+      return rest.length ? inspect(rest) : EMPTY;
     },
     get usage() {
       return usage;

@@ -39,9 +39,9 @@ export function createNodeSink(res: ServerResponse, baseHeaders: Record<string, 
     get streamOpen() {
       return streamOpen;
     },
-    write(text) {
+    write(data) {
       if (res.destroyed || res.writableEnded) return Promise.resolve();
-      if (res.write(text)) return Promise.resolve();
+      if (res.write(data)) return Promise.resolve();
       return new Promise((resolve) => {
         const done = (): void => {
           res.off('drain', done);
