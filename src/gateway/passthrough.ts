@@ -62,6 +62,8 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Reco
   const contentType = String(res.headers['content-type'] ?? '');
   if (!stream || !contentType.includes('text/event-stream')) {
     const buf = Buffer.from(await res.body.arrayBuffer().catch((err: unknown) => { throw mapTransportError(err); }));
+    // The caller gets the answer first; reading usage out of it is bookkeeping.
+    sink.json(res.statusCode, buf, { 'content-type': contentType || 'application/json' });
     try {
       const parsed = JSON.parse(buf.toString('utf8')) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
       outcome.model = parsed.model ?? outcome.model;
@@ -70,11 +72,11 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Reco
     } catch {
       // Pass through whatever the upstream said; usage stays unknown.
     }
-    sink.json(res.statusCode, buf, { 'content-type': contentType || 'application/json' });
     return outcome;
   }
 
-  sink.openStream();
+  // The first upstream event follows at once: headers leave with it.
+  sink.openStream({ flush: false });
   const relay = createSseRelay({ dropUsageChunk: !clientWantsUsage });
   try {
     for await (const chunk of res.body) {

@@ -7,8 +7,11 @@ export interface ResponseSink {
   json(status: number, body: Buffer | string, headers?: Record<string, string>): void;
   /** Sets a response header while headers are not yet sent. */
   header?(name: string, value: string): void;
-  /** Sends the SSE response headers. */
-  openStream(): void;
+  /**
+   * Starts the SSE response. With `flush` the headers go out at once (the tool loop, which may
+   * run tools before its first byte); without, they leave with the first event (one packet less).
+   */
+  openStream(opts?: { flush?: boolean }): void;
   readonly streamOpen: boolean;
   /** Writes SSE text or bytes; resolves when the client can take more (backpressure). */
   write(data: string | Buffer): Promise<void>;

@@ -25,7 +25,7 @@ export function createNodeSink(res: ServerResponse, baseHeaders: Record<string, 
     header(name, value) {
       if (!res.headersSent) res.setHeader(name, value);
     },
-    openStream() {
+    openStream(opts = { flush: true }) {
       if (streamOpen) return;
       streamOpen = true;
       writeHeaders(200, {
@@ -34,7 +34,7 @@ export function createNodeSink(res: ServerResponse, baseHeaders: Record<string, 
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      res.flushHeaders();
+      if (opts.flush !== false) res.flushHeaders();
     },
     get streamOpen() {
       return streamOpen;
