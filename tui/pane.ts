@@ -36,6 +36,25 @@ export interface Pane {
   destroy(): void;
 }
 
+/** The Pane of a view built around one table that reloads whenever it is shown. */
+export function tablePane(opts: { title: string; help: string; root: Widgets.BoxElement; table: TableWidget; load: () => Promise<void>; onDestroy?: () => void }): Pane {
+  return {
+    title: opts.title,
+    help: opts.help,
+    show() {
+      opts.root.show();
+      opts.table.list.focus();
+      void opts.load();
+    },
+    hide: () => opts.root.hide(),
+    relayout: () => opts.table.relayout(),
+    destroy() {
+      opts.onDestroy?.();
+      opts.root.destroy();
+    },
+  };
+}
+
 /** Runs `fn` with a fresh child scope of `parent`; failures are reported, cancellations are silent. */
 export async function attempt<T>(ctx: PaneContext, what: string, fn: (signal: AbortSignal) => Promise<T>, parent: Scope = ctx.scope): Promise<T | undefined> {
   const scope = parent.child(what);

@@ -6,7 +6,7 @@
  */
 import type { McpIntegration } from '../../src/shared/api.ts';
 import blessed from 'blessed';
-import { attempt, createPanel, createTable, type Pane, type PaneContext } from '../pane.ts';
+import { attempt, createPanel, createTable, tablePane, type Pane, type PaneContext } from '../pane.ts';
 import { INTEGRATION_COLUMNS, integrationDetail, integrationRow, parseIntegrationForm, type IntegrationForm } from '../views/installations.ts';
 import { clean } from '../views/text.ts';
 
@@ -84,16 +84,5 @@ export function createInstallationsPane(ctx: PaneContext): Pane {
 
   table.list.key(['l'], () => void load());
 
-  return {
-    title: 'Integrations',
-    help: 'a add  r refresh catalog  d disable/enable  x delete  l reload',
-    show() {
-      root.show();
-      table.list.focus();
-      void load();
-    },
-    hide: () => root.hide(),
-    relayout: () => table.relayout(),
-    destroy: () => root.destroy(),
-  };
+  return tablePane({ title: 'Integrations', help: 'a add  r refresh catalog  d disable/enable  x delete  l reload', root, table, load });
 }

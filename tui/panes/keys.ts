@@ -5,7 +5,7 @@
  */
 import type { GatewayKey } from '../../src/shared/api.ts';
 import blessed from 'blessed';
-import { attempt, createTable, type Pane, type PaneContext } from '../pane.ts';
+import { attempt, createTable, tablePane, type Pane, type PaneContext } from '../pane.ts';
 import { KEY_COLUMNS, keyRow, maskedKey, secretMessage } from '../views/keys.ts';
 import { clean } from '../views/text.ts';
 
@@ -48,16 +48,5 @@ export function createKeysPane(ctx: PaneContext): Pane {
 
   table.list.key(['l'], () => void load());
 
-  return {
-    title: 'Keys',
-    help: 'n new key  x revoke  l reload',
-    show() {
-      root.show();
-      table.list.focus();
-      void load();
-    },
-    hide: () => root.hide(),
-    relayout: () => table.relayout(),
-    destroy: () => root.destroy(),
-  };
+  return tablePane({ title: 'Keys', help: 'n new key  x revoke  l reload', root, table, load });
 }

@@ -3,7 +3,7 @@
  * format data itself (views/usage.ts does) or talk HTTP except through the OrgClient.
  */
 import blessed from 'blessed';
-import { attempt, createTable, type Pane, type PaneContext } from '../pane.ts';
+import { attempt, createTable, tablePane, type Pane, type PaneContext } from '../pane.ts';
 import { createSlot } from '../tasks.ts';
 import { USAGE_COLUMNS, usageRow, usageSummary } from '../views/usage.ts';
 
@@ -26,19 +26,5 @@ export function createUsagePane(ctx: PaneContext): Pane {
 
   table.list.key(['u', 'l'], () => void load());
 
-  return {
-    title: 'Usage',
-    help: 'u refresh',
-    show() {
-      root.show();
-      table.list.focus();
-      void load();
-    },
-    hide: () => root.hide(),
-    relayout: () => table.relayout(),
-    destroy() {
-      slot.cancel();
-      root.destroy();
-    },
-  };
+  return tablePane({ title: 'Usage', help: 'u refresh', root, table, load, onDestroy: () => slot.cancel() });
 }
