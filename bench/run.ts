@@ -205,7 +205,8 @@ function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string 
       durationMs: int(v['tool-loop-duration-ms'], '--tool-loop-duration-ms', 100, quick ? 400 : 1000),
       warmupMs: quick ? 150 : 250,
       // Both sides keep getting faster for several thousand requests (JIT): measure them warm.
-      primeMs: quick ? 1500 : 8000,
+      primeMs: quick ? 1500 : 30_000,
+      primeRequests: quick ? 1000 : 12_000,
       connections: [...new Set(v['tool-loop-connections']!.split(',').map((s) => int(s.trim(), '--tool-loop-connections', 1, 1)))],
       scenarios: list<Scenario>(v['tool-loop-scenarios']!, ['json', 'sse'], '--tool-loop-scenarios'),
     },

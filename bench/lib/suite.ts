@@ -44,7 +44,7 @@ export interface BenchOptions {
   clockTicksPerSecond: number;
   repoRoot: string;
   /** Tool-loop suite: rounds, measured phase and warm-up per (scenario, target), connections, scenarios. */
-  toolLoop: { rounds: number; durationMs: number; warmupMs: number; primeMs: number; connections: number[]; scenarios: Scenario[] };
+  toolLoop: { rounds: number; durationMs: number; warmupMs: number; primeMs: number; primeRequests: number; connections: number[]; scenarios: Scenario[] };
   /** WhatsApp suite: webhooks per burst, connections of a burst, rounds (each: a /healthz burst and a webhook burst). */
   whatsapp: { messages: number; connections: number; rounds: number };
 }
