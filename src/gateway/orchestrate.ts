@@ -12,7 +12,6 @@ import { resolveModel, type CompletionOutcome } from './passthrough.ts';
 import type { ToolLoop } from './tool-loop.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
 import { completeTurn } from './upstream-chat.ts';
-import { mapSdkError } from './sdk-errors.ts';
 import type { UsageRecorder } from '../usage/recorder.ts';
 import { createVersionedCache, type ConfigVersion } from '../storage/config-version.ts';
 
@@ -120,9 +119,8 @@ export function createInProcessCompletion(deps: OrchestrationDeps) {
       record('ok', outcome.promptTokens, outcome.completionTokens, null);
       return { content: completion.choices?.[0]?.message?.content ?? '', promptTokens: outcome.promptTokens, completionTokens: outcome.completionTokens, turns };
     } catch (err) {
-      const mapped = mapSdkError(err);
-      record('error', null, null, (mapped as { code?: string }).code ?? 'internal_error');
-      throw mapped;
+      record('error', null, null, (err as { code?: string }).code ?? 'internal_error');
+      throw err;
     }
   };
 }

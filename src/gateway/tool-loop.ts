@@ -15,7 +15,6 @@ import type { UsageRecorder } from '../usage/recorder.ts';
 import type { EventBus } from '../usage/bus.ts';
 import { AppError, internalWireError, toWireError } from '../errors.ts';
 import { sseData, SSE_DONE, type ResponseSink } from './sink.ts';
-import { mapSdkError } from './sdk-errors.ts';
 import type { CompletionOutcome } from './passthrough.ts';
 
 type ChatMessage = Record<string, unknown>;
@@ -152,9 +151,8 @@ export function createToolLoop(deps: LoopDeps) {
       try {
         completion = await completeTurn(deps.pool, turnParams(req, messages, turn, capHit), req.signal);
       } catch (err) {
-        const mapped = mapSdkError(err);
-        recordTurn(req, turn, started, 'error', null, mapped instanceof AppError ? mapped.code : 'aborted', false, null);
-        throw mapped;
+        recordTurn(req, turn, started, 'error', null, err instanceof AppError ? err.code : 'aborted', false, null);
+        throw err;
       }
       recordTurn(req, turn, started, 'ok', completion.usage, null, false, completion.model ?? null);
       if (completion.usage) {
@@ -208,9 +206,8 @@ export function createToolLoop(deps: LoopDeps) {
         try {
           stream = await streamTurn(deps.pool, turnParams(req, messages, turn, capHit), req.signal);
         } catch (err) {
-          const mapped = mapSdkError(err);
-          recordTurn(req, turn, started, 'error', null, mapped instanceof AppError ? mapped.code : 'aborted', true, null);
-          throw mapped;
+          recordTurn(req, turn, started, 'error', null, err instanceof AppError ? err.code : 'aborted', true, null);
+          throw err;
         }
         sink.openStream();
         let content = '';
@@ -263,8 +260,8 @@ export function createToolLoop(deps: LoopDeps) {
           clearInterval(keepAlive);
         }
       }
-    } catch (err) {
-      const mapped = mapSdkError(err);
+    } catch (mapped) {
+      // Turn errors arrive already mapped to the caller's error (upstream-chat.ts); anything else is a fault.
       if (!sink.streamOpen) throw mapped;
       outcome.status = 'error';
       if (sink.closed || req.signal.aborted) {
