@@ -69,19 +69,36 @@ const FILTERS: Array<[keyof UsageQuery, string]> = [
   ['from', 'created_at >= ?'], ['to', 'created_at < ?'], ['beforeId', 'id < ?'],
 ];
 
-export function createUsageEventsRepo(db: Db) {
-  const insert = db.prepare(
-    `INSERT INTO usage_events (org_id, request_id, kind, key_id, instance_id, plugin_id, tool, model, status, http_status,
-      error_class, prompt_tokens, completion_tokens, latency_ms, stream, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+/** Rows per INSERT statement: one statement per batch slice instead of one per row (16 × 64 parameters). */
+const ROWS_PER_INSERT = 64;
+const COLUMNS = `org_id, request_id, kind, key_id, instance_id, plugin_id, tool, model, status, http_status,
+  error_class, prompt_tokens, completion_tokens, latency_ms, stream, created_at`;
+
+function pushRow(args: unknown[], e: UsageEventInput): void {
+  args.push(
+    e.orgId, e.requestId, e.kind, e.keyId ?? null, e.instanceId ?? null, e.pluginId ?? null, e.tool ?? null, e.model ?? null,
+    e.status, e.httpStatus ?? null, e.errorClass ?? null, e.promptTokens ?? null, e.completionTokens ?? null,
+    Math.round(e.latencyMs), e.stream ? 1 : 0, e.createdAt,
   );
+}
+
+export function createUsageEventsRepo(db: Db) {
+  const inserts = new Map<number, ReturnType<Db['prepare']>>();
+  const insertFor = (rows: number): ReturnType<Db['prepare']> => {
+    let stmt = inserts.get(rows);
+    if (!stmt) {
+      const tuple = `(${new Array(16).fill('?').join(', ')})`;
+      stmt = db.prepare(`INSERT INTO usage_events (${COLUMNS}) VALUES ${new Array(rows).fill(tuple).join(', ')}`);
+      inserts.set(rows, stmt);
+    }
+    return stmt;
+  };
   const insertMany = db.transaction((events: UsageEventInput[]) => {
-    for (const e of events) {
-      insert.run(
-        e.orgId, e.requestId, e.kind, e.keyId ?? null, e.instanceId ?? null, e.pluginId ?? null, e.tool ?? null, e.model ?? null,
-        e.status, e.httpStatus ?? null, e.errorClass ?? null, e.promptTokens ?? null, e.completionTokens ?? null,
-        Math.round(e.latencyMs), e.stream ? 1 : 0, e.createdAt,
-      );
+    for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
+      const slice = events.slice(i, i + ROWS_PER_INSERT);
+      const args: unknown[] = [];
+      for (const e of slice) pushRow(args, e);
+      (insertFor(slice.length).run as (...p: unknown[]) => unknown).apply(insertFor(slice.length), args);
     }
   });
   const cache = new Map<string, ReturnType<Db['prepare']>>();
