@@ -1,8 +1,7 @@
 /**
- * The passthrough hot path's HTTP client: a pooled keep-alive undici client to the upstream.
- *
- * The `openai` SDK is kept for places where the gateway itself is the model's client (tool loop,
- * doctor); a full SDK round trip per proxied request costs most of a Node hop's throughput.
+ * The gateway's HTTP client to the upstream: a pooled keep-alive undici client, used by the
+ * passthrough and by the tool loop's model turns (upstream-chat.ts). A full `openai` SDK round trip
+ * per request costs most of a Node hop's throughput; the SDK serves `doctor` only.
  * Sends only the configured upstream key — never the caller's gateway key.
  */
 import { Pool, errors as undiciErrors } from 'undici';

@@ -1,6 +1,7 @@
 /**
- * The `openai` SDK client for places where the gateway itself is the model's client (the tool
- * loop, `doctor`). The only module importing `openai`. Every value is passed explicitly: the
+ * The `openai` SDK client for `plugboard doctor`'s upstream check (the request path uses the pooled
+ * client in upstream-pool.ts: an SDK round trip costs too much per request). The only module
+ * importing `openai`. Every value is passed explicitly: the
  * SDK's own OPENAI_* environment fallbacks are never used.
  */
 import OpenAI from 'openai';
