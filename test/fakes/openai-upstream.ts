@@ -160,6 +160,16 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   };
 }
 
+/** Names of the function tools a received request offered, sorted. */
+export function toolNames(req: ReceivedRequest): string[] {
+  return ((req.body?.tools as Array<{ function: { name: string } }>) ?? []).map((x) => x.function.name).sort();
+}
+
+/** The `role: "tool"` messages of a received request, in order. */
+export function toolMessages(req: ReceivedRequest): Array<{ tool_call_id: string; content: string }> {
+  return ((req.body?.messages as Array<{ role: string; tool_call_id: string; content: string }>) ?? []).filter((m) => m.role === 'tool');
+}
+
 let counter = 0;
 
 export interface ToolCallSpec {

@@ -6,16 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp } from '../helpers/app.ts';
-import { chatCompletion, startFakeUpstream, type ReceivedRequest } from '../fakes/openai-upstream.ts';
+import { chatCompletion, startFakeUpstream, type ReceivedRequest, toolMessages } from '../fakes/openai-upstream.ts';
 import { startEverythingServer } from '../fakes/mcp/everything.ts';
 
 const LOOPBACK = { PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' };
 
 interface OfferedTool { type: string; function: { name: string; description: string; parameters: Record<string, any> } }
-
-function toolMessages(req: ReceivedRequest): Array<{ tool_call_id: string; content: string }> {
-  return ((req.body?.messages as Array<{ role: string; tool_call_id: string; content: string }>) ?? []).filter((m) => m.role === 'tool');
-}
 
 test('server-everything installed with auto transport: schemas without $schema, echo, tiny image and structured content through the loop', async () => {
   await using everything = await startEverythingServer();

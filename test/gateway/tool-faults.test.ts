@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APIError } from 'openai';
 import { startApp, type TestApp, type Tenant } from '../helpers/app.ts';
-import { chatCompletion, contentChunks, startFakeUpstream, toolCallChunks, type FakeUpstream, type ReceivedRequest, type ToolCallSpec } from '../fakes/openai-upstream.ts';
+import { chatCompletion, contentChunks, startFakeUpstream, toolCallChunks, type FakeUpstream, type ReceivedRequest, type ToolCallSpec, toolNames, toolMessages } from '../fakes/openai-upstream.ts';
 import { PLANTED_SECRET, PLANTED_TOKEN, startMcpTestServer, type McpTestServer } from '../fakes/mcp/test-server.ts';
 
 const LOOPBACK = { PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' };
@@ -48,14 +48,6 @@ async function setup(env: Record<string, string> = {}, installExtra: Record<stri
       await upstream.close();
     },
   };
-}
-
-function toolNames(req: ReceivedRequest): string[] {
-  return ((req.body?.tools as Array<{ function: { name: string } }>) ?? []).map((x) => x.function.name).sort();
-}
-
-function toolMessages(req: ReceivedRequest): Array<{ tool_call_id: string; content: string }> {
-  return ((req.body?.messages as Array<{ role: string; tool_call_id: string; content: string }>) ?? []).filter((m) => m.role === 'tool');
 }
 
 /** The one tool message of `callId` in the request the upstream received after the tool ran. */

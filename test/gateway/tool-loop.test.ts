@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, type TestApp } from '../helpers/app.ts';
-import { chatCompletion, contentChunks, startFakeUpstream, toolCallChunks, type FakeUpstream, type ReceivedRequest } from '../fakes/openai-upstream.ts';
+import { chatCompletion, contentChunks, startFakeUpstream, toolCallChunks, type FakeUpstream, type ReceivedRequest, toolNames, toolMessages } from '../fakes/openai-upstream.ts';
 import { startMcpTestServer } from '../fakes/mcp/test-server.ts';
 
 const LOOPBACK = { PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' };
@@ -10,14 +10,6 @@ async function install(t: TestApp, ownerToken: string, orgId: string, body: Reco
   const res = await t.api('POST', `/organizations/${orgId}/mcp-integrations`, { token: ownerToken, orgId, body });
   assert.equal(res.status, 201, res.text);
   return res.json;
-}
-
-function toolNames(req: ReceivedRequest): string[] {
-  return ((req.body?.tools as Array<{ function: { name: string } }>) ?? []).map((t) => t.function.name).sort();
-}
-
-function toolMessages(req: ReceivedRequest): Array<{ tool_call_id: string; content: string }> {
-  return (req.body?.messages as Array<{ role: string; tool_call_id: string; content: string }>).filter((m) => m.role === 'tool');
 }
 
 async function setup(env: Record<string, string> = {}) {

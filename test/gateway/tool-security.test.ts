@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { startApp, type TestApp, type Tenant } from '../helpers/app.ts';
-import { chatCompletion, startFakeUpstream, type FakeUpstream, type ReceivedRequest, type ToolCallSpec } from '../fakes/openai-upstream.ts';
+import { chatCompletion, startFakeUpstream, type FakeUpstream, type ReceivedRequest, type ToolCallSpec, toolNames, toolMessages } from '../fakes/openai-upstream.ts';
 import { PLANTED_SECRET, startMcpTestServer, type McpTestServer } from '../fakes/mcp/test-server.ts';
 
 const LOOPBACK = { PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' };
@@ -49,14 +49,6 @@ async function install(t: TestApp, tenant: Tenant, body: Record<string, unknown>
   const res = await t.api('POST', `/organizations/${tenant.orgId}/mcp-integrations`, { token: tenant.ownerToken, orgId: tenant.orgId, body: { displayName: 'Integration', ...body } });
   assert.equal(res.status, 201, res.text);
   return res.json as { id: string; slug: string; tools: Array<{ name: string; prefixedName: string }>; skippedTools: Array<{ name: string; reason: string }>; credential: unknown };
-}
-
-function toolNames(req: ReceivedRequest): string[] {
-  return ((req.body?.tools as Array<{ function: { name: string } }>) ?? []).map((x) => x.function.name).sort();
-}
-
-function toolMessages(req: ReceivedRequest): Array<{ tool_call_id: string; content: string }> {
-  return ((req.body?.messages as Array<{ role: string; tool_call_id: string; content: string }>) ?? []).filter((m) => m.role === 'tool');
 }
 
 function toolMessage(req: ReceivedRequest, callId: string): string {
