@@ -339,9 +339,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
     let n = 0;
     let bytes = 0;
     for (const e of warmErrors.samples) if (errors.samples.length < 2) errors.samples.push(`(warm-up) ${e}`);
-    const cpu0 = Object.fromEntries(Object.entries(job.cpuPids).map(([k, pid]) => [k, cpuTicks(pid)]));
-    const sys0 = systemTicks();
-    const self0 = process.cpuUsage();
+    const cpuWatch = watchCpu(job);
     const t0 = performance.now();
     await closedLoop(
       job.durationMs,
@@ -357,23 +355,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
       () => totalErrors(errors) >= job.maxErrors,
     );
     const elapsedMs = performance.now() - t0;
-    const self = process.cpuUsage(self0);
-    const cpu: Record<string, CpuUse> = {};
-    const use = (ms: number): CpuUse => ({ ms, pct: (ms / elapsedMs) * 100, usPerRequest: n ? (ms * 1000) / n : Number.NaN });
-    for (const [k, pid] of Object.entries(job.cpuPids)) {
-      const d = cpuTicks(pid) - cpu0[k];
-      if (Number.isFinite(d)) cpu[k] = use((d * 1000) / job.clockTicksPerSecond);
-    }
-    cpu.loadgen = use((self.user + self.system) / 1000);
-    const sys1 = systemTicks();
-    if (Number.isFinite(sys1.task - sys0.task)) {
-      const ms = (ticks: number) => (ticks * 1000) / job.clockTicksPerSecond;
-      // CPU that other programs used meanwhile: the machine's process time minus ours.
-      const ours = Object.values(cpu).reduce((a, v) => a + v.ms, 0);
-      cpu.other = use(Math.max(0, ms(sys1.task - sys0.task) - ours));
-      cpu.irq = use(ms(sys1.irq - sys0.irq));
-      cpu.steal = use(ms(sys1.steal - sys0.steal));
-    }
+    const cpu = cpuWatch.finish(n, elapsedMs);
     // Warm-up failures count as run failures too.
     errors.non2xx += warmErrors.non2xx;
     errors.network += warmErrors.network;
@@ -466,9 +448,7 @@ async function runBurst(job: BurstJob): Promise<BurstResult> {
     const sentAt = job.recordSentAt ? new Array<number>(job.requests.length).fill(Number.NaN) : undefined;
     let n = 0;
     let next = 0;
-    const cpu0 = Object.fromEntries(Object.entries(job.cpuPids).map(([k, pid]) => [k, cpuTicks(pid)]));
-    const sys0 = systemTicks();
-    const self0 = process.cpuUsage();
+    const cpuWatch = watchCpu(job);
     const t0 = performance.now();
     const worker = async () => {
       while (next < job.requests.length) {
@@ -495,22 +475,7 @@ async function runBurst(job: BurstJob): Promise<BurstResult> {
     await Promise.all(Array.from({ length: job.connections }, worker));
     const t1 = performance.now();
     const elapsedMs = t1 - t0;
-    const self = process.cpuUsage(self0);
-    const cpu: Record<string, CpuUse> = {};
-    const use = (ms: number): CpuUse => ({ ms, pct: (ms / elapsedMs) * 100, usPerRequest: n ? (ms * 1000) / n : Number.NaN });
-    for (const [k, pid] of Object.entries(job.cpuPids)) {
-      const d = cpuTicks(pid) - cpu0[k];
-      if (Number.isFinite(d)) cpu[k] = use((d * 1000) / job.clockTicksPerSecond);
-    }
-    cpu.loadgen = use((self.user + self.system) / 1000);
-    const sys1 = systemTicks();
-    if (Number.isFinite(sys1.task - sys0.task)) {
-      const ms = (ticks: number) => (ticks * 1000) / job.clockTicksPerSecond;
-      const ours = Object.values(cpu).reduce((a, v) => a + v.ms, 0);
-      cpu.other = use(Math.max(0, ms(sys1.task - sys0.task) - ours));
-      cpu.irq = use(ms(sys1.irq - sys0.irq));
-      cpu.steal = use(ms(sys1.steal - sys0.steal));
-    }
+    const cpu = cpuWatch.finish(n, elapsedMs);
     return {
       label: job.label,
       connections: job.connections,
@@ -549,3 +514,32 @@ process.on('message', (msg: WorkerRequest) => {
   );
 });
 process.send?.({ id: 0, ok: true, result: null } satisfies WorkerReply);
+
+/** CPU of the watched processes, this load generator and the rest of the machine over one measurement. */
+function watchCpu(job: { cpuPids: Record<string, number>; clockTicksPerSecond: number }) {
+  const cpu0 = Object.fromEntries(Object.entries(job.cpuPids).map(([k, pid]) => [k, cpuTicks(pid)]));
+  const sys0 = systemTicks();
+  const self0 = process.cpuUsage();
+  return {
+    finish(n: number, elapsedMs: number): Record<string, CpuUse> {
+      const self = process.cpuUsage(self0);
+      const cpu: Record<string, CpuUse> = {};
+      const use = (ms: number): CpuUse => ({ ms, pct: (ms / elapsedMs) * 100, usPerRequest: n ? (ms * 1000) / n : Number.NaN });
+      for (const [k, pid] of Object.entries(job.cpuPids)) {
+        const d = cpuTicks(pid) - cpu0[k];
+        if (Number.isFinite(d)) cpu[k] = use((d * 1000) / job.clockTicksPerSecond);
+      }
+      cpu.loadgen = use((self.user + self.system) / 1000);
+      const sys1 = systemTicks();
+      if (Number.isFinite(sys1.task - sys0.task)) {
+        const ms = (ticks: number) => (ticks * 1000) / job.clockTicksPerSecond;
+        // CPU that other programs used meanwhile: the machine's process time minus ours.
+        const ours = Object.values(cpu).reduce((a, v) => a + v.ms, 0);
+        cpu.other = use(Math.max(0, ms(sys1.task - sys0.task) - ours));
+        cpu.irq = use(ms(sys1.irq - sys0.irq));
+        cpu.steal = use(ms(sys1.steal - sys0.steal));
+      }
+      return cpu;
+    },
+  };
+}
