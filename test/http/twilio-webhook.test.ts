@@ -149,7 +149,11 @@ test('status callbacks: forward only, repeated and late are harmless, early ones
   const m2 = s.twilio.messages[1];
   const early = await s.status(m2.sid, 'failed', 30008);
   assert.equal(early.status, 200);
-  await waitFor('the second SID', async () => (await statusOf()).length === 2);
+  // The reply's row exists (pending) from the intent on; wait until reconciliation stored its SID.
+  await waitFor('the second SID', async () => {
+    const rows = await statusOf();
+    return rows.length === 2 && rows[0][0] === m2.sid;
+  });
   assert.deepEqual((await statusOf())[0], [m2.sid, 'failed', 30008]);
   assert.equal(s.twilio.messages.length, 2, 'the lost answer was reconciled, not resent');
 });
