@@ -7,7 +7,9 @@
  * parsing) cost about 40% of the gateway's CPU per tool-loop request; this path keeps each turn
  * at the price of the passthrough. Never logs bodies.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { upstreamError } from '../errors.ts';
+import { SseEventParser } from '../net/sse-events.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
 import { isAbort, mapTransportError } from './upstream-pool.ts';
 import { mapUpstreamStatus } from './upstream-errors.ts';
@@ -48,22 +50,16 @@ export async function streamTurn(pool: UpstreamPool, params: Record<string, unkn
   return parseChunks(res.body);
 }
 
-const EVENT_END = /\r?\n\r?\n/;
-
 async function* parseChunks(body: AsyncIterable<unknown>): AsyncGenerator<Chunk> {
-  let pending = '';
+  // A decoder that keeps a character split between two TCP reads whole (chunk.toString() would not).
+  const decoder = new StringDecoder('utf8');
+  const ready: string[] = [];
+  const parser = new SseEventParser((ev) => ready.push(ev.data));
   try {
     for await (const piece of body) {
-      pending += typeof piece === 'string' ? piece : (piece as Buffer).toString('utf8');
-      let m: RegExpExecArray | null;
-      while ((m = EVENT_END.exec(pending)) !== null) {
-        const event = pending.slice(0, m.index);
-        pending = pending.slice(m.index + m[0].length);
-        const data = event
-          .split(/\r?\n/)
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => l.slice(5).replace(/^ /, ''))
-          .join('\n');
+      parser.push(typeof piece === 'string' ? piece : decoder.write(piece as Buffer));
+      for (let i = 0; i < ready.length; i++) {
+        const data = ready[i];
         if (!data) continue;
         if (data === '[DONE]') return;
         let chunk: Chunk;
@@ -75,6 +71,7 @@ async function* parseChunks(body: AsyncIterable<unknown>): AsyncGenerator<Chunk>
         if (chunk.error) throw upstreamError(502, 'The upstream model provider sent an error in the stream.', 'upstream_error');
         yield chunk;
       }
+      ready.length = 0;
     }
   } catch (err) {
     throw isAbort(err) ? err : mapTransportError(err);
