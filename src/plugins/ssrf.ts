@@ -10,10 +10,22 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import { Agent, buildConnector, fetch as undiciFetch, type Dispatcher } from 'undici';
 
 /** A `fetch` as the MCP SDK transports take it. */
 export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;
+
+/** One guarded HTTP request on undici's request API: no fetch layers, no web streams, never a redirect followed. */
+export interface GuardedRequestOptions {
+  method: 'GET' | 'POST' | 'DELETE';
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+export type GuardedRequest = (url: URL, opts: GuardedRequestOptions) => Promise<Dispatcher.ResponseData>;
+
+/** The guarded fetch, with the same guard's request function beside it (same agent, same checks). */
+export type GuardedFetch = FetchLike & { request: GuardedRequest };
 
 /** Resolves a host name to every address (tests inject one; the default is `dns.lookup` with `all`). */
 export type Resolver = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
@@ -186,7 +198,7 @@ type LookupCallback = (err: Error | null, address: string | Array<{ address: str
  * the host and drops or refuses disallowed addresses at connect time, a connector that checks
  * IP-literal hosts (which never reach `lookup`), and `redirect: 'error'` on every request.
  */
-export function createGuardedFetch(policy: NetworkPolicy, opts: GuardOptions = {}): FetchLike {
+export function createGuardedFetch(policy: NetworkPolicy, opts: GuardOptions = {}): GuardedFetch {
   const label = opts.label ?? 'MCP endpoint';
   const resolve = opts.resolve ?? defaultResolve;
   for (const cidr of policy.allowedNetworks) parseCidr(cidr); // fail fast on a bad allowlist
@@ -229,7 +241,7 @@ export function createGuardedFetch(policy: NetworkPolicy, opts: GuardOptions = {
   };
   const agent = new Agent({ connect });
 
-  return async (input, init) => {
+  const guardedFetch: FetchLike = async (input, init) => {
     const { url } = checkUrlStatic(input, policy, label);
     try {
       const response = await undiciFetch(url, { ...(init as object), redirect: 'error', dispatcher: agent } as Parameters<typeof undiciFetch>[1]);
@@ -238,6 +250,23 @@ export function createGuardedFetch(policy: NetworkPolicy, opts: GuardOptions = {
       throw findSsrfError(err) ?? err;
     }
   };
+  // The static check is a pure function of the URL: remember the last few that passed (the
+  // request path calls the same endpoint over and over). Addresses are still checked per connect.
+  const checked = new Set<string>();
+  const request: GuardedRequest = async (url, init) => {
+    if (!checked.has(url.href)) {
+      checkUrlStatic(url, policy, label);
+      if (checked.size >= 256) checked.clear();
+      checked.add(url.href);
+    }
+    try {
+      // undici's request API never follows redirects (no redirect interceptor here): a 3xx comes back as is.
+      return await agent.request({ origin: url.origin, path: url.pathname + url.search, method: init.method, headers: init.headers, body: init.body, signal: init.signal });
+    } catch (err) {
+      throw findSsrfError(err) ?? err;
+    }
+  };
+  return Object.assign(guardedFetch, { request });
 }
 
 /** undici wraps connect errors as `TypeError('fetch failed', { cause })`: surface our refusal. */

@@ -196,7 +196,7 @@ describe('McpConnection', () => {
     const out = await call(conn, 'whoami');
     const headers = srv.calls.at(-1)?.headers ?? {};
     assert.equal(headers.authorization, `Bearer ${CREDENTIAL}`);
-    const expected = ['accept', 'accept-encoding', 'accept-language', 'authorization', 'connection', 'content-length', 'content-type', 'host', 'mcp-protocol-version', 'mcp-session-id', 'sec-fetch-mode', 'user-agent'];
+    const expected = ['accept', 'authorization', 'connection', 'content-length', 'content-type', 'host', 'mcp-protocol-version', 'mcp-session-id', 'user-agent'];
     assert.deepEqual(Object.keys(headers).sort(), expected);
     assert.ok(out.ok && !out.text.includes(CREDENTIAL) && out.text.includes('[redacted]'));
 

@@ -11,9 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { defaultTools, dummyTools } from './test-tools.ts';
+import { defaultTools, dummyTools, hangupTool } from './test-tools.ts';
 import type { FakeTool, FakeToolContext } from './test-tools.ts';
 
 export type { FakeTool };
@@ -32,6 +33,10 @@ export interface McpTestServerOptions {
   sseOnly?: boolean;
   /** Port to listen on (e.g. to restart on the same port); default 0. */
   port?: number;
+  /** Streamable HTTP answers as plain JSON instead of SSE (`enableJsonResponse`). */
+  jsonResponse?: boolean;
+  /** Streamable HTTP with an event store (event ids, `retry: 50`, resumption by Last-Event-ID) and the `hangup` tool. */
+  resumable?: boolean;
 }
 
 export interface RecordedCall {
@@ -69,7 +74,7 @@ interface Session {
 /** Starts the server on 127.0.0.1 (port 0 unless given). */
 export async function startMcpTestServer(opts: McpTestServerOptions = {}): Promise<McpTestServer> {
   const tools = new Map<string, FakeTool>();
-  for (const t of [...defaultTools(), ...dummyTools(opts.extraTools ?? (opts.pageSize ? 30 : 0))]) tools.set(t.name, t);
+  for (const t of [...defaultTools(), ...dummyTools(opts.extraTools ?? (opts.pageSize ? 30 : 0)), ...(opts.resumable ? [hangupTool()] : [])]) tools.set(t.name, t);
   const calls: RecordedCall[] = [];
   const streamable = new Map<string, StreamableHTTPServerTransport>();
   const legacy = new Map<string, SSEServerTransport>();
@@ -95,7 +100,7 @@ export async function startMcpTestServer(opts: McpTestServerOptions = {}): Promi
       const args = (request.params.arguments ?? {}) as Record<string, unknown>;
       const headers = { ...(extra.requestInfo?.headers ?? {}) } as RecordedCall['headers'];
       calls.push({ tool: tool.name, args, headers });
-      return tool.handler(args, { ...context, signal: extra.signal, headers });
+      return tool.handler(args, { ...context, closeStream: extra.closeSSEStream, signal: extra.signal, headers });
     });
     return server;
   }
@@ -116,6 +121,8 @@ export async function startMcpTestServer(opts: McpTestServerOptions = {}): Promi
     const server = buildServer();
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      enableJsonResponse: opts.jsonResponse ?? false,
+      ...(opts.resumable ? { eventStore: new InMemoryEventStore(), retryInterval: 50 } : {}),
       onsessioninitialized: (id) => {
         sessionsCreated++;
         streamable.set(id, transport);

@@ -19,6 +19,8 @@ const MAX_BIG_BYTES = 16 * 1024 * 1024;
 export interface FakeToolContext {
   /** Destroys every open socket of the server (the current request's included). */
   killConnections(): void;
+  /** Ends this request's SSE response stream without its answer (resumable servers only; SEP-1699 polling). */
+  closeStream?: () => void;
 }
 
 export interface FakeTool {
@@ -142,4 +144,22 @@ export function dummyTools(count: number): FakeTool[] {
       handler: () => text(name),
     };
   });
+}
+
+/**
+ * `hangup` (resumable servers only): ends the call's response stream right after its priming event,
+ * then answers after `ms`; the answer reaches the client only if it resumes the stream with
+ * GET + `Last-Event-ID`.
+ */
+export function hangupTool(): FakeTool {
+  return {
+    name: 'hangup',
+    description: 'Closes the response stream, then answers on the resumed stream.',
+    inputSchema: { type: 'object', properties: { ms: { type: 'number' } } },
+    handler: async (args, ctx) => {
+      ctx.closeStream?.();
+      await sleep(Math.min(MAX_SLOW_MS, Math.max(0, Number(args.ms) || 100)), undefined, { signal: ctx.signal }).catch(() => undefined);
+      return text(`answered after the hang-up`);
+    },
+  };
 }

@@ -2,23 +2,25 @@
  * One MCP server connection: a warm session over Streamable HTTP or legacy SSE, tool listing across
  * every page, and tool calls that come back as outcomes the tool loop can hand to a model.
  *
- * This is the only module that imports `@modelcontextprotocol/sdk`. It must never send headers
+ * With ./http-transport.ts (its Streamable HTTP transport), the only module that imports
+ * `@modelcontextprotocol/sdk`: the SDK's `Client` speaks the protocol, over our transport for
+ * Streamable HTTP and the SDK's for legacy SSE. It must never send headers
  * other than the stored credential, never fetch without the guarded `fetch` it is given, never
  * retry a call the server may have run (only a 404 on an expired session is retried, once), and
  * never let error text out unscrubbed.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { redactSecrets, scrubError, scrubText } from '../../scrub.ts';
-import type { FetchLike } from '../../ssrf.ts';
+import type { FetchLike, GuardedFetch } from '../../ssrf.ts';
+import { McpHttpError, McpHttpTransport } from './http-transport.ts';
 import { CallAborted, DeadlineExceeded, remaining, untilDeadline, withTimeout } from './deadline.ts';
 import { capUtf8, toolResultToText } from './result-text.ts';
 import { normaliseTool } from './tool-info.ts';
 import type { McpToolInfo } from './tool-info.ts';
 
-export type { FetchLike, McpToolInfo };
+export type { FetchLike, GuardedFetch, McpToolInfo };
 
 /** A server that keeps returning cursors must not hold a request forever. */
 export const MAX_TOOL_LIST_PAGES = 100;
@@ -47,8 +49,8 @@ export interface McpConnectionOptions {
   headers: Record<string, string>;
   /** Default per-request timeout (connect and tool listing). */
   timeoutMs: number;
-  /** The SSRF-guarded fetch, used for every request of both transports. */
-  fetch: FetchLike;
+  /** The SSRF guard: its request function carries Streamable HTTP, its fetch the SDK's legacy SSE transport. */
+  fetch: GuardedFetch;
   /** Credential values to remove from any error or result text. */
   secrets: string[];
   /** Called (debounced) after `notifications/tools/list_changed`, and after a lost session was re-established. */
@@ -86,7 +88,7 @@ export class McpClientError extends Error {
 interface Session {
   kind: TransportKind;
   client: Client;
-  transport: StreamableHTTPClientTransport | SSEClientTransport;
+  transport: McpHttpTransport | SSEClientTransport;
   /** Set (scrubbed cause) when the transport reported a dead stream: pending requests fail as transport errors. */
   broken: string | null;
   retired: boolean;
@@ -245,7 +247,7 @@ export class McpConnection {
         this.#hadSession = true;
         return session;
       } catch (err) {
-        const fallback = i + 1 < order.length && (err instanceof StreamableHTTPError || err instanceof SseError) && FALLBACK_STATUSES.has(err.code ?? 0);
+        const fallback = i + 1 < order.length && (err instanceof McpHttpError || err instanceof SseError) && FALLBACK_STATUSES.has(err.code ?? 0);
         if (!fallback) {
           this.#recordError(scrubError(err, this.#opts.secrets, DETAIL_MAX_CHARS));
           throw err;
@@ -260,7 +262,7 @@ export class McpConnection {
     const requestInit: RequestInit = { headers: { ...this.#opts.headers }, redirect: 'error' };
     const transport =
       kind === 'streamable_http'
-        ? new StreamableHTTPClientTransport(url, { requestInit, fetch: this.#opts.fetch })
+        ? new McpHttpTransport(url, { request: this.#opts.fetch.request, headers: this.#opts.headers })
         : new SSEClientTransport(url, { requestInit, fetch: this.#opts.fetch });
     const session: Session = { kind, client, transport, broken: null, retired: false, inFlight: 0 };
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
@@ -299,7 +301,7 @@ export class McpConnection {
 
   async #dispose(session: Session, terminate: boolean): Promise<void> {
     session.retired = true;
-    if (terminate && session.transport instanceof StreamableHTTPClientTransport) {
+    if (terminate && session.transport instanceof McpHttpTransport) {
       await withTimeout(session.transport.terminateSession().catch(() => undefined), CLOSE_TIMEOUT_MS);
     }
     await session.client.close().catch(() => undefined);
@@ -394,7 +396,7 @@ function protocolReason(err: unknown): string {
 
 /** The HTTP status behind a transport error, if there was one. */
 function httpStatus(err: unknown): number | undefined {
-  const code = err instanceof StreamableHTTPError || err instanceof SseError ? err.code : undefined;
+  const code = err instanceof McpHttpError || err instanceof SseError ? err.code : undefined;
   return typeof code === 'number' && code >= 100 ? code : undefined;
 }
 
@@ -405,9 +407,9 @@ function errorMessage(err: unknown): string {
 /** HTTP 404 on a request that carried a session id: the server forgot the session. */
 function isSessionExpired(err: unknown, session: Session): boolean {
   return (
-    err instanceof StreamableHTTPError &&
+    err instanceof McpHttpError &&
     err.code === 404 &&
-    session.transport instanceof StreamableHTTPClientTransport &&
+    session.transport instanceof McpHttpTransport &&
     session.transport.sessionId !== undefined
   );
 }
