@@ -40,14 +40,15 @@ export interface OpenAiFunctionTool {
   function: { name: string; description: string; parameters: Record<string, unknown> };
 }
 
+/** Shared between requests (cached per plugin set): read-only. */
 export interface ToolSet {
-  tools: OpenAiFunctionTool[];
-  byName: Map<string, ResolvedTool>;
+  readonly tools: readonly OpenAiFunctionTool[];
+  readonly byName: ReadonlyMap<string, ResolvedTool>;
   /** Tools that exist but are not allowed (allowlist), for a precise error and audit. */
-  notAllowed: Map<string, ResolvedTool>;
+  readonly notAllowed: ReadonlyMap<string, ResolvedTool>;
   /** Tools left out because of the 128-tool limit. */
-  omitted: string[];
-  pluginIds: string[];
+  readonly omitted: readonly string[];
+  readonly pluginIds: readonly string[];
 }
 
 export interface ToolCallResult {
@@ -100,6 +101,36 @@ export function createPluginRuntime(deps: RuntimeDeps) {
     return out;
   }
 
+  function buildToolSetNow(selected: PluginSummary[]): ToolSet {
+    const set = { tools: [] as OpenAiFunctionTool[], byName: new Map<string, ResolvedTool>(), notAllowed: new Map<string, ResolvedTool>(), omitted: [] as string[], pluginIds: [] as string[] };
+    for (const p of selected) {
+      set.pluginIds.push(p.handle.id);
+      const tools = p.handle.tools();
+      const { named } = prefixToolNames(p.handle.slug, tools.map((t) => t.name));
+      const byOwn = new Map(tools.map((t) => [t.name, t]));
+      for (const n of named) {
+        const tool = byOwn.get(n.name)!;
+        const resolved: ResolvedTool = { prefixedName: n.prefixedName, plugin: p.handle, tool, rateLimits: p.installation?.toolRateLimits ?? p.handle.rateLimits ?? {} };
+        if (!allowlisted(p.installation, tool.name)) {
+          set.notAllowed.set(n.prefixedName, resolved);
+          continue;
+        }
+        if (set.tools.length >= MAX_TOOLS_PER_REQUEST) {
+          set.omitted.push(n.prefixedName);
+          continue;
+        }
+        set.byName.set(n.prefixedName, resolved);
+        set.tools.push({ type: 'function', function: { name: n.prefixedName, description: tool.description || tool.name, parameters: toFunctionParameters(tool.inputSchema) } });
+      }
+    }
+    Object.freeze(set.tools);
+    Object.freeze(set.omitted);
+    Object.freeze(set.pluginIds);
+    return set satisfies ToolSet;
+  }
+
+  const toolSets = createVersionedCache<string, { handles: PluginHandle[]; set: ToolSet }>(deps.configVersion, 1_000);
+
   const matches = (p: PluginSummary, ids: readonly string[]): boolean => ids.includes(p.handle.id) || ids.includes(p.handle.slug);
 
   return {
@@ -113,29 +144,16 @@ export function createPluginRuntime(deps: RuntimeDeps) {
       );
     },
 
+    /**
+     * The `tools[]` and name map for these plugins. Cached until the configuration changes (catalogs,
+     * allowlists and installations all move the version): converting every tool's schema on every
+     * request costs more than the rest of the decision. The set is shared: never mutate it.
+     */
     buildToolSet(selected: PluginSummary[]): ToolSet {
-      const set: ToolSet = { tools: [], byName: new Map(), notAllowed: new Map(), omitted: [], pluginIds: [] };
-      for (const p of selected) {
-        set.pluginIds.push(p.handle.id);
-        const tools = p.handle.tools();
-        const { named } = prefixToolNames(p.handle.slug, tools.map((t) => t.name));
-        const byOwn = new Map(tools.map((t) => [t.name, t]));
-        for (const n of named) {
-          const tool = byOwn.get(n.name)!;
-          const resolved: ResolvedTool = { prefixedName: n.prefixedName, plugin: p.handle, tool, rateLimits: p.installation?.toolRateLimits ?? p.handle.rateLimits ?? {} };
-          if (!allowlisted(p.installation, tool.name)) {
-            set.notAllowed.set(n.prefixedName, resolved);
-            continue;
-          }
-          if (set.tools.length >= MAX_TOOLS_PER_REQUEST) {
-            set.omitted.push(n.prefixedName);
-            continue;
-          }
-          set.byName.set(n.prefixedName, resolved);
-          set.tools.push({ type: 'function', function: { name: n.prefixedName, description: tool.description || tool.name, parameters: toFunctionParameters(tool.inputSchema) } });
-        }
-      }
-      return set;
+      const key = selected.map((p) => p.handle.id).join('\n');
+      const hit = toolSets.get(key, () => ({ handles: selected.map((p) => p.handle), set: buildToolSetNow(selected) }));
+      // Same ids, other handle objects (another organisation's first-party plugin): build afresh.
+      return hit.handles.length === selected.length && hit.handles.every((h, i) => h === selected[i].handle) ? hit.set : buildToolSetNow(selected);
     },
 
     /** Executes one tool call of the model; always resolves with something the model can read. */
