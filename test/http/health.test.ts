@@ -11,6 +11,7 @@ import { startApp, type TestApp } from '../helpers/app.ts';
 import { chatCompletion, contentChunks, startFakeUpstream } from '../fakes/openai-upstream.ts';
 import { sleep, tryConnect, waitFor } from '../helpers/factories.ts';
 import { openDb } from '../../src/storage/db.ts';
+import { defaultRequestId } from '../../src/http/request-context.ts';
 
 const MESSAGES = [{ role: 'user' as const, content: 'hi' }];
 
@@ -102,6 +103,15 @@ test('every response carries x-request-id, fresh and distinct unless a valid one
   const ids = responses.map((r) => r.headers.get('x-request-id'));
   for (const [i, id] of ids.entries()) assert.match(id ?? '', /^req_[A-Za-z0-9]{16,}$/, `response ${i}`);
   assert.equal(new Set(ids).size, ids.length, 'every request gets its own id');
+});
+
+test('generated request ids sort by time (usage rows append to their index) and stay unique within a millisecond', async () => {
+  const first = Array.from({ length: 1_000 }, () => defaultRequestId());
+  assert.equal(new Set(first).size, first.length);
+  await sleep(5);
+  const later = defaultRequestId();
+  assert.ok(first.every((id) => id < later), `${first[0]} < ${later}`);
+  assert.match(later, /^req_[0-9a-f]{32}$/);
 });
 
 test('a valid incoming x-request-id is echoed (and used for the usage event); an invalid one is replaced', async () => {
