@@ -35,6 +35,13 @@ export interface ToolFloorSpec {
   mcpUrl: string;
   /** Prefix the gateway puts before MCP tool names (`crm__`): stripped to call the MCP tool. */
   toolPrefix: string;
+  /**
+   * The MCP client's transport: `plugboard` = the SDK's `Client` over the transport the gateway
+   * itself uses (src/plugins/kinds/mcp/http-transport.ts, undici request API) — the strict floor;
+   * `sdk` = the SDK's `Client` over its own `StreamableHTTPClientTransport` (fetch), as an
+   * application using the SDK directly would call the tool.
+   */
+  mcpTransport: 'plugboard' | 'sdk';
 }
 
 export interface LoadJob extends RequestSpec {

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client, Pool } from 'undici';
+import { McpHttpTransport } from '../../src/plugins/kinds/mcp/http-transport.ts';
+import { createGuardedFetch } from '../../src/plugins/ssrf.ts';
 import { checkJsonBody, checkSseBody } from './fixtures.ts';
 import { summarize } from './stats.ts';
 import type { BurstJob, BurstResult, CpuUse, ErrorCounts, LoadJob, LoadResult, ProbeResult, RequestSpec, WorkerReply, WorkerRequest } from './loadgen-types.ts';
@@ -130,19 +132,24 @@ function httpDriver(job: LoadJob): Driver {
 
 // ── the tool-loop floor ──────────────────────────────────────────────────────────────────────
 
-/** Warm MCP sessions, one per server URL, kept across jobs (as the gateway keeps its own). */
+/** Warm MCP sessions, one per (server URL, transport), kept across jobs (as the gateway keeps its own). */
 const mcpClients = new Map<string, Promise<McpClient>>();
+/** The gateway's own guard and transport (loopback allowed, as the harness runs the gateway). */
+const loopbackGuard = createGuardedFetch({ allowedNetworks: ['127.0.0.0/8'] });
 
-function mcpClient(url: string): Promise<McpClient> {
-  let c = mcpClients.get(url);
+function mcpClient(url: string, transport: 'plugboard' | 'sdk'): Promise<McpClient> {
+  const key = `${transport} ${url}`;
+  let c = mcpClients.get(key);
   if (!c) {
     c = (async () => {
       const client = new McpClient({ name: 'plugboard-bench-floor', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+      await client.connect(
+        transport === 'sdk' ? new StreamableHTTPClientTransport(new URL(url)) : new McpHttpTransport(new URL(url), { request: loopbackGuard.request, headers: {} }),
+      );
       return client;
     })();
-    c.catch(() => mcpClients.delete(url));
-    mcpClients.set(url, c);
+    c.catch(() => mcpClients.delete(key));
+    mcpClients.set(key, c);
   }
   return c;
 }
@@ -189,7 +196,7 @@ async function floorDriver(job: LoadJob): Promise<Driver> {
     bodyTimeout: job.requestTimeoutMs,
     keepAliveTimeout: 30_000,
   });
-  const mcp = await mcpClient(floor.mcpUrl);
+  const mcp = await mcpClient(floor.mcpUrl, floor.mcpTransport);
   const first = Buffer.from(job.body);
   const firstObj = JSON.parse(job.body) as Record<string, unknown> & { messages: unknown[] };
   let lastFinalBody = '';
