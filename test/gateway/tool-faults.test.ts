@@ -295,6 +295,31 @@ test('bad calls from the model never reach the MCP server: invalid JSON, schema 
   assert.deepEqual(events.filter((x) => x.errorClass === 'unknown_tool').map((e) => [e.tool, e.pluginId]).sort(), [['billing__echo', null], ['crm__does_not_exist', null]]);
 });
 
+test('the offered tools follow allowlist edits and catalog refreshes made after requests were served', async () => {
+  await using s = await setup();
+  const { t, tenant, integration, upstream, mcpServer } = s;
+  const ask = async (): Promise<string[]> => {
+    upstream.script({ json: chatCompletion({ content: 'ok' }) });
+    await t.openai(s.key.secret).chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }] });
+    return toolNames(upstream.requests.at(-1)!);
+  };
+  const all = await ask();
+  assert.ok(all.includes('crm__echo') && all.includes('crm__whoami'), all.join(','));
+  assert.deepEqual(await ask(), all, 'a second request is offered the same (cached) set');
+
+  const patched = await t.api('PATCH', `/organizations/${tenant.orgId}/mcp-integrations/${integration.id}`, {
+    token: tenant.ownerToken, orgId: tenant.orgId, body: { toolAllowlist: ['echo'] },
+  });
+  assert.equal(patched.status, 200, patched.text);
+  assert.deepEqual(await ask(), ['crm__echo'], 'the allowlist applies to the next request');
+
+  await t.api('PATCH', `/organizations/${tenant.orgId}/mcp-integrations/${integration.id}`, { token: tenant.ownerToken, orgId: tenant.orgId, body: { toolAllowlist: null } });
+  mcpServer.addTool({ name: 'fresh', description: 'Added later.', inputSchema: { type: 'object', properties: {} }, handler: () => ({ content: [{ type: 'text', text: 'new' }] }) });
+  const refreshed = await t.api('POST', `/organizations/${tenant.orgId}/mcp-integrations/${integration.id}/refresh`, { token: tenant.ownerToken, orgId: tenant.orgId });
+  assert.equal(refreshed.status, 200, refreshed.text);
+  assert.deepEqual(await ask(), [...all, 'crm__fresh'].sort(), 'a refreshed catalog applies to the next request');
+});
+
 test("a call to a tool outside the allowlist is recorded against its plugin and own tool name", async () => {
   await using s = await setup();
   const { t, tenant, integration, mcpServer } = s;
