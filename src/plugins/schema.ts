@@ -27,7 +27,17 @@ export interface ArgumentCheck {
 export function createArgumentValidator() {
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
   const cache = new Map<string, ValidateFunction | null>();
+  // Catalog schemas are the same objects request after request (cached until the configuration
+  // changes): find their validator by identity before serialising them for the content cache.
+  const byObject = new WeakMap<object, ValidateFunction | null>();
   const compile = (schema: JsonSchema): ValidateFunction | null => {
+    const known = byObject.get(schema);
+    if (known !== undefined) return known;
+    const fn = compileByContent(schema);
+    byObject.set(schema, fn);
+    return fn;
+  };
+  const compileByContent = (schema: JsonSchema): ValidateFunction | null => {
     const key = JSON.stringify(schema);
     let fn = cache.get(key);
     if (fn === undefined) {
