@@ -5,11 +5,8 @@
  * (send → read the whole response → send the next), bounded by both time and count.
  */
 import fs from 'node:fs';
-import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client, Pool } from 'undici';
-import { McpHttpTransport } from '../../src/plugins/kinds/mcp/http-transport.ts';
-import { createGuardedFetch } from '../../src/plugins/ssrf.ts';
+import { floorTurns, mcpClient, mcpClients } from './floor.ts';
 import { checkJsonBody, checkSseBody } from './fixtures.ts';
 import { summarize } from './stats.ts';
 import type { BurstJob, BurstResult, CpuUse, ErrorCounts, LoadJob, LoadResult, ProbeResult, RequestSpec, WorkerReply, WorkerRequest } from './loadgen-types.ts';
@@ -132,61 +129,6 @@ function httpDriver(job: LoadJob): Driver {
 
 // ── the tool-loop floor ──────────────────────────────────────────────────────────────────────
 
-/** Warm MCP sessions, one per (server URL, transport), kept across jobs (as the gateway keeps its own). */
-const mcpClients = new Map<string, Promise<McpClient>>();
-/** The gateway's own guard and transport (loopback allowed, as the harness runs the gateway). */
-const loopbackGuard = createGuardedFetch({ allowedNetworks: ['127.0.0.0/8'] });
-
-function mcpClient(url: string, transport: 'plugboard' | 'sdk'): Promise<McpClient> {
-  const key = `${transport} ${url}`;
-  let c = mcpClients.get(key);
-  if (!c) {
-    c = (async () => {
-      const client = new McpClient({ name: 'plugboard-bench-floor', version: '1.0.0' });
-      await client.connect(
-        transport === 'sdk' ? new StreamableHTTPClientTransport(new URL(url)) : new McpHttpTransport(new URL(url), { request: loopbackGuard.request, headers: {} }),
-      );
-      return client;
-    })();
-    c.catch(() => mcpClients.delete(key));
-    mcpClients.set(key, c);
-  }
-  return c;
-}
-
-type ToolCall = { id: string; type: 'function'; function: { name: string; arguments: string } };
-
-/** The tool calls of a turn: from `message.tool_calls` (JSON) or assembled from the deltas (SSE). */
-function toolCallsOf(text: string, stream: boolean): ToolCall[] {
-  if (!stream) {
-    const obj = JSON.parse(text) as { choices?: { message?: { tool_calls?: ToolCall[] } }[] };
-    return obj.choices?.[0]?.message?.tool_calls ?? [];
-  }
-  const calls: ToolCall[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('data: {')) continue;
-    const ev = JSON.parse(line.slice(6)) as { choices?: { delta?: { tool_calls?: { index: number; id?: string; type?: 'function'; function?: { name?: string; arguments?: string } }[] } }[] };
-    for (const d of ev.choices?.[0]?.delta?.tool_calls ?? []) {
-      const c = (calls[d.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
-      if (d.id) c.id = d.id;
-      if (d.function?.name) c.function.name += d.function.name;
-      if (d.function?.arguments) c.function.arguments += d.function.arguments;
-    }
-  }
-  return calls.filter(Boolean);
-}
-
-/** Text of an MCP tool result, as the gateway hands it to the model (text items joined by newlines). */
-function resultText(result: Record<string, unknown>): string {
-  const items = Array.isArray(result.content) ? (result.content as { type?: string; text?: string }[]) : [];
-  return items.filter((x) => x.type === 'text' && typeof x.text === 'string').map((x) => x.text).join('\n') || '(no output)';
-}
-
-async function readAll(pool: Pool, path: string, headers: Record<string, string>, body: Buffer | string): Promise<{ status: number; text: string }> {
-  const res = await pool.request({ path, method: 'POST', headers, body });
-  return { status: res.statusCode, text: await res.body.text() };
-}
-
 async function floorDriver(job: LoadJob): Promise<Driver> {
   const floor = job.floor!;
   const pool = new Pool(job.origin, {
@@ -203,20 +145,10 @@ async function floorDriver(job: LoadJob): Promise<Driver> {
   const run = async (keepBody: boolean): Promise<Sample> => {
     const t0 = performance.now();
     const fail = (status: number, problem: string, body?: string): Sample => ({ ok: false, status, totalMs: performance.now() - t0, ttfbMs: Number.NaN, bytes: 0, problem, body: body === undefined ? undefined : Buffer.from(body) });
-    // 1. the model turn that asks for the tool
-    const r1 = await readAll(pool, job.path, job.headers, first);
-    if (r1.status !== 200) return fail(r1.status, `first turn: HTTP ${r1.status}: ${r1.text.slice(0, 300)}`, r1.text);
-    const calls = toolCallsOf(r1.text, job.stream);
-    if (calls.length !== 1) return fail(502, `first turn: expected one tool call, got ${calls.length}: ${r1.text.slice(0, 300)}`);
-    const call = calls[0];
-    if (!call.function.name.startsWith(floor.toolPrefix)) return fail(502, `first turn: tool ${call.function.name} does not start with ${floor.toolPrefix}`);
-    // 2. the tool, on the warm session
-    const result = await mcp.callTool({ name: call.function.name.slice(floor.toolPrefix.length), arguments: JSON.parse(call.function.arguments || '{}') });
-    const wrapped = `<tool_result tool="${call.function.name}" status="${result.isError ? 'error' : 'ok'}">\n${resultText(result)}\n</tool_result>`;
-    // 3. the final turn: the same conversation plus the call and its result
-    const finalBody = JSON.stringify({ ...firstObj, messages: [...firstObj.messages, { role: 'assistant', content: null, tool_calls: calls }, { role: 'tool', tool_call_id: call.id, content: wrapped }] });
-    if (keepBody) lastFinalBody = finalBody;
-    const r2 = await readAll(pool, job.path, job.headers, finalBody);
+    const out = await floorTurns({ pool, mcp, path: job.path, headers: job.headers, first, firstObj, stream: job.stream, toolPrefix: floor.toolPrefix });
+    if (!out.ok) return fail(out.status, out.problem, out.body);
+    if (keepBody) lastFinalBody = out.finalBody;
+    const r2 = out.final;
     const t1 = performance.now();
     const buf = Buffer.from(r2.text);
     const s: Sample = { ok: true, status: r2.status, totalMs: t1 - t0, ttfbMs: Number.NaN, bytes: buf.length };

@@ -18,8 +18,9 @@
  *
  * Each round measures every (scenario, target) once, the order of targets rotating; the ratio
  * gateway p50 / floor p50 is taken within a round, the report shows its median over rounds.
- * Goals (issue): ≤ 1.3× the floor at p50, c=1 — "(the floor measured here is ~3 ms, so about 1 ms
- * added per tool call)": the added time is checked too, against floor-lean (≤ 1 ms).
+ * Goal (issue): ≤ 1.3× the floor at p50, c=1 — "(the floor measured here is ~3 ms, so about 1 ms
+ * added per tool call)". The time added against floor-lean, and how much of it a bare Node hop
+ * (bare-loop) already costs, are reported beside it.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,15 +39,14 @@ import { lookupText } from '../mcp-server.ts';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const FAKE_UPSTREAM = path.join(HERE, '..', 'fake-upstream.ts');
 const MCP_SERVER = path.join(HERE, '..', 'mcp-server.ts');
+const BARE_LOOP = path.join(HERE, '..', 'bare-loop.ts');
 
 /** Goal from the issue: gateway p50 ≤ 1.3 × the floor's, one connection. */
 const GOAL_RATIO = 1.3;
 const SLUG = 'crm';
 
 /** `floor`: the SDK's Client and transport (the issue's floor); `floor-lean`: the SDK's Client over the gateway's own transport. */
-type ToolTarget = 'gateway' | 'floor' | 'floor-lean';
-/** The issue's budget behind the ratio: about 1 ms added per tool call. */
-const GOAL_ADDED_MS = 1;
+type ToolTarget = 'gateway' | 'floor' | 'floor-lean' | 'bare-loop';
 
 interface ScenarioSpec {
   key: string;
@@ -84,7 +84,6 @@ function skipped(reason: string): SuiteResult {
     sections: [],
     goals: [
       { description: 'json c=1 p50, gateway vs floor (one tool call)', value: Number.NaN, shown: `not measured (${reason})`, target: `≤ ${GOAL_RATIO}×`, pass: null },
-      { description: 'json c=1 p50 added per tool call, gateway − floor-lean', value: Number.NaN, shown: `not measured (${reason})`, target: `≤ ${GOAL_ADDED_MS} ms`, pass: null },
     ],
     failures: [],
     data: { skipped: reason },
@@ -162,13 +161,21 @@ export const toolLoopSuite: Suite = {
       ctx.log('tool-loop: preflight OK (gateway ran the tool and returned the final answer)');
       settings.push(['floor', `load generator (pid ${ctx.loadgen.pid}): undici Pool to the upstream + the SDK's MCP Client and StreamableHTTPClientTransport (one warm session) — first turn (the gateway's own bytes), tools/call, final turn, sequentially`]);
       settings.push(['floor-lean', 'the same, the SDK\'s MCP Client over the gateway\'s own transport (McpHttpTransport: undici request API, no fetch or web streams; its own warm session)']);
+      // The same work behind a bare Node HTTP server: the least a server-side loop costs here.
+      const bareH = await spawnReadyServer('bare-loop', BARE_LOOP, ['--upstream', upOrigin, '--mcp', mcpUrl, '--tool-prefix', toolPrefix]);
+      stops.push(() => bareH.stop());
+      const bareOrigin = `http://127.0.0.1:${bareH.port}`;
+      const bareCfg = await fetch(`${bareOrigin}/__bench/config`, { method: 'POST', body: JSON.stringify(firstTurn), signal: AbortSignal.timeout(5000) });
+      if (bareCfg.status !== 200) throw new Error(`bare-loop refused its config: HTTP ${bareCfg.status}`);
+      await bareCfg.arrayBuffer();
+      settings.push(['bare-loop', `bench/bare-loop.ts, pid ${bareH.pid}: a bare node:http server doing floor-lean's three calls per request (no key, decision, validation, usage, events or log) — the least a Node gateway running the loop server-side adds`]);
       settings.push(['method', `priming per target (not measured): ${fmtInt(t.primeRequests)} requests or ${t.primeMs} ms at c=${Math.max(...t.connections)}, then ${t.rounds} round(s) × each (scenario, target) once, rotating order; ${t.warmupMs} ms warm-up + ${t.durationMs} ms per measurement; every answer checked for the final content`]);
 
       // ── interleaved rounds ─────────────────────────────────────────────────
       const scenarios: ScenarioSpec[] = [];
       for (const kind of t.scenarios) for (const c of t.connections) scenarios.push({ key: `${kind} c=${c}`, kind, connections: c });
-      const targets: ToolTarget[] = ['gateway', 'floor', 'floor-lean'];
-      const cpuPids = { gateway: handle.pid, upstream: upH.pid, mcp: mcpH.pid };
+      const targets: ToolTarget[] = ['gateway', 'floor', 'floor-lean', 'bare-loop'];
+      const cpuPids = { gateway: handle.pid, upstream: upH.pid, mcp: mcpH.pid, bareLoop: bareH.pid };
       const rounds: Record<string, Record<ToolTarget, LoadResult>>[] = [];
       const floorBodies: Partial<Record<Scenario, string>> = {};
       let gatewayRequests = 0;
@@ -188,6 +195,7 @@ export const toolLoopSuite: Suite = {
           pieces: expectedPieces,
           expectContent: expected,
         };
+        if (target === 'bare-loop') return { ...base, origin: bareOrigin, path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: toolLoopRequestBody(sc.kind === 'sse').toString('utf8') };
         return target === 'gateway'
           ? { ...base, origin: gw!.target.origin, path: `${gw!.target.prefix}/chat/completions`, headers: { 'content-type': 'application/json', ...gw!.target.headers }, body: toolLoopRequestBody(sc.kind === 'sse').toString('utf8') }
           : { ...base, origin: upOrigin, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: 'Bearer bench' }, body: firstTurn[sc.kind]!, floor: { mcpUrl, toolPrefix, mcpTransport: target === 'floor-lean' ? 'plugboard' : 'sdk' } };
@@ -254,6 +262,7 @@ export const toolLoopSuite: Suite = {
             p50: m((x) => x.latency.p50),
             p99: m((x) => x.latency.p99),
             gatewayCpuUs: m((x) => x.cpu.gateway?.usPerRequest),
+            bareLoopCpuUs: m((x) => x.cpu.bareLoop?.usPerRequest),
             upstreamCpuUs: m((x) => x.cpu.upstream?.usPerRequest),
             mcpCpuUs: m((x) => x.cpu.mcp?.usPerRequest),
             loadgenCpuUs: m((x) => x.cpu.loadgen?.usPerRequest),
@@ -268,18 +277,23 @@ export const toolLoopSuite: Suite = {
         const rpsRatio = rs.map((x) => x.gateway.rps / x.floor.rps);
         const ratioP50Lean = rs.map((x) => x.gateway.latency.p50 / x['floor-lean'].latency.p50);
         const addedP50Lean = rs.map((x) => x.gateway.latency.p50 - x['floor-lean'].latency.p50);
+        const bareAddedP50 = rs.map((x) => x['bare-loop'].latency.p50 - x['floor-lean'].latency.p50);
+        const ownP50 = rs.map((x) => x.gateway.latency.p50 - x['bare-loop'].latency.p50);
         const agg = (v: number[]) => ({ median: median(v), range: range(v), perRound: v });
         return {
           ...sc,
           gateway: per('gateway'),
           floor: per('floor'),
           floorLean: per('floor-lean'),
+          bareLoop: per('bare-loop'),
           ratioP50: agg(ratioP50),
           ratioP99: agg(ratioP99),
           addedP50: agg(addedP50),
           rpsRatio: agg(rpsRatio),
           ratioP50Lean: agg(ratioP50Lean),
           addedP50Lean: agg(addedP50Lean),
+          bareAddedP50: agg(bareAddedP50),
+          ownP50: agg(ownP50),
         };
       });
 
@@ -289,21 +303,22 @@ export const toolLoopSuite: Suite = {
       const sections: Section[] = [
         {
           title: `Per target — median over ${nR} round(s) (ms, full answer; one request = 2 model turns + 1 MCP tools/call)`,
-          columns: ['scenario', 'target', 'req/s', 'p50', 'p99', 'gateway CPU µs/req', 'upstream CPU µs/req', 'MCP server CPU µs/req', 'loadgen CPU µs/req', 'other CPU'],
+          columns: ['scenario', 'target', 'req/s', 'p50', 'p99', 'hop CPU µs/req', 'upstream CPU µs/req', 'MCP server CPU µs/req', 'loadgen CPU µs/req', 'other CPU'],
           rows: perScenario.flatMap((s) =>
-            (['gateway', 'floor', 'floor-lean'] as const).map((name, i) => {
-              const m = name === 'floor-lean' ? s.floorLean : s[name];
-              return [i === 0 ? s.key : '', name, fmtInt(m.rps), fmtMs(m.p50), fmtMs(m.p99), name === 'gateway' ? fmtInt(m.gatewayCpuUs) : '-', fmtInt(m.upstreamCpuUs), fmtInt(m.mcpCpuUs), fmtInt(m.loadgenCpuUs), pct(m.otherCpuPct)];
+            (['gateway', 'bare-loop', 'floor-lean', 'floor'] as const).map((name, i) => {
+              const m = name === 'floor-lean' ? s.floorLean : name === 'bare-loop' ? s.bareLoop : s[name];
+              const hop = name === 'gateway' ? m.gatewayCpuUs : name === 'bare-loop' ? m.bareLoopCpuUs : Number.NaN;
+              return [i === 0 ? s.key : '', name, fmtInt(m.rps), fmtMs(m.p50), fmtMs(m.p99), Number.isFinite(hop) ? fmtInt(hop) : '-', fmtInt(m.upstreamCpuUs), fmtInt(m.mcpCpuUs), fmtInt(m.loadgenCpuUs), pct(m.otherCpuPct)];
             }),
           ),
           notes: [
-            'floor = the load generator doing the turns and the MCP call itself with the SDK\'s Client and StreamableHTTPClientTransport; floor-lean = the same over the gateway\'s own transport (src/plugins/kinds/mcp/http-transport.ts). Their "loadgen CPU" is the floor client\'s work (for the gateway row, only the HTTP client\'s).',
+            'floor = the load generator doing the turns and the MCP call itself with the SDK\'s Client and StreamableHTTPClientTransport; floor-lean = the same over the gateway\'s own transport (src/plugins/kinds/mcp/http-transport.ts); bare-loop = floor-lean\'s work behind a bare node:http server (hop CPU = that process). The floors\' "loadgen CPU" is the floor client\'s work (for gateway and bare-loop, only the HTTP client\'s).',
             `CPU from /proc/<pid>/stat over the measured phase (10 ms ticks); other = CPU of other programs meanwhile (% of one core, ${os.cpus().length} cores).`,
           ],
         },
         {
           title: 'Gateway vs floor — median of per-round values [min…max over rounds]',
-          columns: ['scenario', 'p50 gw/floor', '+p50 gw (ms)', 'p99 gw/floor', 'req/s gw/floor', 'p50 gw/floor-lean', '+p50 gw vs floor-lean (ms)'],
+          columns: ['scenario', 'p50 gw/floor', '+p50 gw (ms)', 'p99 gw/floor', 'req/s gw/floor', 'p50 gw/floor-lean', '+p50 gw vs floor-lean (ms)', '+p50 bare-loop vs floor-lean', '+p50 gw vs bare-loop'],
           rows: perScenario.map((s) => [
             s.key,
             withRange(fmtRatio(s.ratioP50.median), fmtRatio(s.ratioP50.range[0]), fmtRatio(s.ratioP50.range[1]), nR),
@@ -312,10 +327,12 @@ export const toolLoopSuite: Suite = {
             withRange(fmtRatio(s.rpsRatio.median), fmtRatio(s.rpsRatio.range[0]), fmtRatio(s.rpsRatio.range[1]), nR),
             withRange(fmtRatio(s.ratioP50Lean.median), fmtRatio(s.ratioP50Lean.range[0]), fmtRatio(s.ratioP50Lean.range[1]), nR),
             withRange(fmtDiffMs(s.addedP50Lean.median), fmtDiffMs(s.addedP50Lean.range[0]), fmtDiffMs(s.addedP50Lean.range[1]), nR),
+            withRange(fmtDiffMs(s.bareAddedP50.median), fmtDiffMs(s.bareAddedP50.range[0]), fmtDiffMs(s.bareAddedP50.range[1]), nR),
+            withRange(fmtDiffMs(s.ownP50.median), fmtDiffMs(s.ownP50.range[0]), fmtDiffMs(s.ownP50.range[1]), nR),
           ]),
           notes: [
             'Ratios and differences are taken within each round (gateway and floors measured back to back), then the median across rounds.',
-            'gw − floor-lean is what the gateway itself adds per request (one extra HTTP hop, the loop, usage and events): the same HTTP and MCP client code runs on both sides.',
+            'gw − floor-lean is what the gateway adds per request: the same HTTP and MCP client code runs on both sides. It splits into bare-loop − floor-lean (the extra process and HTTP hop, which any server-side loop in Node pays here) and gw − bare-loop (Plugboard\'s own work: key, decision, validation, usage, events, log).',
           ],
         },
       ];
@@ -331,16 +348,15 @@ export const toolLoopSuite: Suite = {
           target: `≤ ${GOAL_RATIO}×`,
           pass: Number.isFinite(v) ? v <= GOAL_RATIO : null,
         });
-        const added = c1 ? c1.addedP50Lean.median : Number.NaN;
-        goals.push({
-          description: 'json c=1 p50 added per tool call, gateway − floor-lean',
-          value: added,
-          shown: c1 ? `${fmtDiffMs(added)} ms (${fmtMs(c1.gateway.p50)} vs ${fmtMs(c1.floorLean.p50)} ms; ${fmtRatio(c1.ratioP50Lean.median)})` : 'not measured (no json c=1 scenario)',
-          target: `≤ ${GOAL_ADDED_MS} ms`,
-          pass: Number.isFinite(added) ? added <= GOAL_ADDED_MS : null,
-        });
       }
 
+      if (c1) {
+        // Not a goal of the issue's: the cost behind the ratio, against the stricter floor (see the README).
+        settings.push([
+          'added per tool call',
+          `json c=1 p50: gateway − floor-lean ${fmtDiffMs(c1.addedP50Lean.median)} ms [${fmtDiffMs(c1.addedP50Lean.range[0])}…${fmtDiffMs(c1.addedP50Lean.range[1])}] (${fmtRatio(c1.ratioP50Lean.median)}); of which the bare Node hop (bare-loop − floor-lean) ${fmtDiffMs(c1.bareAddedP50.median)} ms and Plugboard's own work (gateway − bare-loop) ${fmtDiffMs(c1.ownP50.median)} ms; the issue's budget: about 1 ms`,
+        ]);
+      }
       const noise = machineNoise(rounds.map((rd) => Object.values(rd).flatMap((byT) => Object.values(byT))));
       if (noise) settings.push(['machine noise', noise.line]);
       const logInfo = gatewayLogSummary(handle.logFile, gatewayRequests);
