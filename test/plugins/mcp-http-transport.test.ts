@@ -127,6 +127,22 @@ describe('McpHttpTransport', () => {
     assert.equal(transport.sessionId, undefined, 'a 405 to DELETE still forgets the session');
   });
 
+  it('keeps characters whole when a read of an SSE answer ends inside one', async () => {
+    const event = Buffer.from(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: 1, result: { text: 'olá 👋 ação' } })}\n\n`, 'utf8');
+    const cut = event.indexOf(Buffer.from('👋')) + 2;
+    await using srv = await rawServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(event.subarray(0, cut));
+      setTimeout(() => res.end(event.subarray(cut)), 30);
+    });
+    const transport = new McpHttpTransport(new URL(srv.url), { request: guard.request, headers: {} });
+    const got = new Promise<unknown>((resolve) => (transport.onmessage = resolve));
+    await transport.start();
+    await transport.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    assert.deepEqual(await got, { jsonrpc: '2.0', id: 1, result: { text: 'olá 👋 ação' } });
+    await transport.close();
+  });
+
   it('goes through the SSRF guard: a refused address never gets a connection', async () => {
     await using srv = await rawServer((_req, res) => res.writeHead(200).end());
     const closed = createGuardedFetch({ allowedNetworks: [] });
