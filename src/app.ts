@@ -114,7 +114,9 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const keyAuth = createKeyAuthenticator(db, keys);
   const configVersion = createConfigVersion(db);
   const installations = createInstallationsRepo(db, box);
-  const policy = { allowedNetworks: config.mcpAllowedNetworks };
+  // The bound port joins selfPorts at listen (config.port may be 0): MCP endpoints never point at Plugboard itself.
+  const selfPorts: number[] = config.port ? [config.port] : [];
+  const policy = { allowedNetworks: config.mcpAllowedNetworks, selfPorts };
   const mcp = createMcpManager({ installations, policy, log, defaultTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes });
   const queue = createJobQueue(db, {
     backoff: { baseMs: config.workerRetryBaseMs, capMs: config.workerRetryCapMs }, defaultMaxAttempts: config.workerMaxAttempts,
@@ -179,6 +181,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         server.listen(config.port, config.host, () => {
           server.off('error', reject);
           const addr = server.address() as AddressInfo;
+          if (!selfPorts.includes(addr.port)) selfPorts.push(addr.port);
           const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
           if (!shuttingDown) whatsapp.start();
           resolve(`http://${host}:${addr.port}`);

@@ -9,6 +9,7 @@
  */
 import dns from 'node:dns';
 import net from 'node:net';
+import os from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { Agent, buildConnector, fetch as undiciFetch, type Dispatcher } from 'undici';
 
@@ -39,6 +40,12 @@ export class SsrfError extends Error {
 export interface NetworkPolicy {
   /** CIDRs (e.g. `127.0.0.0/8`) where otherwise refused private ranges are allowed. */
   allowedNetworks: readonly string[];
+  /**
+   * The appliance's own listening ports: never reached on this machine (loopback, unspecified or one
+   * of its interfaces' addresses), whatever the allowlist says, so an endpoint cannot point the
+   * gateway at itself.
+   */
+  selfPorts?: readonly number[];
 }
 
 export interface GuardOptions {
@@ -117,6 +124,38 @@ export function checkAddress(ip: string, policy: NetworkPolicy): { ok: true } | 
   return { ok: false, reason: ALWAYS_REFUSED[range] ?? `special-purpose range (${range})` };
 }
 
+/** This machine's own addresses: loopback, unspecified, and every interface's. */
+function isThisMachine(ip: string): boolean {
+  let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    addr = ipaddr.process(stripBrackets(ip).replace(/%.*$/, ''));
+  } catch {
+    return false;
+  }
+  const range = addr.range();
+  if (range === 'loopback' || range === 'unspecified') return true;
+  const normal = addr.toNormalizedString();
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const i of list ?? []) {
+      try {
+        if (ipaddr.process(i.address.replace(/%.*$/, '')).toNormalizedString() === normal) return true;
+      } catch {
+        // an address Node lists but ipaddr cannot read is not ours to match
+      }
+    }
+  }
+  return false;
+}
+
+/** Why `ip:port` is the appliance itself, or null. */
+function selfReason(ip: string, port: number, policy: NetworkPolicy): string | null {
+  return policy.selfPorts?.includes(port) && isThisMachine(ip) ? `port ${port} on this machine is Plugboard itself` : null;
+}
+
+function portOf(url: URL): number {
+  return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+}
+
 function stripBrackets(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
@@ -148,6 +187,8 @@ function checkUrlStatic(raw: string | URL, policy: NetworkPolicy, label: string)
   if (literal) {
     const verdict = checkAddress(host, policy);
     if (!verdict.ok) throw new SsrfError(`${label} address ${host} is not allowed (${verdict.reason})`);
+    const self = selfReason(host, portOf(url), policy);
+    if (self) throw new SsrfError(`${label} address ${host} is not allowed (${self})`);
   }
   return { url, host, literal };
 }
@@ -156,11 +197,13 @@ function checkUrlStatic(raw: string | URL, policy: NetworkPolicy, label: string)
  * Keeps the addresses that pass, or throws when none does — or when any is link-local, metadata
  * or otherwise never allowed, since DNS pointing there is an attack, not a configuration.
  */
-function filterAddresses<T extends { address: string }>(host: string, addresses: T[], policy: NetworkPolicy, label: string): T[] {
+function filterAddresses<T extends { address: string }>(host: string, port: number, addresses: T[], policy: NetworkPolicy, label: string): T[] {
   if (!addresses.length) throw new SsrfError(`${label} host ${host} did not resolve to any address`);
   const allowed: T[] = [];
   let firstRefusal: string | undefined;
   for (const entry of addresses) {
+    const self = selfReason(entry.address, port, policy);
+    if (self) throw new SsrfError(`${label} host ${host} resolves to ${entry.address}, which is not allowed (${self})`);
     const verdict = checkAddress(entry.address, policy);
     if (verdict.ok) {
       allowed.push(entry);
@@ -180,7 +223,7 @@ function filterAddresses<T extends { address: string }>(host: string, addresses:
  */
 export async function assertUrlAllowed(url: string, policy: NetworkPolicy, opts: GuardOptions = {}): Promise<void> {
   const label = opts.label ?? 'MCP endpoint';
-  const { host, literal } = checkUrlStatic(url, policy, label);
+  const { url: parsed, host, literal } = checkUrlStatic(url, policy, label);
   if (literal) return;
   let addresses: Array<{ address: string; family: number }>;
   try {
@@ -188,7 +231,7 @@ export async function assertUrlAllowed(url: string, policy: NetworkPolicy, opts:
   } catch {
     throw new SsrfError(`${label} host ${host} could not be resolved`);
   }
-  filterAddresses(host, addresses, policy, label);
+  filterAddresses(host, portOf(parsed), addresses, policy, label);
 }
 
 type LookupCallback = (err: Error | null, address: string | Array<{ address: string; family: number }>, family?: number) => void;
@@ -203,7 +246,8 @@ export function createGuardedFetch(policy: NetworkPolicy, opts: GuardOptions = {
   const resolve = opts.resolve ?? defaultResolve;
   for (const cidr of policy.allowedNetworks) parseCidr(cidr); // fail fast on a bad allowlist
 
-  const lookup = (hostname: string, options: { family?: number | string; all?: boolean }, callback: LookupCallback): void => {
+  // The lookup of each connection checks addresses for that connection's port (own ports are refused on this machine).
+  const lookupFor = (port: number) => (hostname: string, options: { family?: number | string; all?: boolean }, callback: LookupCallback): void => {
     const host = normaliseHost(hostname);
     Promise.resolve()
       .then(async () => {
@@ -216,7 +260,7 @@ export function createGuardedFetch(policy: NetworkPolicy, opts: GuardOptions = {
         }
         const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : Number(options.family) || 0;
         const wanted = family ? resolved.filter((a) => a.family === family) : resolved;
-        return filterAddresses(host, wanted, policy, label);
+        return filterAddresses(host, port, wanted, policy, label);
       })
       .then(
         (addresses) => {
@@ -227,17 +271,27 @@ export function createGuardedFetch(policy: NetworkPolicy, opts: GuardOptions = {
       );
   };
 
-  const connector = buildConnector({ lookup, timeout: opts.connectTimeoutMs ?? 10_000 } as buildConnector.BuildOptions);
+  const connectors = new Map<number, buildConnector.connector>();
+  const connectorFor = (port: number): buildConnector.connector => {
+    let c = connectors.get(port);
+    if (!c) {
+      c = buildConnector({ lookup: lookupFor(port), timeout: opts.connectTimeoutMs ?? 10_000 } as buildConnector.BuildOptions);
+      connectors.set(port, c);
+    }
+    return c;
+  };
   const connect: buildConnector.connector = (options, callback) => {
     const host = normaliseHost(options.hostname);
+    const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
     if (net.isIP(host)) {
       const verdict = checkAddress(host, policy);
-      if (!verdict.ok) {
-        callback(new SsrfError(`${label} address ${host} is not allowed (${verdict.reason})`), null);
+      const self = verdict.ok ? selfReason(host, port, policy) : null;
+      if (!verdict.ok || self) {
+        callback(new SsrfError(`${label} address ${host} is not allowed (${verdict.ok ? self : verdict.reason})`), null);
         return;
       }
     }
-    connector(options, callback);
+    connectorFor(port)(options, callback);
   };
   const agent = new Agent({ connect });
 

@@ -282,6 +282,19 @@ test('SSRF: metadata, link-local, loopback without the allowlist, private names 
   }
 });
 
+test("an MCP endpoint can never be Plugboard's own port, even with loopback allowed", async () => {
+  await using w = await world({ PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128' });
+  const tenant = w.t.tenant();
+  const port = new URL(w.t.url).port;
+  for (const url of [`${w.t.url}/mcp`, `http://localhost:${port}/v1/chat/completions`, `http://[::1]:${port}/mcp`]) {
+    const res = await w.t.api('POST', `/organizations/${tenant.orgId}/mcp-integrations`, { token: tenant.ownerToken, orgId: tenant.orgId, body: { slug: 'self', displayName: 'Self', url } });
+    assert.equal(res.status, 400, `${url}: ${res.text}`);
+    assert.equal(res.json.error.code, 'url_not_allowed', url);
+    assert.match(res.json.error.message, /Plugboard itself/, url);
+  }
+  assert.equal((w.t.app.repos.db.prepare('SELECT COUNT(*) AS n FROM plugin_installations').get() as { n: number }).n, 0);
+});
+
 test('slug rules: lowercase, no "__", at most 24 characters, unique per organisation', async () => {
   await using w = await world();
   const { t } = w;

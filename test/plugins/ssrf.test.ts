@@ -170,6 +170,24 @@ describe('createGuardedFetch', () => {
     for (const url of ['file:///etc/passwd', 'http://u:p@127.0.0.1/', 'http://metadata.google.internal/']) await assert.rejects(guarded(url), SsrfError, url);
   });
 
+  it("never reaches the appliance's own ports on this machine, even with loopback allowed, by address or by name", async () => {
+    await using own = await startTarget();
+    await using other = await startTarget();
+    const policy = { allowedNetworks: ['127.0.0.0/8', '::1/128'], selfPorts: [own.port] };
+    const guarded = createGuardedFetch(policy);
+    for (const url of [`http://127.0.0.1:${own.port}/ok`, `http://127.0.0.2:${own.port}/ok`, `http://localhost:${own.port}/ok`]) {
+      await assert.rejects(guarded(url), (e: unknown) => e instanceof SsrfError && /is Plugboard itself/.test(e.message), url);
+      await assert.rejects(guarded.request(new URL(url), { method: 'GET', headers: {} }), SsrfError, url);
+      await assert.rejects(assertUrlAllowed(url, policy), /is Plugboard itself/, url);
+    }
+    const named = createGuardedFetch(policy, { resolve: fixedResolver({ 'looks-remote.example': ['127.0.0.1'] }) });
+    await assert.rejects(named(`http://looks-remote.example:${own.port}/ok`), /resolves to 127\.0\.0\.1.*Plugboard itself/);
+    assert.deepEqual(own.hits, [], 'the own port was never connected to');
+    const res = await guarded(`http://127.0.0.1:${other.port}/ok`);
+    assert.equal(res.status, 200, 'another loopback port stays reachable');
+    await res.body?.cancel();
+  });
+
   it('fails fast on an allowlist entry that is not a CIDR', () => {
     assert.throws(() => createGuardedFetch({ allowedNetworks: ['10.0.0.0/99'] }), /not a CIDR/);
   });
