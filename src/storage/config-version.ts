@@ -4,9 +4,10 @@
  *
  * The version moves when this connection writes configuration (migration 0004's triggers call a
  * function registered by openDb) and when `refresh()` sees, through `PRAGMA data_version`, that
- * another connection committed (the CLI, a second process). `refresh()` is one SQLite read; the
- * gateway does it once per request (key authentication), so a key revoked by the CLI fails on the
- * very next request. `current()` reads no SQLite at all.
+ * another connection committed (the CLI, a second process). `refresh()` is one SQLite read at most
+ * once a millisecond; the gateway calls it on every request (key authentication), so a key revoked
+ * by the CLI fails on every request that starts a millisecond after the revocation. `current()`
+ * reads no SQLite at all.
  */
 import { configEpochOf, type Db } from './db.ts';
 
@@ -17,10 +18,22 @@ export interface ConfigVersion {
   refresh(): void;
 }
 
+/**
+ * Other connections' commits are looked for at most once per this many milliseconds. The read takes
+ * WAL locks (two fcntl calls and the shared-memory header): at thousands of requests a second, once
+ * per millisecond is most of them saved, and a change made by another process — the CLI revoking a
+ * key — still fails every request that starts a millisecond after it committed.
+ */
+const REFRESH_EVERY_MS = 1;
+
 export function createConfigVersion(db: Db): ConfigVersion {
   const epoch = configEpochOf(db);
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  let lastRead = Number.NEGATIVE_INFINITY;
   const refresh = (): void => {
+    const now = performance.now();
+    if (now - lastRead < REFRESH_EVERY_MS) return;
+    lastRead = now;
     const v = dataVersion.get() as number;
     if (v !== epoch.seenDataVersion) {
       if (epoch.seenDataVersion !== -1) epoch.external++;

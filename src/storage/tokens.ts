@@ -21,5 +21,6 @@ export function mintSecret(prefix: string): MintedSecret {
 }
 
 export function hashSecret(secret: string): string {
-  return crypto.createHash('sha256').update(secret).digest('hex');
+  // One-shot hash: no Hash object per call (this runs on every gateway request).
+  return crypto.hash('sha256', secret, 'hex');
 }
