@@ -15,7 +15,8 @@ export interface ResponseSink {
   readonly streamOpen: boolean;
   /** Writes SSE text or bytes; resolves when the client can take more (backpressure). */
   write(data: string | Buffer): Promise<void>;
-  end(): void;
+  /** Ends the response; `last` goes out with the end in one write (one packet, one wake-up less). */
+  end(last?: string | Buffer): void;
   /** True once the client has gone. */
   readonly closed: boolean;
 }

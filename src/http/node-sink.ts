@@ -52,8 +52,11 @@ export function createNodeSink(res: ServerResponse, baseHeaders: Record<string, 
         res.on('close', done);
       });
     },
-    end() {
-      if (!res.writableEnded && !res.destroyed) res.end();
+    end(last) {
+      if (!res.writableEnded && !res.destroyed) {
+        if (last !== undefined && last.length) res.end(last);
+        else res.end();
+      }
     },
     get closed() {
       return gone;
