@@ -191,8 +191,10 @@ export function createToolLoop(deps: LoopDeps) {
     deps.bus.publish({ type: 'request_started', orgId: req.orgId, requestId: req.requestId, at: Date.now(), stream: true, tools: req.toolSet.tools.length });
     const outcome: CompletionOutcome = { httpStatus: 200, status: 'ok', model: null, promptTokens: null, completionTokens: null, errorClass: null };
 
-    const emit = (delta: Record<string, unknown>, finish: string | null): Promise<void> =>
-      sink.write(sseData({ id: streamId, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] }));
+    const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
+      sseData({ id: streamId, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
+    const emit = (delta: Record<string, unknown>, finish: string | null): Promise<void> => sink.write(chunk(delta, finish));
+    let ended = false;
 
     try {
       for (let turn = 0; ; turn++) {
@@ -244,11 +246,13 @@ export function createToolLoop(deps: LoopDeps) {
         const toolCalls = [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);
         if (toolCalls.length === 0 || capHit) {
           if (!roleSent) await emit({ role: 'assistant', content: '' }, null);
-          await emit({}, finish && finish !== 'tool_calls' ? finish : 'stop');
+          // The finish chunk, the usage chunk and [DONE] leave with the end of the response in one write.
+          let tail = chunk({}, finish && finish !== 'tool_calls' ? finish : 'stop');
           if (clientWantsUsage && usage.known) {
-            await sink.write(sseData({ id: streamId, object: 'chat.completion.chunk', created, model, choices: [], usage: { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion } }));
+            tail += sseData({ id: streamId, object: 'chat.completion.chunk', created, model, choices: [], usage: { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion } });
           }
-          await sink.write(SSE_DONE);
+          sink.end(tail + SSE_DONE);
+          ended = true;
           deps.bus.publish({ type: 'final_answer', orgId: req.orgId, requestId: req.requestId, at: Date.now(), turns: turn + 1 });
           break;
         }
@@ -274,7 +278,7 @@ export function createToolLoop(deps: LoopDeps) {
       }
       deps.bus.publish({ type: 'request_failed', orgId: req.orgId, requestId: req.requestId, at: Date.now(), errorClass: outcome.errorClass });
     }
-    sink.end();
+    if (!ended) sink.end();
     outcome.model = model;
     outcome.promptTokens = usage.known ? usage.prompt : null;
     outcome.completionTokens = usage.known ? usage.completion : null;
