@@ -105,15 +105,20 @@ function deepCheck(job: LoadJob, s: Sample): LoadResult['validation'] {
   return { ok: c.ok, status: s.status, problem: c.problem, sawUsage: c.sawUsage, bodySample: c.ok ? undefined : text.slice(0, 500) };
 }
 
-function httpDriver(job: LoadJob): Driver {
-  const body = Buffer.from(job.body);
-  const pool = new Pool(job.origin, {
+/** Exactly `connections` keep-alive connections, one request at a time on each. */
+function closedLoopPool(job: { origin: string; connections: number; requestTimeoutMs: number }): Pool {
+  return new Pool(job.origin, {
     connections: job.connections,
     pipelining: 1,
     headersTimeout: job.requestTimeoutMs,
     bodyTimeout: job.requestTimeoutMs,
     keepAliveTimeout: 30_000,
   });
+}
+
+function httpDriver(job: LoadJob): Driver {
+  const body = Buffer.from(job.body);
+  const pool = closedLoopPool(job);
   return {
     async validate() {
       try {
@@ -131,13 +136,7 @@ function httpDriver(job: LoadJob): Driver {
 
 async function floorDriver(job: LoadJob): Promise<Driver> {
   const floor = job.floor!;
-  const pool = new Pool(job.origin, {
-    connections: job.connections,
-    pipelining: 1,
-    headersTimeout: job.requestTimeoutMs,
-    bodyTimeout: job.requestTimeoutMs,
-    keepAliveTimeout: 30_000,
-  });
+  const pool = closedLoopPool(job);
   const mcp = await mcpClient(floor.mcpUrl, floor.mcpTransport);
   const first = Buffer.from(job.body);
   const firstObj = JSON.parse(job.body) as Record<string, unknown> & { messages: unknown[] };
@@ -360,13 +359,7 @@ async function probe(spec: RequestSpec, timeoutMs: number): Promise<ProbeResult>
 
 /** A fixed list of requests over exactly `connections` connections; latency of each, and the burst's span. */
 async function runBurst(job: BurstJob): Promise<BurstResult> {
-  const pool = new Pool(job.origin, {
-    connections: job.connections,
-    pipelining: 1,
-    headersTimeout: job.requestTimeoutMs,
-    bodyTimeout: job.requestTimeoutMs,
-    keepAliveTimeout: 30_000,
-  });
+  const pool = closedLoopPool(job);
   const errors = newErrors();
   const needle = job.expectBodyIncludes === undefined ? undefined : Buffer.from(job.expectBodyIncludes);
   try {

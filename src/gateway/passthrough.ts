@@ -37,8 +37,6 @@ export function resolveModel(body: Record<string, unknown>, aliases: Readonly<Re
   return false;
 }
 
-const EMPTY = Buffer.alloc(0);
-
 export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Record<string, string>>, input: PassthroughInput, sink: ResponseSink): Promise<CompletionOutcome> {
   const { body } = input;
   const stream = body.stream === true;
@@ -82,22 +80,21 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Reco
   const relay = createSseRelay({ dropUsageChunk: !clientWantsUsage });
   // Once `data: [DONE]` is out the response is complete: it leaves with the end of the response in
   // one write, and whatever the upstream still sends (nothing, normally) is read and dropped.
-  let ended = false;
   try {
     for await (const chunk of res.body) {
       if (sink.closed) break;
-      if (ended) continue;
+      if (relay.sawDone) continue;
       const out = relay.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
       if (!out.length) continue;
-      if (relay.sawDone) {
-        sink.end(out);
-        ended = true;
-      } else await sink.write(out);
+      if (relay.sawDone) sink.end(out);
+      else await sink.write(out);
     }
-    const rest = ended ? EMPTY : relay.end();
-    if (rest.length && !sink.closed) await sink.write(rest);
+    if (!relay.sawDone) {
+      const rest = relay.end();
+      if (rest.length && !sink.closed) await sink.write(rest);
+    }
   } catch (err) {
-    if (ended) {
+    if (relay.sawDone) {
       // The caller already has the whole answer; the upstream hung up after its [DONE].
     } else if (!isAbort(err) && !sink.closed) {
       const mapped = mapTransportError(err);

@@ -194,7 +194,6 @@ export function createToolLoop(deps: LoopDeps) {
     const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
       sseData({ id: streamId, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
     const emit = (delta: Record<string, unknown>, finish: string | null): Promise<void> => sink.write(chunk(delta, finish));
-    let ended = false;
 
     try {
       for (let turn = 0; ; turn++) {
@@ -252,7 +251,6 @@ export function createToolLoop(deps: LoopDeps) {
             tail += sseData({ id: streamId, object: 'chat.completion.chunk', created, model, choices: [], usage: { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion } });
           }
           sink.end(tail + SSE_DONE);
-          ended = true;
           deps.bus.publish({ type: 'final_answer', orgId: req.orgId, requestId: req.requestId, at: Date.now(), turns: turn + 1 });
           break;
         }
@@ -278,7 +276,7 @@ export function createToolLoop(deps: LoopDeps) {
       }
       deps.bus.publish({ type: 'request_failed', orgId: req.orgId, requestId: req.requestId, at: Date.now(), errorClass: outcome.errorClass });
     }
-    if (!ended) sink.end();
+    sink.end(); // no-op when the final turn already ended the response
     outcome.model = model;
     outcome.promptTokens = usage.known ? usage.prompt : null;
     outcome.completionTokens = usage.known ? usage.completion : null;

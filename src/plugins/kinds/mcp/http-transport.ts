@@ -76,6 +76,8 @@ async function readCapped(body: Body, max: number): Promise<string> {
   return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }
 
+// Structural checks only: the SDK's zod guards (isJSONRPCRequest, …) would parse every message
+// once more, and its Client validates each message's shape itself.
 function isRequest(m: JSONRPCMessage): boolean {
   return 'method' in m && 'id' in m && m.id !== undefined;
 }
