@@ -2,7 +2,8 @@
  * Structured JSON logs (pino).
  *
  * Logs carry ids, statuses and timings, never a key, token, secret or message body: fields that
- * could hold one are redacted by name as a second line of defence. Must never log request bodies.
+ * could hold one are redacted by name as a second line of defence, and every line passes the
+ * known-secrets redactor (by value) on its way to the destination. Must never log request bodies.
  */
 import pino from 'pino';
 
@@ -19,6 +20,8 @@ export interface LoggerOptions {
   level: string;
   /** Destination stream; stdout by default. Tests pass a capture stream. */
   destination?: NodeJS.WritableStream;
+  /** Removes known secret values from every serialised line before it is written (the last exit of a log line). */
+  secrets?: { redact(text: string): string };
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -29,6 +32,9 @@ export function createLogger(opts: LoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
+  const secrets = opts.secrets;
+  // On the whole serialised line, children included: no field name or serializer can route around it.
+  if (secrets) options.hooks = { streamWrite: (line) => secrets.redact(line) };
   if (opts.destination) return pino(options, opts.destination as pino.DestinationStream);
   // Lines are written in batches of at least LOG_BATCH_BYTES, and at least every LOG_FLUSH_MS:
   // one write per log line would cost a system call and a thread-pool hop on every request.

@@ -8,7 +8,10 @@
  */
 import crypto from 'node:crypto';
 import type { Db } from '../db.ts';
-import type { SecretBox } from '../secret-box.ts';
+import type { SealOptions, SecretBox } from '../secret-box.ts';
+
+/** A phone number is personal data, not a credential: not a known secret (it is masked where it shows). */
+const PERSONAL_DATA: SealOptions = { credential: false };
 
 export interface WhatsAppCustomer {
   id: string;
@@ -106,7 +109,7 @@ export function createWhatsAppCustomersRepo(db: Db, box: SecretBox) {
           orgId: input.orgId,
           instanceId: input.instanceId,
           customerRef: input.customerRef,
-          sealed: box.seal(input.phoneE164, customerPhoneAad(input.orgId, id)),
+          sealed: box.seal(input.phoneE164, customerPhoneAad(input.orgId, id), PERSONAL_DATA),
           masked: input.phoneMasked,
           at: input.at,
         }).changes === 1;
@@ -122,7 +125,7 @@ export function createWhatsAppCustomersRepo(db: Db, box: SecretBox) {
     /** The customer's E.164 number, opened from its seal; only for sending. */
     phone(orgId: string, instanceId: string, customerRef: string): string | null {
       const r = stmts.get.get(orgId, instanceId, customerRef) as Row | undefined;
-      return r ? box.open(r.phone_sealed, customerPhoneAad(r.org_id, r.id)) : null;
+      return r ? box.open(r.phone_sealed, customerPhoneAad(r.org_id, r.id), PERSONAL_DATA) : null;
     },
     /** The instance's conversations, newest first; `after` is the last row of the previous page. */
     conversations(orgId: string, instanceId: string, opts: { limit: number; after?: { at: number; customerRef: string } }): ConversationSummary[] {
