@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './log.ts';
 import { openDb, type Db } from './storage/db.ts';
 import { migrate } from './storage/migrate.ts';
 import { createSecretBox, loadMasterKey, verifyMasterKey, type SecretBox } from './storage/secret-box.ts';
+import { createKnownSecrets, type KnownSecrets } from './storage/known-secrets.ts';
 import { createOrganizationsRepo } from './storage/repos/organizations.ts';
 import { createControlTokensRepo } from './storage/repos/control-tokens.ts';
 import { createGatewayKeysRepo } from './storage/repos/gateway-keys.ts';
@@ -54,6 +55,8 @@ export interface App {
   readonly db: Db;
   readonly log: Logger;
   readonly box: SecretBox;
+  /** Every secret this process holds in plain text; the redactor at every exit. */
+  readonly secrets: KnownSecrets;
   readonly repos: TenancyRepos;
   readonly recorder: UsageRecorder;
   readonly bus: EventBus;
@@ -73,14 +76,15 @@ export interface App {
 }
 
 /** Opens the database, applies migrations and checks the master key: shared by `serve` and the CLI. */
-export function openStorage(config: Config, opts: { createKey: boolean }): { db: Db; box: SecretBox; masterKey: Buffer; keyCreated: boolean } {
+export function openStorage(config: Config, opts: { createKey: boolean; secrets?: KnownSecrets }): { db: Db; box: SecretBox; masterKey: Buffer; keyCreated: boolean } {
   const db = openDb({ file: config.dbFile });
   try {
     migrate(db);
     // A key file is only ever created for a database that has no key yet: never a stray one that matches nothing.
     const fresh = !db.prepare("SELECT 1 FROM meta WHERE key = 'master_key_check'").get();
     const mk = loadMasterKey({ envValue: config.masterKey, keyFile: config.masterKeyFile, createIfMissing: opts.createKey && fresh });
-    const box = createSecretBox(mk.key);
+    const box = createSecretBox(mk.key, { secrets: opts.secrets });
+    registerMasterKey(opts.secrets, mk.key);
     verifyMasterKey(db, box);
     return { db, box, masterKey: mk.key, keyCreated: mk.created };
   } catch (err) {
@@ -89,13 +93,23 @@ export function openStorage(config: Config, opts: { createKey: boolean }): { db:
   }
 }
 
+/** The master key in every form it is written in (key file, environment variable). */
+function registerMasterKey(secrets: KnownSecrets | undefined, key: Buffer): void {
+  if (!secrets) return;
+  for (const form of [key.toString('hex'), key.toString('base64'), key.toString('base64url')]) secrets.add(form);
+}
+
 export function createApp(config: Config, opts: AppOptions = {}): App {
-  const log = createLogger({ level: config.logLevel, destination: opts.logDestination });
-  const { db, box, masterKey } = openStorage(config, { createKey: true });
+  // First, so the log, the secret box and every exit know the secrets from the start.
+  const secrets = createKnownSecrets();
+  secrets.add(config.upstreamApiKey);
+  secrets.add(config.masterKey);
+  const log = createLogger({ level: config.logLevel, destination: opts.logDestination, secrets });
+  const { db, box, masterKey } = openStorage(config, { createKey: true, secrets });
   const orgs = createOrganizationsRepo(db);
   const tokens = createControlTokensRepo(db);
   const keys = createGatewayKeysRepo(db);
-  const usage = createUsageEventsRepo(db);
+  const usage = createUsageEventsRepo(db, { secrets });
   const repos: TenancyRepos = { db, orgs, tokens, keys };
 
   if (config.bootstrap) {
@@ -109,7 +123,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const recorder = createUsageRecorder({ usage, keys, log });
   const bus = createEventBus();
   const pool = createUpstreamPool({
-    baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections,
+    baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections, secrets,
   });
   const keyAuth = createKeyAuthenticator(db, keys);
   const configVersion = createConfigVersion(db);
@@ -117,9 +131,9 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   // The bound port joins selfPorts at listen (config.port may be 0): MCP endpoints never point at Plugboard itself.
   const selfPorts: number[] = config.port ? [config.port] : [];
   const policy = { allowedNetworks: config.mcpAllowedNetworks, selfPorts };
-  const mcp = createMcpManager({ installations, policy, log, defaultTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes });
+  const mcp = createMcpManager({ installations, policy, log, defaultTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, secrets });
   const queue = createJobQueue(db, {
-    backoff: { baseMs: config.workerRetryBaseMs, capMs: config.workerRetryCapMs }, defaultMaxAttempts: config.workerMaxAttempts,
+    backoff: { baseMs: config.workerRetryBaseMs, capMs: config.workerRetryCapMs }, defaultMaxAttempts: config.workerMaxAttempts, secrets,
   });
   const whatsapp = createWhatsAppChannel({
     db, box, masterKey, queue, log,
@@ -137,10 +151,10 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const firstParty: FirstPartyPlugin[] = [whatsapp.plugin];
   const runtime = createPluginRuntime({
     installations, mcp, firstParty, validator: createArgumentValidator(), limiter: createToolLimiter(),
-    toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, configVersion,
+    toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, configVersion, secrets,
   });
   const loop = createToolLoop({
-    pool, runtime, recorder, bus, toolConcurrency: config.toolConcurrency, toolTimeoutMs: config.toolTimeoutMs, keepAliveMs: config.sseKeepAliveMs,
+    pool, runtime, recorder, bus, toolConcurrency: config.toolConcurrency, toolTimeoutMs: config.toolTimeoutMs, keepAliveMs: config.sseKeepAliveMs, log, secrets,
   });
   const orchestration = { pluginsEnabled: config.pluginsEnabled, loopCap: config.toolLoopCap, aliases: config.modelAliases, orgs, runtime, loop, pool, recorder, configVersion };
   const complete = createInProcessCompletion(orchestration);
@@ -150,10 +164,11 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
 
   const gatewayDeps = {
     keyAuth, limiter: createKeyLimiter(), defaultRpm: config.rateLimitRpm, maxBodyBytes: config.maxBodyBytes, pool,
-    aliases: config.modelAliases, chat: { pool, aliases: config.modelAliases, recorder, orchestrate: createHttpOrchestrator(orchestration) },
+    aliases: config.modelAliases, chat: { pool, aliases: config.modelAliases, recorder, orchestrate: createHttpOrchestrator(orchestration), faults: { log, secrets } },
   };
   const koa = createKoaApp({
     log,
+    secrets,
     trustProxy: config.trustProxy,
     routers: [
       healthRoutes({ db, isShuttingDown: () => shuttingDown }),
@@ -162,7 +177,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       keyRoutes(repos, onChange),
       usageRoutes({ orgs, tokens, usage, recorder }),
       mcpIntegrationRoutes({ orgs, tokens, installations, mcp, runtime, policy, onChange }),
-      eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs, shutdownSignal: shutdown.signal }),
+      eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs, shutdownSignal: shutdown.signal, secrets }),
       whatsappInstanceRoutes({ orgs, tokens, channel: whatsapp, installations }),
       jobRoutes({ orgs, tokens, queue, wake: whatsapp.wake }),
       twilioWebhookRoutes({
@@ -170,11 +185,11 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       }),
     ],
   });
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, dispatch(koa, { 'POST /v1/chat/completions': fastChatCompletions(gatewayDeps, log) }));
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, dispatch(koa, { 'POST /v1/chat/completions': fastChatCompletions(gatewayDeps, log, secrets) }));
 
   let closing: Promise<void> | null = null;
   return {
-    config, db, log, box, repos, recorder, bus, server, installations, runtime, complete, queue, whatsapp,
+    config, db, log, box, secrets, repos, recorder, bus, server, installations, runtime, complete, queue, whatsapp,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -6,7 +6,7 @@ import { invalidRequest } from '../errors.ts';
 import type { GatewayKey } from '../storage/repos/gateway-keys.ts';
 import type { UsageRecorder } from '../usage/recorder.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
-import { passthroughChat, type CompletionOutcome } from './passthrough.ts';
+import { passthroughChat, type CompletionOutcome, type FaultDeps } from './passthrough.ts';
 import type { ResponseSink } from './sink.ts';
 
 export interface ChatCall {
@@ -29,6 +29,8 @@ export interface ChatDeps {
   aliases: Readonly<Record<string, string>>;
   recorder: UsageRecorder;
   orchestrate?: Orchestrator;
+  /** Log and redactor for faults after the answer started. */
+  faults: FaultDeps;
 }
 
 /** The few checks that keep garbage from reaching the upstream; everything else passes through. */
@@ -62,7 +64,7 @@ export async function handleChatCompletion(deps: ChatDeps, call: ChatCall, sink:
   let outcome: CompletionOutcome | null = null;
   try {
     outcome = deps.orchestrate ? await deps.orchestrate(call, sink) : null;
-    if (!outcome) outcome = await passthroughChat(deps.pool, deps.aliases, call, sink);
+    if (!outcome) outcome = await passthroughChat(deps.pool, deps.aliases, call, sink, deps.faults);
   } catch (err) {
     const e = err as { status?: number; code?: string };
     deps.recorder.record({

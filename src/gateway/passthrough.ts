@@ -5,12 +5,13 @@
  * or the usage option has to be set; answers and SSE chunks come back as they arrive. Never
  * executes tools, never logs bodies.
  */
-import { AppError, internalWireError, toWireError } from '../errors.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Redactor } from '../storage/known-secrets.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
-import { isAbort, mapTransportError } from './upstream-pool.ts';
-import { mapUpstreamStatus } from './upstream-errors.ts';
+import { isAbort, mapTransportError, readUpstreamBody } from './upstream-pool.ts';
 import { createSseRelay } from './sse.ts';
-import { sseData, type ResponseSink } from './sink.ts';
+import { safeWireError, sseData, type ResponseSink } from './sink.ts';
 
 export interface CompletionOutcome {
   httpStatus: number;
@@ -28,6 +29,28 @@ export interface PassthroughInput {
   signal: AbortSignal;
 }
 
+/** Where a fault after the response started goes: the log (the caller only gets the final error event). */
+export interface FaultDeps {
+  log: Logger;
+  secrets: Redactor;
+}
+
+/**
+ * Logs a fault that happened after the SSE headers were sent (the caller sees only an error event),
+ * with the request id and the cause's stack: an upstream failure mapped to the caller's error at
+ * warn, anything else (a fault of ours) at error. The log's redactor removes known secrets.
+ */
+export function logStreamFault(log: Logger, requestId: string, cause: unknown, mapped: unknown, where: string): void {
+  const e = cause as Error | null;
+  const fields = {
+    requestId,
+    ...(mapped instanceof AppError && { code: mapped.code, status: mapped.status }),
+    err: { name: e?.name, message: e?.message ?? String(cause), ...(!(cause instanceof AppError) && { stack: e?.stack }) },
+  };
+  if (mapped instanceof AppError) log.warn(fields, `${where}: stream ended with an error after its headers`);
+  else log.error(fields, `${where}: stream failed after its headers`);
+}
+
 export function resolveModel(body: Record<string, unknown>, aliases: Readonly<Record<string, string>>): boolean {
   const model = body.model;
   if (typeof model === 'string' && Object.hasOwn(aliases, model)) {
@@ -37,7 +60,7 @@ export function resolveModel(body: Record<string, unknown>, aliases: Readonly<Re
   return false;
 }
 
-export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Record<string, string>>, input: PassthroughInput, sink: ResponseSink): Promise<CompletionOutcome> {
+export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Record<string, string>>, input: PassthroughInput, sink: ResponseSink, faults: FaultDeps): Promise<CompletionOutcome> {
   const { body } = input;
   const stream = body.stream === true;
   let rewrite = resolveModel(body, aliases);
@@ -53,15 +76,12 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Reco
     promptTokens: null, completionTokens: null, errorClass: null,
   };
 
+  // Statuses ≥ 400 are thrown by the pool, mapped and scrubbed.
   const res = await pool.request({ method: 'POST', path: '/chat/completions', body: payload, signal: input.signal, accept: stream ? 'text/event-stream' : 'application/json' });
-  if (res.statusCode >= 400) {
-    const text = await res.body.text().catch(() => '');
-    throw mapUpstreamStatus(res.statusCode, res.headers, text);
-  }
 
   const contentType = String(res.headers['content-type'] ?? '');
   if (!stream || !contentType.includes('text/event-stream')) {
-    const buf = Buffer.from(await res.body.arrayBuffer().catch((err: unknown) => { throw mapTransportError(err); }));
+    const buf = await readUpstreamBody(res.body);
     // The caller gets the answer first; reading usage out of it is bookkeeping.
     sink.json(res.statusCode, buf, { 'content-type': contentType || 'application/json' });
     try {
@@ -98,11 +118,12 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Reco
       // The caller already has the whole answer; the upstream hung up after its [DONE].
     } else if (!isAbort(err) && !sink.closed) {
       const mapped = mapTransportError(err);
-      const wire = mapped instanceof AppError ? toWireError(mapped) : internalWireError(input.requestId);
+      logStreamFault(faults.log, input.requestId, err, mapped, 'passthrough');
+      const { status, wire } = safeWireError(mapped, input.requestId, faults.secrets);
       await sink.write(sseData(wire));
-      outcome.httpStatus = mapped instanceof AppError ? mapped.status : 500;
+      outcome.httpStatus = status;
       outcome.status = 'error';
-      outcome.errorClass = mapped instanceof AppError ? mapped.code : 'internal_error';
+      outcome.errorClass = wire.error.code ?? 'internal_error';
     } else if (!relay.sawDone) {
       outcome.status = 'error';
       outcome.errorClass = 'client_closed';

@@ -1,7 +1,11 @@
 /**
  * What the gateway writes a chat-completion answer to. The HTTP layer implements it over the
- * Node response, so gateway code never sees Koa.
+ * Node response, so gateway code never sees Koa. Also the one place an error becomes wire text
+ * (`safeWireError`): every exit of an error — JSON answer or final SSE event — goes through it.
  */
+import { internalWireError, isAppError, toWireError, type WireError } from '../errors.ts';
+import type { Redactor } from '../storage/known-secrets.ts';
+
 export interface ResponseSink {
   /** A complete non-streaming answer. */
   json(status: number, body: Buffer | string, headers?: Record<string, string>): void;
@@ -27,3 +31,18 @@ export function sseData(payload: unknown): string {
 }
 
 export const SSE_DONE = 'data: [DONE]\n\n';
+
+/**
+ * The wire form of any thrown value: an AppError's own status and fields, anything else a generic
+ * 500 naming the request id. Every string field passes the known-secrets redactor, whatever
+ * produced it: this is the last exit, not the first line of defence.
+ */
+export function safeWireError(err: unknown, requestId: string, secrets: Redactor): { status: number; wire: WireError } {
+  if (!isAppError(err)) return { status: 500, wire: internalWireError(requestId) };
+  const { error } = toWireError(err);
+  const clean = (v: string | null): string | null => (v === null ? null : secrets.redact(v));
+  return {
+    status: err.status,
+    wire: { error: { message: secrets.redact(error.message), type: secrets.redact(error.type), param: clean(error.param), code: clean(error.code) } },
+  };
+}

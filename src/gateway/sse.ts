@@ -5,8 +5,13 @@
  * The gateway always asks the upstream for `stream_options.include_usage` (usage events need the
  * token counts). When the caller did not ask for it, the extra usage chunk (`choices: []`) is
  * dropped so naive clients never see a chunk without choices; every other byte passes unchanged.
- * Works on bytes: only an event that carries usage is ever decoded.
+ * Works on bytes: only an event that carries usage is ever decoded. An upstream event that grows
+ * past `maxEventBytes` without ending is an upstream fault (502), never an unbounded buffer.
  */
+import { upstreamError } from '../errors.ts';
+
+/** Default cap of one pending (unfinished) upstream event: chunks are a few hundred bytes. */
+export const MAX_RELAY_EVENT_BYTES = 4 * 1024 * 1024;
 
 export interface StreamUsage {
   promptTokens: number | null;
@@ -36,7 +41,8 @@ function lastBoundary(b: Buffer): number {
   return a > c ? a + 2 : c + 3;
 }
 
-export function createSseRelay(opts: { dropUsageChunk: boolean }): SseRelay {
+export function createSseRelay(opts: { dropUsageChunk: boolean; maxEventBytes?: number }): SseRelay {
+  const maxEventBytes = opts.maxEventBytes ?? MAX_RELAY_EVENT_BYTES;
   let pending: Buffer = EMPTY;
   let usage: StreamUsage | null = null;
   let sawDone = false;
@@ -73,9 +79,14 @@ export function createSseRelay(opts: { dropUsageChunk: boolean }): SseRelay {
       const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
       const cut = lastBoundary(buf);
       if (cut < 0) {
+        if (buf.length > maxEventBytes) {
+          pending = EMPTY;
+          throw upstreamError(502, `The upstream model provider sent a stream event longer than ${maxEventBytes} bytes.`, 'upstream_invalid_response');
+        }
         pending = buf;
         return EMPTY;
       }
+      // What stays pending is checked on the next push, so the events before it still go out now.
       pending = cut === buf.length ? EMPTY : Buffer.from(buf.subarray(cut));
       return inspect(cut === buf.length ? buf : buf.subarray(0, cut));
     },

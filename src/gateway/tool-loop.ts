@@ -13,9 +13,11 @@ import { completeTurn, streamTurn } from './upstream-chat.ts';
 import type { PluginRuntime, ToolCallResult, ToolSet } from '../plugins/runtime.ts';
 import type { UsageRecorder } from '../usage/recorder.ts';
 import type { EventBus } from '../usage/bus.ts';
-import { AppError, internalWireError, toWireError } from '../errors.ts';
-import { sseData, SSE_DONE, type ResponseSink } from './sink.ts';
-import type { CompletionOutcome } from './passthrough.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Redactor } from '../storage/known-secrets.ts';
+import { safeWireError, sseData, SSE_DONE, type ResponseSink } from './sink.ts';
+import { logStreamFault, type CompletionOutcome } from './passthrough.ts';
 
 type ChatMessage = Record<string, unknown>;
 type ToolCall = { id: string; type: 'function'; function: { name: string; arguments: string } };
@@ -34,6 +36,10 @@ export interface LoopDeps {
   toolConcurrency: number;
   toolTimeoutMs: number;
   keepAliveMs: number;
+  /** Faults after the stream started are logged here (the caller only gets the error event). */
+  log: Logger;
+  /** Scrubs the error event the caller gets. */
+  secrets: Redactor;
 }
 
 export interface LoopRequest {
@@ -270,9 +276,11 @@ export function createToolLoop(deps: LoopDeps) {
         outcome.httpStatus = 499;
         outcome.errorClass = 'client_closed';
       } else {
-        outcome.httpStatus = mapped instanceof AppError ? mapped.status : 500;
-        outcome.errorClass = mapped instanceof AppError ? mapped.code : 'internal_error';
-        await sink.write(sseData(mapped instanceof AppError ? toWireError(mapped) : internalWireError(req.requestId)));
+        logStreamFault(deps.log, req.requestId, mapped, mapped, 'tool loop');
+        const { status, wire } = safeWireError(mapped, req.requestId, deps.secrets);
+        outcome.httpStatus = status;
+        outcome.errorClass = wire.error.code ?? 'internal_error';
+        await sink.write(sseData(wire));
       }
       deps.bus.publish({ type: 'request_failed', orgId: req.orgId, requestId: req.requestId, at: Date.now(), errorClass: outcome.errorClass });
     }

@@ -9,31 +9,24 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { upstreamError } from '../errors.ts';
-import { SseEventParser } from '../net/sse-events.ts';
+import { SseEventParser, SseLimitError } from '../net/sse-events.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
-import { isAbort, mapTransportError } from './upstream-pool.ts';
-import { mapUpstreamStatus } from './upstream-errors.ts';
+import { isAbort, mapTransportError, readUpstreamBody } from './upstream-pool.ts';
 
 export type Chunk = Record<string, any>;
 
-async function post(pool: UpstreamPool, params: Record<string, unknown>, signal: AbortSignal, stream: boolean) {
-  const res = await pool.request({ method: 'POST', path: '/chat/completions', body: JSON.stringify(params), signal, accept: stream ? 'text/event-stream' : 'application/json' });
-  if (res.statusCode >= 400) {
-    const text = await res.body.text().catch(() => '');
-    throw mapUpstreamStatus(res.statusCode, res.headers, text);
-  }
-  return res;
+/** Largest stream event (and line) of a model turn: a chunk is a few hundred bytes; this is far beyond any real one. */
+export const MAX_TURN_EVENT_CHARS = 4 * 1024 * 1024;
+
+/** The pool maps statuses ≥ 400 (scrubbed, bounded) before anything here sees the answer. */
+function post(pool: UpstreamPool, params: Record<string, unknown>, signal: AbortSignal, stream: boolean) {
+  return pool.request({ method: 'POST', path: '/chat/completions', body: JSON.stringify(params), signal, accept: stream ? 'text/event-stream' : 'application/json' });
 }
 
 /** One non-streaming turn: the parsed `chat.completion`. */
 export async function completeTurn(pool: UpstreamPool, params: Record<string, unknown>, signal: AbortSignal): Promise<Chunk> {
   const res = await post(pool, { ...params, stream: false }, signal, false);
-  let text: string;
-  try {
-    text = await res.body.text();
-  } catch (err) {
-    throw isAbort(err) ? err : mapTransportError(err);
-  }
+  const text = (await readUpstreamBody(res.body)).toString('utf8');
   try {
     return JSON.parse(text) as Chunk;
   } catch {
@@ -54,10 +47,15 @@ async function* parseChunks(body: AsyncIterable<unknown>): AsyncGenerator<Chunk>
   // A decoder that keeps a character split between two TCP reads whole (chunk.toString() would not).
   const decoder = new StringDecoder('utf8');
   const ready: string[] = [];
-  const parser = new SseEventParser((ev) => ready.push(ev.data));
+  const parser = new SseEventParser((ev) => ready.push(ev.data), undefined, { maxEventChars: MAX_TURN_EVENT_CHARS });
   try {
     for await (const piece of body) {
-      parser.push(typeof piece === 'string' ? piece : decoder.write(piece as Buffer));
+      try {
+        parser.push(typeof piece === 'string' ? piece : decoder.write(piece as Buffer));
+      } catch (err) {
+        if (!(err instanceof SseLimitError)) throw err;
+        throw upstreamError(502, `The upstream model provider sent a stream event longer than ${err.limit} characters.`, 'upstream_invalid_response');
+      }
       for (let i = 0; i < ready.length; i++) {
         const data = ready[i];
         if (!data) continue;

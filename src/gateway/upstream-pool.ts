@@ -2,21 +2,33 @@
  * The gateway's HTTP client to the upstream: a pooled keep-alive undici client, used by the
  * passthrough and by the tool loop's model turns (upstream-chat.ts). A full `openai` SDK round trip
  * per request costs most of a Node hop's throughput; the SDK serves `doctor` only.
- * Sends only the configured upstream key — never the caller's gateway key.
+ * Sends only the configured upstream key — never the caller's gateway key. An answer with status
+ * 400 or more is never handed out: its body is read (at most UPSTREAM_ERROR_BODY_MAX_BYTES) and
+ * mapped to the caller's error here, once, with every known secret scrubbed from it. Every other
+ * read of an upstream body goes through `readUpstreamBody`, which is bounded too.
  */
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
 import { AppError, upstreamError } from '../errors.ts';
+import { NO_SECRETS, type Redactor } from '../storage/known-secrets.ts';
+import { mapUpstreamStatus } from './upstream-errors.ts';
+
+/** An error body is only quoted (its message, at most 1,000 characters): this much of it is read. */
+export const UPSTREAM_ERROR_BODY_MAX_BYTES = 64 * 1024;
+/** Largest non-streamed answer read from the upstream (a chat completion, the model list). */
+export const UPSTREAM_ANSWER_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface UpstreamPoolOptions {
   baseUrl: string;
   apiKey: string;
   timeoutMs: number;
   connections: number;
+  /** Scrubs upstream error text (the appliance's known secrets). */
+  secrets?: Redactor;
 }
 
 export interface UpstreamPool {
-  /** Path below the base URL, e.g. `/chat/completions`. */
+  /** Path below the base URL, e.g. `/chat/completions`. Statuses ≥ 400 are thrown as the caller's AppError. */
   request(opts: { method: 'GET' | 'POST'; path: string; body?: Buffer | string; signal?: AbortSignal; accept?: string }): Promise<Dispatcher.ResponseData>;
   close(): Promise<void>;
 }
@@ -33,21 +45,61 @@ export function createUpstreamPool(opts: UpstreamPoolOptions): UpstreamPool {
     connectTimeout: Math.min(opts.timeoutMs, 10_000),
   });
   const authHeader = opts.apiKey ? `Bearer ${opts.apiKey}` : undefined;
+  const secrets = opts.secrets ?? NO_SECRETS;
   return {
     async request(r) {
       const headers: Record<string, string> = { accept: r.accept ?? 'application/json' };
       if (authHeader) headers.authorization = authHeader;
       if (r.body !== undefined) headers['content-type'] = 'application/json';
+      let res: Dispatcher.ResponseData;
       try {
-        return await pool.request({ method: r.method, path: basePath + r.path, headers, body: r.body, signal: r.signal });
+        res = await pool.request({ method: r.method, path: basePath + r.path, headers, body: r.body, signal: r.signal });
       } catch (err) {
         throw mapTransportError(err);
       }
+      if (res.statusCode >= 400) {
+        const text = await readCapped(res.body, UPSTREAM_ERROR_BODY_MAX_BYTES).then((x) => x.bytes.toString('utf8'), () => '');
+        throw mapUpstreamStatus(res.statusCode, res.headers, text, secrets);
+      }
+      return res;
     },
     async close() {
       await pool.close();
     },
   };
+}
+
+/** Reads at most `max` bytes of `body` (the rest is discarded); `complete` is false when it was longer. */
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<{ bytes: Buffer; complete: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let complete = true;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (size + chunk.length > max) {
+      chunks.push(chunk.subarray(0, max - size));
+      complete = false;
+      break;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  if (!complete && !body.destroyed) body.destroy();
+  return { bytes: Buffer.concat(chunks), complete };
+}
+
+/**
+ * Reads a whole upstream answer of at most `max` bytes; a longer one is an upstream fault (502),
+ * never a process that buffers without bound. Transport failures are mapped as usual.
+ */
+export async function readUpstreamBody(body: Dispatcher.ResponseData['body'], max = UPSTREAM_ANSWER_MAX_BYTES): Promise<Buffer> {
+  let out: { bytes: Buffer; complete: boolean };
+  try {
+    out = await readCapped(body, max);
+  } catch (err) {
+    throw isAbort(err) ? err : mapTransportError(err);
+  }
+  if (!out.complete) throw upstreamError(502, `The upstream model provider sent an answer larger than ${max} bytes.`, 'upstream_response_too_large');
+  return out.bytes;
 }
 
 /** Maps a network-level failure to the caller's error: timeouts 504, everything else 502. */

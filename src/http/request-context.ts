@@ -4,12 +4,14 @@
  * Every response carries `x-request-id`. An `AppError` becomes its status and OpenAI-shaped body;
  * anything else becomes a generic 500 whose details go only to the log. Once headers are sent (SSE)
  * a final error event is written instead. The access log never holds bodies, keys or tokens.
+ * Every error body and error header passes the known-secrets redactor (`safeWireError`).
  */
 import crypto from 'node:crypto';
 import type Koa from 'koa';
-import { isAppError, internalWireError, methodNotAllowed, toWireError, unknownRoute } from '../errors.ts';
+import { isAppError, methodNotAllowed, unknownRoute } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { sseData } from '../gateway/sink.ts';
+import { safeWireError, sseData } from '../gateway/sink.ts';
+import { NO_SECRETS, type Redactor } from '../storage/known-secrets.ts';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -46,7 +48,8 @@ export function createAccessLog(log: Logger): (fields: { requestId: string; meth
   return (fields) => access.info({ ...fields, ms: Math.round(fields.ms * 100) / 100 }, 'request');
 }
 
-export function requestContext(opts: { log: Logger; generateId?: () => string }): Koa.Middleware {
+export function requestContext(opts: { log: Logger; secrets?: Redactor; generateId?: () => string }): Koa.Middleware {
+  const secrets = opts.secrets ?? NO_SECRETS;
   const generate = opts.generateId ?? defaultRequestId;
   const accessLog = createAccessLog(opts.log);
   return async function requestContextMiddleware(ctx, next) {
@@ -62,7 +65,7 @@ export function requestContext(opts: { log: Logger; generateId?: () => string })
         if (ctx.status === 405) throw methodNotAllowed();
       }
     } catch (err) {
-      writeError(ctx, err, requestId, opts.log);
+      writeError(ctx, err, requestId, opts.log, secrets);
     }
     accessLog({
       requestId, method: ctx.method, path: ctx.path, status: ctx.respond === false ? ctx.res.statusCode : ctx.status,
@@ -71,19 +74,26 @@ export function requestContext(opts: { log: Logger; generateId?: () => string })
   };
 }
 
+function logUnknown(log: Logger, err: unknown, requestId: string): void {
+  if (!isAppError(err)) log.error({ requestId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unhandled error');
+}
+
+/** The error's own headers (Retry-After, rate-limit headers), each redacted. */
+function errorHeaders(err: unknown, secrets: Redactor): Array<[string, string]> {
+  return isAppError(err) ? Object.entries(err.headers).map(([k, v]) => [k, secrets.redact(v)]) : [];
+}
+
 /** Writes an error straight to a Node response (the Koa-free fast path): JSON, or a final SSE event once streaming. */
-export function writeRawError(res: import('node:http').ServerResponse, err: unknown, requestId: string, log: Logger): number {
-  const known = isAppError(err);
-  if (!known) log.error({ requestId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unhandled error');
-  const wire = known ? toWireError(err) : internalWireError(requestId);
+export function writeRawError(res: import('node:http').ServerResponse, err: unknown, requestId: string, log: Logger, secrets: Redactor = NO_SECRETS): number {
+  logUnknown(log, err, requestId);
+  const { status, wire } = safeWireError(err, requestId, secrets);
   if (res.headersSent) {
     if (!res.writableEnded && !res.destroyed) res.end(sseData(wire));
     return res.statusCode;
   }
-  const status = known ? err.status : 500;
   const body = JSON.stringify(wire);
   res.statusCode = status;
-  if (known) for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+  for (const [k, v] of errorHeaders(err, secrets)) res.setHeader(k, v);
   res.setHeader('x-request-id', requestId);
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(body));
@@ -91,12 +101,9 @@ export function writeRawError(res: import('node:http').ServerResponse, err: unkn
   return status;
 }
 
-function writeError(ctx: Koa.Context, err: unknown, requestId: string, log: Logger): void {
-  const known = isAppError(err);
-  if (!known) {
-    log.error({ requestId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unhandled error');
-  }
-  const wire = known ? toWireError(err) : internalWireError(requestId);
+function writeError(ctx: Koa.Context, err: unknown, requestId: string, log: Logger, secrets: Redactor): void {
+  logUnknown(log, err, requestId);
+  const { status, wire } = safeWireError(err, requestId, secrets);
   if (ctx.headerSent || ctx.res.headersSent) {
     if (!ctx.res.writableEnded && !ctx.res.destroyed) {
       ctx.res.write(sseData(wire));
@@ -105,8 +112,8 @@ function writeError(ctx: Koa.Context, err: unknown, requestId: string, log: Logg
     return;
   }
   ctx.respond = true;
-  ctx.status = known ? err.status : 500;
-  if (known) for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
+  ctx.status = status;
+  for (const [k, v] of errorHeaders(err, secrets)) ctx.set(k, v);
   ctx.set('x-request-id', requestId);
   ctx.body = wire;
 }

@@ -7,11 +7,12 @@ import Koa from 'koa';
 import type Router from '@koa/router';
 import type { Logger } from '../log.ts';
 import { requestContext } from './request-context.ts';
+import type { Redactor } from '../storage/known-secrets.ts';
 
-export function createKoaApp(opts: { log: Logger; trustProxy: boolean; routers: Router[] }): Koa {
+export function createKoaApp(opts: { log: Logger; trustProxy: boolean; routers: Router[]; secrets?: Redactor }): Koa {
   const app = new Koa({ proxy: opts.trustProxy });
   app.silent = true;
-  app.use(requestContext({ log: opts.log }));
+  app.use(requestContext({ log: opts.log, secrets: opts.secrets }));
   for (const router of opts.routers) {
     app.use(router.routes());
     // Not thrown: koa-router then sets the Allow header, and requestContext turns 405/501 into our error shape.

@@ -9,6 +9,7 @@
  * and never show one organisation's jobs to another (operator reads take orgId).
  */
 import type { Db } from '../storage/db.ts';
+import { NO_SECRETS, type Redactor } from '../storage/known-secrets.ts';
 
 export const JobStatus = { queued: 'queued', running: 'running', done: 'done', dead: 'dead' } as const;
 export type JobStatusValue = (typeof JobStatus)[keyof typeof JobStatus];
@@ -112,6 +113,8 @@ export interface JobQueueOptions {
   random?: () => number;
   backoff?: { baseMs?: number; capMs?: number };
   defaultMaxAttempts?: number;
+  /** Removes known secrets from every error before it is stored as last_error (operators and members read it). */
+  secrets?: Redactor;
 }
 
 /**
@@ -181,6 +184,7 @@ export function createJobQueue(db: Db, options: JobQueueOptions = {}): JobQueue 
   const random = options.random ?? Math.random;
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const defaultMaxAttempts = options.defaultMaxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const secrets = options.secrets ?? NO_SECRETS;
 
   const insert = db.prepare(`
     INSERT INTO jobs (org_id, kind, dedupe_key, concurrency_key, payload, status, attempts, max_attempts, run_at, created_at, updated_at)
@@ -244,7 +248,8 @@ export function createJobQueue(db: Db, options: JobQueueOptions = {}): JobQueue 
   const failTx = db.transaction((id: number, workerId: string, input: FailInput, at: number): 'queued' | 'dead' | null => {
     const row = owned.get(id, workerId) as JobRow | undefined;
     if (!row) return null;
-    const error = input.error.slice(0, MAX_ERROR_CHARS);
+    // Redacted before it is cut, so no half secret survives the cut.
+    const error = secrets.redact(String(input.error)).slice(0, MAX_ERROR_CHARS);
     if (input.retryable && row.attempts < row.max_attempts) {
       const delay = Math.min(Math.max(retryDelayMs(row.attempts, backoff, random), input.delayMs ?? 0), MAX_DELAY_MS);
       retryStmt.run({ id, workerId, runAt: at + delay, error, now: at });

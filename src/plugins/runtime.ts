@@ -16,6 +16,7 @@ import { scrubText } from './scrub.ts';
 import { capUtf8 } from './kinds/mcp/result-text.ts';
 import type { FirstPartyPlugin, PluginHandle, ToolCallContext, ToolDescriptor } from './types.ts';
 import { createVersionedCache, type ConfigVersion } from '../storage/config-version.ts';
+import { NO_SECRETS, type Redactor } from '../storage/known-secrets.ts';
 
 /** OpenAI's limit on `tools[]` per request. */
 export const MAX_TOOLS_PER_REQUEST = 128;
@@ -71,6 +72,8 @@ export interface RuntimeDeps {
   maxResultBytes: number;
   /** Plugin lists are cached per organisation until the configuration changes. */
   configVersion: ConfigVersion;
+  /** Every known secret leaves every tool result (ok or error, of any plugin kind) before the model reads it. */
+  secrets?: Redactor;
 }
 
 export interface PluginScope {
@@ -81,6 +84,7 @@ export interface PluginScope {
 }
 
 export function createPluginRuntime(deps: RuntimeDeps) {
+  const secrets = deps.secrets ?? NO_SECRETS;
   function allowlisted(inst: Installation | null, name: string): boolean {
     return !inst || inst.toolAllowlist === null || inst.toolAllowlist.includes(name);
   }
@@ -161,7 +165,7 @@ export function createPluginRuntime(deps: RuntimeDeps) {
       const started = performance.now();
       const fail = (errorClass: string, text: string, resolved?: ResolvedTool): ToolCallResult => ({
         prefixedName: call.name, pluginId: resolved?.plugin.id ?? null, tool: resolved?.tool.name ?? null, isError: true, errorClass,
-        text: scrubText(text, { maxLength: 1000 }), latencyMs: performance.now() - started,
+        text: scrubText(text, { secrets, maxLength: 1000 }), latencyMs: performance.now() - started,
       });
       const resolved = set.byName.get(call.name);
       if (!resolved) {
@@ -187,7 +191,8 @@ export function createPluginRuntime(deps: RuntimeDeps) {
       }
       try {
         const out = await resolved.plugin.call(resolved.tool.name, args as Record<string, unknown>, { ...ctx, timeoutMs: ctx.timeoutMs || deps.toolTimeoutMs });
-        const text = out.isError ? scrubText(out.text, { maxLength: 2000 }) : capUtf8(out.text, deps.maxResultBytes);
+        // Redacted before the cap, so no half secret survives the cut.
+        const text = out.isError ? scrubText(out.text, { secrets, maxLength: 2000 }) : capUtf8(secrets.redact(out.text), deps.maxResultBytes);
         return {
           prefixedName: call.name, pluginId: resolved.plugin.id, tool: resolved.tool.name, isError: out.isError,
           errorClass: out.isError ? (out.errorClass ?? 'tool_error') : null, text, latencyMs: performance.now() - started,

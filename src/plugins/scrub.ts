@@ -7,6 +7,10 @@
  * input unchanged without passing it through every rule, and never log what it removes.
  */
 import ipaddr from 'ipaddr.js';
+import type { Redactor } from '../storage/known-secrets.ts';
+
+/** Secret values to remove: a list (a connection's own credential), or the appliance's known-secrets registry. */
+export type SecretSource = readonly string[] | Redactor;
 
 /** Default length cap of `scrubText`, in characters (the `…` included). */
 export const DEFAULT_SCRUB_MAX_LENGTH = 500;
@@ -23,7 +27,7 @@ const PATH = '[path]';
 
 export interface ScrubOptions {
   /** Exact values to remove (credentials); their URL- and base64-encoded forms are removed too. */
-  secrets?: readonly string[];
+  secrets?: SecretSource;
   /** Cap in characters, `…` included; default 500. */
   maxLength?: number;
 }
@@ -32,13 +36,19 @@ export interface ScrubOptions {
  * Removes the given secret values (and their URL-encoded and base64 forms) from `text`, and
  * nothing else. Cheap enough for multi-megabyte tool results; keeps whitespace and length.
  */
-export function redactSecrets(text: string, secrets: readonly string[] | undefined): string {
-  if (!secrets?.length || !text) return text;
+export function redactSecrets(text: string, secrets: SecretSource | undefined): string {
+  if (!secrets || !text) return text;
+  if (!isList(secrets)) return secrets.redact(text);
+  if (!secrets.length) return text;
   let out = text;
   for (const variant of secretVariants(secrets)) {
     if (out.includes(variant)) out = out.split(variant).join(REDACTED);
   }
   return out;
+}
+
+function isList(s: SecretSource): s is readonly string[] {
+  return Array.isArray(s);
 }
 
 /** Every form of every secret worth searching for, longest first (so a prefix never wins). */
@@ -164,7 +174,7 @@ function capChars(text: string, maxLength: number): string {
  * A safe one-line message from any thrown value: the error's name and message plus a few `cause`
  * messages (e.g. `fetch failed (connect ECONNREFUSED …)`), never its stack, then `scrubText`.
  */
-export function scrubError(err: unknown, secrets: readonly string[] = [], maxLength = DEFAULT_SCRUB_MAX_LENGTH): string {
+export function scrubError(err: unknown, secrets: SecretSource = [], maxLength = DEFAULT_SCRUB_MAX_LENGTH): string {
   return scrubText(describe(err), { secrets, maxLength }) || 'Unknown error';
 }
 

@@ -13,14 +13,17 @@ import type { KeyAuthenticator } from '../../gateway/key-auth.ts';
 import type { KeyLimiter } from '../../gateway/key-limits.ts';
 import { handleChatCompletion, type ChatDeps } from '../../gateway/chat.ts';
 import { parseNarrowingHeader } from '../../gateway/decide.ts';
-import { isAbort, mapTransportError } from '../../gateway/upstream-pool.ts';
-import { mapUpstreamStatus } from '../../gateway/upstream-errors.ts';
+import { isAbort, mapTransportError, readUpstreamBody } from '../../gateway/upstream-pool.ts';
 import type { UpstreamPool } from '../../gateway/upstream-pool.ts';
+import type { Redactor } from '../../storage/known-secrets.ts';
 import { parseJsonObject, readRawBody } from '../body.ts';
 import { createNodeSink } from '../node-sink.ts';
 import { createAccessLog, resolveRequestId, writeRawError, type RequestState } from '../request-context.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayKey } from '../../storage/repos/gateway-keys.ts';
+
+/** Largest model list read from the upstream (a list of thousands of models is well below it). */
+const MODEL_LIST_MAX_BYTES = 8 * 1024 * 1024;
 
 export interface GatewayRouteDeps {
   keyAuth: KeyAuthenticator;
@@ -76,7 +79,7 @@ export async function serveChatCompletion(deps: GatewayRouteDeps, req: IncomingM
 }
 
 /** The hot path without Koa: request id, the same error shape and the same access log line. */
-export function fastChatCompletions(deps: GatewayRouteDeps, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+export function fastChatCompletions(deps: GatewayRouteDeps, log: Logger, secrets?: Redactor): (req: IncomingMessage, res: ServerResponse) => void {
   const accessLog = createAccessLog(log);
   return function fastChatCompletionsHandler(req, res) {
     const started = performance.now();
@@ -84,7 +87,7 @@ export function fastChatCompletions(deps: GatewayRouteDeps, log: Logger): (req: 
     const state: { orgId?: string; keyId?: string } = {};
     res.setHeader('x-request-id', requestId);
     serveChatCompletion(deps, req, res, requestId, state)
-      .catch((err: unknown) => writeRawError(res, err, requestId, log))
+      .catch((err: unknown) => writeRawError(res, err, requestId, log, secrets))
       .finally(() => accessLog({ requestId, method: 'POST', path: '/v1/chat/completions', status: res.statusCode, ms: performance.now() - started, orgId: state.orgId, keyId: state.keyId }));
   };
 }
@@ -106,8 +109,8 @@ export function gatewayRoutes(deps: GatewayRouteDeps): Router {
     } catch (err) {
       throw mapTransportError(err);
     }
-    const text = await res.body.text();
-    if (res.statusCode >= 400) throw mapUpstreamStatus(res.statusCode, res.headers, text);
+    // Statuses ≥ 400 were thrown by the pool, mapped and scrubbed; the list itself is bounded.
+    const text = (await readUpstreamBody(res.body, MODEL_LIST_MAX_BYTES)).toString('utf8');
     let data: Array<Record<string, unknown>> = [];
     try {
       const parsed = JSON.parse(text) as { data?: unknown };

@@ -1,9 +1,12 @@
 /**
  * Usage events: one row per completion, model turn, tool call or loop-cap hit.
  * Inserts come in batches from the recorder; reads are always scoped to one organisation and
- * paginated by a cursor over the row id (newest first).
+ * paginated by a cursor over the row id (newest first). The free-text columns (model, tool, error
+ * class — some come from the upstream or the model) pass the known-secrets redactor before they
+ * are stored: members can list every row.
  */
 import type { Db } from '../db.ts';
+import { NO_SECRETS, type Redactor } from '../known-secrets.ts';
 
 export const UsageKinds = ['completion', 'model_turn', 'tool_call', 'loop_cap'] as const;
 export type UsageKind = (typeof UsageKinds)[number];
@@ -74,15 +77,17 @@ const ROWS_PER_INSERT = 64;
 const COLUMNS = `org_id, request_id, kind, key_id, instance_id, plugin_id, tool, model, status, http_status,
   error_class, prompt_tokens, completion_tokens, latency_ms, stream, created_at`;
 
-function pushRow(args: unknown[], e: UsageEventInput): void {
+function pushRow(args: unknown[], e: UsageEventInput, secrets: Redactor): void {
+  const text = (v: string | null | undefined): string | null => (typeof v === 'string' ? secrets.redact(v) : null);
   args.push(
-    e.orgId, e.requestId, e.kind, e.keyId ?? null, e.instanceId ?? null, e.pluginId ?? null, e.tool ?? null, e.model ?? null,
-    e.status, e.httpStatus ?? null, e.errorClass ?? null, e.promptTokens ?? null, e.completionTokens ?? null,
+    e.orgId, secrets.redact(e.requestId), e.kind, e.keyId ?? null, e.instanceId ?? null, e.pluginId ?? null, text(e.tool), text(e.model),
+    e.status, e.httpStatus ?? null, text(e.errorClass), e.promptTokens ?? null, e.completionTokens ?? null,
     Math.round(e.latencyMs), e.stream ? 1 : 0, e.createdAt,
   );
 }
 
-export function createUsageEventsRepo(db: Db) {
+export function createUsageEventsRepo(db: Db, opts: { secrets?: Redactor } = {}) {
+  const secrets = opts.secrets ?? NO_SECRETS;
   const inserts = new Map<number, ReturnType<Db['prepare']>>();
   const insertFor = (rows: number): ReturnType<Db['prepare']> => {
     let stmt = inserts.get(rows);
@@ -97,7 +102,7 @@ export function createUsageEventsRepo(db: Db) {
     for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
       const slice = events.slice(i, i + ROWS_PER_INSERT);
       const args: unknown[] = [];
-      for (const e of slice) pushRow(args, e);
+      for (const e of slice) pushRow(args, e, secrets);
       (insertFor(slice.length).run as (...p: unknown[]) => unknown).apply(insertFor(slice.length), args);
     }
   });

@@ -1,14 +1,18 @@
 /**
  * Control panel: `GET /organizations/{id}/events`, a live SSE stream of tool-loop events for the
  * operator TUI. Members of the organisation only; events of other organisations never reach it.
+ * Each event leaves as one line that passes the known-secrets redactor (events carry error classes,
+ * tool names and models, some of which come from the model or the upstream).
  */
 import Router from '@koa/router';
 import type { ControlAuthDeps } from '../../control-auth.ts';
 import { actorOf, requireOrgAction } from '../../control-auth.ts';
 import type { EventBus } from '../../../usage/bus.ts';
+import { NO_SECRETS, type Redactor } from '../../../storage/known-secrets.ts';
 
-export function eventRoutes(deps: ControlAuthDeps & { bus: EventBus; keepAliveMs: number; shutdownSignal: AbortSignal }): Router {
+export function eventRoutes(deps: ControlAuthDeps & { bus: EventBus; keepAliveMs: number; shutdownSignal: AbortSignal; secrets?: Redactor }): Router {
   const router = new Router();
+  const secrets = deps.secrets ?? NO_SECRETS;
   router.get('/organizations/:organizationId/events', requireOrgAction(deps, 'events:read'), async function liveEvents(ctx) {
     const orgId = actorOf(ctx).orgId;
     const res = ctx.res;
@@ -23,7 +27,7 @@ export function eventRoutes(deps: ControlAuthDeps & { bus: EventBus; keepAliveMs
     res.write(': connected\n\n');
     await new Promise<void>((resolve) => {
       const unsubscribe = deps.bus.subscribe(orgId, (event) => {
-        res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+        res.write(secrets.redact(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`));
       });
       const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), deps.keepAliveMs);
       const done = (): void => {

@@ -8,7 +8,8 @@ import type { Logger } from '../../../log.ts';
 import type { CatalogTool, Credential, Installation, InstallationsRepo } from '../../../storage/repos/plugin-installations.ts';
 import { prefixToolNames } from '../../naming.ts';
 import { createGuardedFetch, type NetworkPolicy } from '../../ssrf.ts';
-import { scrubText } from '../../scrub.ts';
+import { redactSecrets, scrubText } from '../../scrub.ts';
+import { NO_SECRETS, type Redactor } from '../../../storage/known-secrets.ts';
 import type { PluginHandle, ToolCallContext, ToolOutcome } from '../../types.ts';
 import { McpConnection, McpClientError } from './client.ts';
 
@@ -21,6 +22,8 @@ export interface McpManagerDeps {
   log: Logger;
   defaultTimeoutMs: number;
   maxResultBytes: number;
+  /** The appliance's known secrets: removed from every error, result and health text besides the connection's own credential. */
+  secrets?: Redactor;
 }
 
 interface Entry {
@@ -39,6 +42,7 @@ function credentialHeaders(c: Credential | null): { headers: Record<string, stri
 }
 
 export function createMcpManager(deps: McpManagerDeps) {
+  const known = deps.secrets ?? NO_SECRETS;
   const entries = new Map<string, Entry>();
   const guardedFetch = createGuardedFetch(deps.policy);
   const refreshing = new Map<string, Promise<Installation>>();
@@ -56,7 +60,10 @@ export function createMcpManager(deps: McpManagerDeps) {
     const cur = entries.get(inst.id);
     if (cur && cur.fingerprint === fp) return cur;
     if (cur) retire(cur);
-    const { headers, secrets } = credentialHeaders(deps.installations.credential(inst.orgId, inst.id));
+    const { headers, secrets: own } = credentialHeaders(deps.installations.credential(inst.orgId, inst.id));
+    // The registry knows the credential too (the box registered it when it was opened); the list also
+    // covers values too short for the registry.
+    const secrets: Redactor = { redact: (text) => redactSecrets(known.redact(text), own) };
     const conn = new McpConnection({
       url: inst.url,
       transport: inst.resolvedTransport ?? inst.transport,
@@ -98,7 +105,7 @@ export function createMcpManager(deps: McpManagerDeps) {
         deps.installations.recordHealth(inst.orgId, inst.id, { successAt: Date.now(), error: null, errorAt: null });
         return deps.installations.get(inst.orgId, inst.id)!;
       } catch (err) {
-        const message = err instanceof McpClientError ? err.message : scrubText((err as Error)?.message ?? String(err));
+        const message = err instanceof McpClientError ? err.message : scrubText((err as Error)?.message ?? String(err), { secrets: known });
         deps.installations.recordHealth(inst.orgId, inst.id, { error: message, errorAt: Date.now() });
         throw err instanceof McpClientError ? err : new McpClientError('transport', message, message);
       } finally {
