@@ -6,11 +6,16 @@
  * are arguments, `env: {}`, an explicit log level, and the origin of every request is forced
  * onto `apiBaseUrl`, which also undoes any TWILIO_REGION/TWILIO_EDGE host rewriting).
  * Must never log or return auth tokens, and never let the SDK retry on its own: retries belong
- * to the durable job queue, which reconciles before sending again.
+ * to the durable job queue, which reconciles before sending again. An error Twilio (or a proxy in
+ * front of it) answers is untrusted text: the client's own auth token, in every form it can be
+ * echoed (plain, URL-encoded, inside `Basic base64(sid:token)`), is removed from it before it leaves
+ * this module; every other known secret is removed at the exits (job errors, tool results, logs).
+ * Answers are read up to TWILIO_RESPONSE_MAX_BYTES.
  */
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type * as HttpResponse from 'twilio/lib/http/response.js';
+import { createKnownSecrets } from '../../storage/known-secrets.ts';
 import { maskPhonesIn } from './customer-ref.ts';
 
 /** Twilio's own REST origin. */
@@ -22,6 +27,8 @@ export const WHATSAPP_PART_LIMIT = 1500;
 /** Most records `listMessages` returns; reconciliation only needs the last few minutes. */
 const MAX_LIST_LIMIT = 1000;
 const MAX_ERROR_MESSAGE = 300;
+/** Largest Twilio answer read (a page of 100 messages is ~150 KB); a larger one is an unreadable response. */
+export const TWILIO_RESPONSE_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Twilio error codes the channel reacts to. */
 export const TwilioErrorCode = {
@@ -106,6 +113,7 @@ class RebasingRequestClient extends twilio.RequestClient {
   constructor(base: string, timeoutMs: number) {
     super({ timeout: timeoutMs, autoRetry: false, keepAlive: true });
     this.#base = base;
+    this.axios.defaults.maxContentLength = TWILIO_RESPONSE_MAX_BYTES;
   }
 
   override request<T>(opts: RequestOptions<T>): Promise<HttpResponse.default<T>> {
@@ -128,41 +136,73 @@ export function createTwilioClient(options: TwilioClientOptions): TwilioMessagin
     timeout: options.timeoutMs,
   });
   const messages = client.api.v2010.accounts(options.accountSid).messages;
+  // The token and the Basic credential it travels in (the base64 forms of both are covered by the registry's variants).
+  const own = createKnownSecrets();
+  own.add(options.authToken);
+  own.add(`${options.accountSid}:${options.authToken}`);
+  const guarded = <T>(call: () => Promise<T>): Promise<T> => call().catch((err: unknown) => {
+    throw redactOwnToken(err, own);
+  });
 
   return {
-    async sendMessage(input) {
-      const variables =
-        input.contentVariables === undefined || typeof input.contentVariables === 'string'
-          ? input.contentVariables
-          : JSON.stringify(input.contentVariables);
-      const m = await messages.create({
-        to: input.to,
-        ...(input.from !== undefined && { from: input.from }),
-        ...(input.messagingServiceSid !== undefined && { messagingServiceSid: input.messagingServiceSid }),
-        ...(input.body !== undefined && { body: input.body }),
-        ...(input.mediaUrls !== undefined && input.mediaUrls.length > 0 && { mediaUrl: input.mediaUrls }),
-        ...(input.contentSid !== undefined && { contentSid: input.contentSid }),
-        ...(variables !== undefined && { contentVariables: variables }),
-        ...(input.statusCallback !== undefined && { statusCallback: input.statusCallback }),
-      });
-      return { sid: m.sid, status: m.status };
-    },
-    async listMessages(input) {
-      const limit = Math.min(Math.max(1, Math.trunc(input.limit)), MAX_LIST_LIMIT);
-      const list = await messages.list({
-        to: input.to,
-        ...(input.from !== undefined && { from: input.from }),
-        ...(input.dateSentAfter !== undefined && { dateSentAfter: input.dateSentAfter }),
-        limit,
-        pageSize: Math.min(limit, 100),
-      });
-      return list.map(toRecord);
-    },
-    async fetchMessage(sid) {
-      if (!/^(SM|MM)[0-9a-fA-F]{32}$/.test(sid)) throw new TypeError('Not a Message SID.');
-      return toRecord(await messages(sid).fetch());
-    },
+    sendMessage: (input) => guarded(() => send(input)),
+    listMessages: (input) => guarded(() => list(input)),
+    fetchMessage: (sid) => guarded(() => fetchOne(sid)),
   };
+
+  async function send(input: SendMessageInput): Promise<SentMessage> {
+    const variables =
+      input.contentVariables === undefined || typeof input.contentVariables === 'string'
+        ? input.contentVariables
+        : JSON.stringify(input.contentVariables);
+    const m = await messages.create({
+      to: input.to,
+      ...(input.from !== undefined && { from: input.from }),
+      ...(input.messagingServiceSid !== undefined && { messagingServiceSid: input.messagingServiceSid }),
+      ...(input.body !== undefined && { body: input.body }),
+      ...(input.mediaUrls !== undefined && input.mediaUrls.length > 0 && { mediaUrl: input.mediaUrls }),
+      ...(input.contentSid !== undefined && { contentSid: input.contentSid }),
+      ...(variables !== undefined && { contentVariables: variables }),
+      ...(input.statusCallback !== undefined && { statusCallback: input.statusCallback }),
+    });
+    return { sid: m.sid, status: m.status };
+  }
+
+  async function list(input: ListMessagesInput): Promise<TwilioMessageRecord[]> {
+    const limit = Math.min(Math.max(1, Math.trunc(input.limit)), MAX_LIST_LIMIT);
+    const list = await messages.list({
+      to: input.to,
+      ...(input.from !== undefined && { from: input.from }),
+      ...(input.dateSentAfter !== undefined && { dateSentAfter: input.dateSentAfter }),
+      limit,
+      pageSize: Math.min(limit, 100),
+    });
+    return list.map(toRecord);
+  }
+
+  async function fetchOne(sid: string): Promise<TwilioMessageRecord> {
+    if (!/^(SM|MM)[0-9a-fA-F]{32}$/.test(sid)) throw new TypeError('Not a Message SID.');
+    return toRecord(await messages(sid).fetch());
+  }
+}
+
+/** Removes the client's own credential from every text a thrown error carries (message, details, more info). */
+function redactOwnToken(err: unknown, own: { redact(text: string): string }): unknown {
+  if (typeof err === 'string') return own.redact(err);
+  if (!(err instanceof Error)) return err;
+  const e = err as unknown as Record<string, unknown>;
+  for (const field of ['message', 'moreInfo', 'details', 'stack'] as const) {
+    const v = e[field];
+    if (typeof v === 'string') e[field] = own.redact(v);
+    else if (v && typeof v === 'object') {
+      try {
+        e[field] = JSON.parse(own.redact(JSON.stringify(v))) as unknown;
+      } catch {
+        e[field] = undefined;
+      }
+    }
+  }
+  return err;
 }
 
 function normaliseBase(apiBaseUrl: string): string {
@@ -239,6 +279,10 @@ export function classifyTwilioError(err: unknown): TwilioErrorClass {
       status: null,
       message: timeout ? 'Twilio request timed out.' : `Twilio request failed (network: ${code}).`,
     };
+  }
+  // An answer over TWILIO_RESPONSE_MAX_BYTES was not read: like an unreadable one, the outcome is unknown.
+  if (code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(String((err as Error).message))) {
+    return { retryable: true, code: null, status: null, message: `Twilio sent a response larger than ${TWILIO_RESPONSE_MAX_BYTES} bytes.` };
   }
   // A 2xx whose body is not JSON: Twilio may have created the message, so treat it as unknown
   // outcome and let the caller reconcile before trying again.
