@@ -16,9 +16,8 @@ import type { InstallationsRepo, Installation } from '../../../storage/repos/plu
 import type { McpManager } from '../../../plugins/kinds/mcp/manager.ts';
 import type { PluginRuntime } from '../../../plugins/runtime.ts';
 import { iso } from '../../presenters/control.ts';
+import { isReservedHeader } from '../../../net/reserved-headers.ts';
 
-/** Headers a credential may not set: they belong to HTTP or to the MCP transport itself. */
-const RESERVED_HEADERS = new Set(['host', 'content-length', 'content-type', 'connection', 'transfer-encoding', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'cookie', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-authorization']);
 
 const slug = z.string().superRefine((s, ctx) => {
   const problem = slugProblem(s);
@@ -28,7 +27,7 @@ const credential = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('bearer'), token: z.string().min(1).max(8192) }),
   z.strictObject({
     type: z.literal('header'),
-    name: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()), 'is reserved and cannot carry a credential'),
+    name: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').refine((n) => !isReservedHeader(n), 'is reserved and cannot carry a credential'),
     value: z.string().min(1).max(8192).regex(/^[^\r\n]*$/, 'must be one line'),
   }),
 ]);

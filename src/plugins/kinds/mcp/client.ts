@@ -12,9 +12,11 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { redactSecrets, scrubError, scrubText } from '../../scrub.ts';
+import { redactSecrets, scrubError, scrubText, type SecretSource } from '../../scrub.ts';
 import type { FetchLike, GuardedFetch } from '../../ssrf.ts';
-import { McpHttpError, McpHttpTransport } from './http-transport.ts';
+import { McpHttpError, McpHttpTransport, MESSAGE_MAX_BYTES } from './http-transport.ts';
+import { cappedFetch } from '../../../net/capped-fetch.ts';
+import { isReservedHeader } from '../../../net/reserved-headers.ts';
 import { CallAborted, DeadlineExceeded, remaining, untilDeadline, withTimeout } from './deadline.ts';
 import { capUtf8, toolResultToText } from './result-text.ts';
 import { normaliseTool } from './tool-info.ts';
@@ -35,8 +37,6 @@ const DETAIL_MAX_CHARS = 300;
 /** Statuses at connect that mean "no Streamable HTTP here" (spec: backwards compatibility). */
 const FALLBACK_STATUSES = new Set([400, 404, 405]);
 const CLIENT_VERSION = '0.1.0';
-/** Headers the transports own; a stored credential may not override them. */
-const RESERVED_HEADERS = new Set(['accept', 'content-type', 'content-length', 'host', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'connection', 'transfer-encoding']);
 
 export type McpTransportChoice = 'streamable_http' | 'sse' | 'auto';
 type TransportKind = 'streamable_http' | 'sse';
@@ -51,8 +51,8 @@ export interface McpConnectionOptions {
   timeoutMs: number;
   /** The SSRF guard: its request function carries Streamable HTTP, its fetch the SDK's legacy SSE transport. */
   fetch: GuardedFetch;
-  /** Credential values to remove from any error or result text. */
-  secrets: string[];
+  /** Credential values to remove from any error or result text (a list, or a redactor such as the known-secrets registry). */
+  secrets: SecretSource;
   /** Called (debounced) after `notifications/tools/list_changed`, and after a lost session was re-established. */
   onToolsChanged?: () => void;
   /** Client name sent in `initialize`; default `plugboard`. */
@@ -113,8 +113,8 @@ export class McpConnection {
   #health = { lastSuccessAt: null as number | null, lastError: null as string | null, lastErrorAt: null as number | null };
 
   constructor(opts: McpConnectionOptions) {
-    const headers = Object.fromEntries(Object.entries(opts.headers).filter(([name]) => !RESERVED_HEADERS.has(name.toLowerCase())));
-    this.#opts = { ...opts, headers, secrets: [...opts.secrets] };
+    const headers = Object.fromEntries(Object.entries(opts.headers).filter(([name]) => !isReservedHeader(name)));
+    this.#opts = { ...opts, headers, secrets: Array.isArray(opts.secrets) ? [...opts.secrets] : opts.secrets };
   }
 
   /** The transport that worked, once connected. */
@@ -263,7 +263,7 @@ export class McpConnection {
     const transport =
       kind === 'streamable_http'
         ? new McpHttpTransport(url, { request: this.#opts.fetch.request, headers: this.#opts.headers })
-        : new SSEClientTransport(url, { requestInit, fetch: this.#opts.fetch });
+        : new SSEClientTransport(url, { requestInit, fetch: cappedFetch(this.#opts.fetch, { maxBodyBytes: MESSAGE_MAX_BYTES, maxEventBytes: MESSAGE_MAX_BYTES }) });
     const session: Session = { kind, client, transport, broken: null, retired: false, inFlight: 0 };
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       if (!session.retired) this.#scheduleToolsChanged();

@@ -13,12 +13,15 @@
  * Every request goes through the SSRF guard's request function (addresses checked at connect
  * time, redirects never followed: a 3xx is an error). Only the stored credential headers are
  * added. Messages are handed to the `Client`, which checks their JSON-RPC shape itself.
+ * The server is untrusted: error bodies are read up to ERROR_BODY_MAX_BYTES, a JSON answer up to
+ * MESSAGE_MAX_BYTES, and one SSE event (or line) up to MESSAGE_MAX_BYTES characters; beyond that the
+ * request or stream fails with an error that says so, and an oversize stream is not resumed.
  */
 import type { Dispatcher } from 'undici';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { GuardedRequest } from '../../ssrf.ts';
-import { SseEventParser } from '../../../net/sse-events.ts';
+import { SseEventParser, SseLimitError } from '../../../net/sse-events.ts';
 
 /** An HTTP status the server answered with (`code`), or -1 for an answer of the wrong type. */
 export class McpHttpError extends Error {
@@ -36,6 +39,11 @@ const RECONNECT = { initialMs: 1_000, maxMs: 30_000, factor: 1.5, maxRetries: 2 
 const USER_AGENT = 'plugboard-mcp-client';
 /** Error bodies are only quoted (then scrubbed by the client): read this much of them. */
 const ERROR_BODY_MAX_BYTES = 4_096;
+/**
+ * Largest JSON-RPC message read (a JSON answer, or one SSE event in characters). Tool results are cut
+ * to PLUGBOARD_TOOL_RESULT_MAX_BYTES later, but the raw message may carry images: generous, yet bounded.
+ */
+export const MESSAGE_MAX_BYTES = 16 * 1024 * 1024;
 
 interface StreamOptions {
   resumptionToken?: string;
@@ -58,6 +66,21 @@ function mediaType(contentType: string | undefined): string {
 /** Discards a body without holding the connection (undici: drains a little, else destroys). */
 function discard(body: Body): void {
   body.dump().catch(() => undefined);
+}
+
+/** Reads a whole answer of at most `max` bytes; a longer one is refused (McpHttpError -1) without buffering the rest. */
+async function readAll(body: Body, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) {
+      if (!body.destroyed) body.destroy();
+      throw new McpHttpError(-1, `the MCP server sent a message larger than ${max} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function readCapped(body: Body, max: number): Promise<string> {
@@ -175,7 +198,7 @@ export class McpHttpTransport implements Transport {
       if (type === 'text/event-stream') {
         this.#readStream(body, { onresumptiontoken: options?.onresumptiontoken }, false);
       } else if (type === 'application/json') {
-        const data = JSON.parse(await body.text()) as unknown;
+        const data = JSON.parse(await readAll(body, MESSAGE_MAX_BYTES)) as unknown;
         for (const msg of Array.isArray(data) ? data : [data]) this.onmessage?.(msg as JSONRPCMessage);
       } else {
         discard(body);
@@ -249,6 +272,8 @@ export class McpHttpTransport implements Transport {
     let lastEventId: string | undefined;
     let answered = false;
     let settled = false;
+    /** Set when the server sent an event over the cap: resuming would replay it, so the stream is not resumed. */
+    let oversize = false;
     const parser = new SseEventParser(
       (ev) => {
         if (ev.id !== undefined) {
@@ -272,18 +297,29 @@ export class McpHttpTransport implements Transport {
       (ms) => {
         this.#serverRetryMs = ms;
       },
+      { maxEventChars: MESSAGE_MAX_BYTES },
     );
     const finish = (err: unknown): void => {
       if (settled) return;
       settled = true;
       if (this.#closed) return;
       if (err) this.#error(new Error(`SSE stream disconnected: ${err instanceof Error ? err.message : String(err)}`));
-      if ((reconnectable || lastEventId !== undefined) && !answered) {
+      if ((reconnectable || lastEventId !== undefined) && !answered && !oversize) {
         this.#scheduleReconnect({ resumptionToken: lastEventId, onresumptiontoken: opts.onresumptiontoken, replayMessageId: opts.replayMessageId }, 0);
       }
     };
     body.setEncoding('utf8');
-    body.on('data', (text: string) => parser.push(text));
+    body.on('data', (text: string) => {
+      if (oversize) return;
+      try {
+        parser.push(text);
+      } catch (err) {
+        if (!(err instanceof SseLimitError)) throw err;
+        oversize = true;
+        finish(new Error(`the MCP server sent an event longer than ${err.limit} characters`));
+        body.destroy();
+      }
+    });
     body.once('end', () => finish(null));
     body.once('error', (err: Error) => finish(err));
     body.once('close', () => {
