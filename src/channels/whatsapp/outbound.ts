@@ -50,7 +50,10 @@ export function createTwilioClients(deps: { instances: WhatsAppInstancesRepo; ap
 /** The result of one exactly-once send attempt. */
 export type PartOutcome =
   | { kind: 'sent'; sid: string; status: string; reconciled: boolean }
-  | { kind: 'already_sent'; sid: string }
+  /** Twilio accepted the part, but its SID could not be stored (`cause`): sent, and never sent again, but untracked. */
+  | { kind: 'sent_unrecorded'; sid: string; status: string; cause: unknown }
+  /** `sid` is null for a part accepted earlier whose SID could not be stored. */
+  | { kind: 'already_sent'; sid: string | null }
   | { kind: 'failed'; error: TwilioErrorClass; permanent: boolean };
 
 /** One part to send, with the instance, client and customer address it goes through. */
@@ -86,11 +89,12 @@ export async function sendPartOnce(input: SendPartInput): Promise<PartOutcome> {
   const now = input.now ?? Date.now;
   const { part, instance, messages } = input;
   if (part.twilioSid) return { kind: 'already_sent', sid: part.twilioSid };
+  if (part.sentAt !== null) return { kind: 'already_sent', sid: null };
   if (part.sendAttemptedAt !== null) {
     const found = await reconcile(input, part.sendAttemptedAt);
     if (found) {
-      messages.recordSent(instance.orgId, part.id, { twilioSid: found.sid, status: found.status }, now());
-      input.onSid?.(part, found.sid);
+      const unrecorded = storeSid(input, found, now());
+      if (unrecorded) return unrecorded;
       return { kind: 'sent', sid: found.sid, status: found.status, reconciled: true };
     }
   }
@@ -111,9 +115,31 @@ export async function sendPartOnce(input: SendPartInput): Promise<PartOutcome> {
     if (!error.retryable) messages.markFailed(instance.orgId, part.id, error.code, now());
     return { kind: 'failed', error, permanent: !error.retryable };
   }
-  messages.recordSent(instance.orgId, part.id, { twilioSid: sent.sid, status: sent.status }, now());
-  input.onSid?.(part, sent.sid);
+  const unrecorded = storeSid(input, sent, now());
+  if (unrecorded) return unrecorded;
   return { kind: 'sent', sid: sent.sid, status: sent.status, reconciled: false };
+}
+
+/**
+ * Stores the SID of a part Twilio accepted. When that fails (the SID is already stored for another
+ * part: a Twilio-compatible server repeating SIDs), the acceptance is still recorded so the part is
+ * never sent again, and the failure is handed back for the caller to log and report — not thrown,
+ * which would read as "outcome unknown" and lead to a second send.
+ */
+function storeSid(input: SendPartInput, sent: { sid: string; status: string }, at: number): Extract<PartOutcome, { kind: 'sent_unrecorded' }> | null {
+  const { instance, part, messages } = input;
+  try {
+    messages.recordSent(instance.orgId, part.id, { twilioSid: sent.sid, status: sent.status }, at);
+  } catch (cause) {
+    try {
+      messages.recordAcceptedUnrecorded(instance.orgId, part.id, sent.status, at);
+    } catch {
+      // The database refuses writes altogether; the caller logs the first cause.
+    }
+    return { kind: 'sent_unrecorded', sid: sent.sid, status: sent.status, cause };
+  }
+  input.onSid?.(part, sent.sid);
+  return null;
 }
 
 /**

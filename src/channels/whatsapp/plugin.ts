@@ -98,6 +98,10 @@ export interface WhatsAppPluginDeps {
 
 const fail = (text: string, errorClass = 'tool_error'): ToolOutcome => ({ isError: true, text, errorClass });
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 function describeChoices(list: WhatsAppInstance[]): string {
   return list.map((i) => `"${i.name}" (id ${i.id})`).join(', ');
 }
@@ -203,6 +207,18 @@ export function createWhatsAppPlugin(deps: WhatsAppPluginDeps): FirstPartyPlugin
       deps.log.info({ instanceId: instance.id, requestId: ctx.requestId, tool, to: maskPhone(phone), outcome: outcome.kind }, 'whatsapp plugin send');
       if (outcome.kind === 'already_sent') return { isError: false, text: JSON.stringify({ status: 'sent', duplicate: true, messageSid: outcome.sid, ...result }) };
       if (outcome.kind === 'sent') return { isError: false, text: JSON.stringify({ status: outcome.status, messageSid: outcome.sid, ...result }) };
+      if (outcome.kind === 'sent_unrecorded') {
+        deps.log.error({
+          instanceId: instance.id, requestId: ctx.requestId, tool, messageSid: outcome.sid, err: { message: maskPhonesIn(errorText(outcome.cause)) },
+        }, 'whatsapp plugin send accepted by Twilio, but its SID could not be stored');
+        return {
+          isError: false,
+          text: JSON.stringify({
+            status: outcome.status, messageSid: outcome.sid, ...result,
+            note: 'Twilio accepted the message, but Plugboard could not record its SID, so its delivery status will not be tracked. Do not send it again.',
+          }),
+        };
+      }
       const e = outcome.error;
       if (e.code === TwilioErrorCode.outsideSessionWindow) {
         return fail('Twilio refused the message: it is outside WhatsApp\'s 24-hour customer-service window (63016). Use whatsapp__send_template with an approved template instead.', 'outside_window');
@@ -213,6 +229,8 @@ export function createWhatsAppPlugin(deps: WhatsAppPluginDeps): FirstPartyPlugin
       return fail(`Twilio refused the message: ${e.message}`, 'twilio_error');
     } catch (err) {
       if (err instanceof SendAborted) return fail('The request was cancelled before the message was sent.', 'aborted');
+      // Only reconciliation throws here: an earlier attempt's outcome is unknown and Twilio could not be asked.
+      deps.log.warn({ instanceId: instance.id, requestId: ctx.requestId, tool, err: { message: maskPhonesIn(errorText(err)) } }, 'whatsapp plugin send could not be reconciled with Twilio');
       return fail('Could not confirm with Twilio whether an earlier attempt of this message went through, so it was not sent again. Try again later.', 'twilio_unavailable');
     }
   }

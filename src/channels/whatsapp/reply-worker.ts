@@ -79,7 +79,7 @@ export function buildConversation(instance: WhatsAppInstance, history: WhatsAppM
   const upTo = history.findIndex((m) => m.id === inbound.id);
   const before = upTo === -1 ? history : history.slice(0, upTo);
   // Unsent or failed outbound parts never reached the customer, so the model must not think they did.
-  const visible = before.filter((m) => m.direction === 'in' || m.twilioSid !== null).slice(-Math.max(0, limit - 1));
+  const visible = before.filter((m) => m.direction === 'in' || m.twilioSid !== null || m.sentAt !== null).slice(-Math.max(0, limit - 1));
   const system: ChatMessage[] = instance.systemPrompt.trim() ? [{ role: 'system', content: instance.systemPrompt }] : [];
   return [...system, ...visible.map(toChat), toChat(inbound)];
 }
@@ -162,6 +162,13 @@ export function createReplyHandler(deps: ReplyWorkerDeps): JobHandler {
         // Reconciliation failed: the part's fate is unknown, so never send; try again later.
         const detail = err instanceof Error ? maskPhonesIn(err.message).slice(0, 200) : 'unknown error';
         throw new JobError(`Could not check with Twilio whether part ${part.partIndex} was already sent: ${detail}`, { retryable: true, cause: err });
+      }
+      if (outcome.kind === 'sent_unrecorded') {
+        // Sent, and marked so it is never sent again; only its delivery status cannot be tracked.
+        deps.log.error({
+          instanceId: instance.id, messageId: inbound.id, jobId: job.id, part: part.partIndex, messageSid: outcome.sid,
+          err: { message: maskPhonesIn(outcome.cause instanceof Error ? outcome.cause.message : String(outcome.cause)) },
+        }, 'whatsapp reply part accepted by Twilio, but its SID could not be stored');
       }
       if (outcome.kind === 'failed') {
         const { error } = outcome;

@@ -116,6 +116,9 @@ export function createWhatsAppMessagesRepo(db: Db) {
     recordSent: db.prepare(`
       UPDATE whatsapp_messages SET twilio_sid = @twilioSid, status = @status, sent_at = @at, updated_at = @at
       WHERE org_id = @orgId AND id = @id AND direction = 'out' AND twilio_sid IS NULL`),
+    recordAcceptedUnrecorded: db.prepare(`
+      UPDATE whatsapp_messages SET status = @status, sent_at = @at, updated_at = @at
+      WHERE org_id = @orgId AND id = @id AND direction = 'out' AND twilio_sid IS NULL`),
     markFailed: db.prepare(`
       UPDATE whatsapp_messages SET status = 'failed', error_code = @errorCode, updated_at = @at
       WHERE org_id = @orgId AND id = @id AND direction = 'out' AND twilio_sid IS NULL AND status = 'pending'`),
@@ -208,6 +211,13 @@ export function createWhatsAppMessagesRepo(db: Db) {
     /** Records Twilio's SID once; false when the part already has one. */
     recordSent(orgId: string, id: string, sent: { twilioSid: string; status: string }, at = Date.now()): boolean {
       return stmts.recordSent.run({ orgId, id, twilioSid: sent.twilioSid, status: sent.status, at }).changes === 1;
+    },
+    /**
+     * Twilio accepted the part but its SID could not be stored (a Twilio-compatible server that
+     * returned a SID already stored): `sent_at` records the acceptance, so the part is never sent again.
+     */
+    recordAcceptedUnrecorded(orgId: string, id: string, status: string, at = Date.now()): boolean {
+      return stmts.recordAcceptedUnrecorded.run({ orgId, id, status, at }).changes === 1;
     },
     /** A send Twilio refused for good (e.g. 63016): the part is failed, with no SID. */
     markFailed(orgId: string, id: string, errorCode: number | null, at = Date.now()): boolean {
