@@ -58,7 +58,7 @@ export function createHttpOrchestrator(deps: OrchestrationDeps): Orchestrator {
       return deps.loop.runStreaming(req, sink, so?.include_usage === true);
     }
     const { completion, outcome } = await deps.loop.run(req);
-    sink.json(200, JSON.stringify(completion));
+    sink.json(200, deps.pool.echo.redact(JSON.stringify(completion)));
     return outcome;
   };
 }
@@ -106,7 +106,7 @@ export function createInProcessCompletion(deps: OrchestrationDeps) {
         const completion = await completeTurn(deps.pool, body, r.signal);
         const u = completion.usage;
         record('ok', u?.prompt_tokens ?? null, u?.completion_tokens ?? null, null);
-        return { content: completion.choices?.[0]?.message?.content ?? '', promptTokens: u?.prompt_tokens ?? null, completionTokens: u?.completion_tokens ?? null, turns: 1 };
+        return { content: deps.pool.echo.redact(completion.choices?.[0]?.message?.content ?? ''), promptTokens: u?.prompt_tokens ?? null, completionTokens: u?.completion_tokens ?? null, turns: 1 };
       }
       const { completion, outcome, turns } = await deps.loop.run({
         orgId: r.orgId, keyId: null, instanceId: r.instanceId, customerRef: r.customerRef, requestId: r.requestId, body,
@@ -117,7 +117,7 @@ export function createInProcessCompletion(deps: OrchestrationDeps) {
         } : undefined,
       });
       record('ok', outcome.promptTokens, outcome.completionTokens, null);
-      return { content: completion.choices?.[0]?.message?.content ?? '', promptTokens: outcome.promptTokens, completionTokens: outcome.completionTokens, turns };
+      return { content: deps.pool.echo.redact(completion.choices?.[0]?.message?.content ?? ''), promptTokens: outcome.promptTokens, completionTokens: outcome.completionTokens, turns };
     } catch (err) {
       record('error', null, null, (err as { code?: string }).code ?? 'internal_error');
       throw err;

@@ -83,7 +83,7 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Reco
   if (!stream || !contentType.includes('text/event-stream')) {
     const buf = await readUpstreamBody(res.body);
     // The caller gets the answer first; reading usage out of it is bookkeeping.
-    sink.json(res.statusCode, buf, { 'content-type': contentType || 'application/json' });
+    sink.json(res.statusCode, pool.echo.redactBytes(buf), { 'content-type': contentType || 'application/json' });
     try {
       const parsed = JSON.parse(buf.toString('utf8')) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
       outcome.model = parsed.model ?? outcome.model;
@@ -104,13 +104,13 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Reco
     for await (const chunk of res.body) {
       if (sink.closed) break;
       if (relay.sawDone) continue;
-      const out = relay.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+      const out = pool.echo.redactBytes(relay.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)));
       if (!out.length) continue;
       if (relay.sawDone) sink.end(out);
       else await sink.write(out);
     }
     if (!relay.sawDone) {
-      const rest = relay.end();
+      const rest = pool.echo.redactBytes(relay.end());
       if (rest.length && !sink.closed) await sink.write(rest);
     }
   } catch (err) {

@@ -236,8 +236,9 @@ export function createToolLoop(deps: LoopDeps) {
             calls.set(tc.index, cur);
           }
           if (typeof delta.content === 'string' && delta.content.length > 0) {
-            content += delta.content;
-            await emit(roleSent ? { content: delta.content } : { role: 'assistant', content: delta.content }, null);
+            const text = deps.pool.echo.redact(delta.content);
+            content += text;
+            await emit(roleSent ? { content: text } : { role: 'assistant', content: text }, null);
             roleSent = true;
           }
           if (choice.finish_reason) finish = choice.finish_reason;

@@ -6,11 +6,13 @@
  * 400 or more is never handed out: its body is read (at most UPSTREAM_ERROR_BODY_MAX_BYTES) and
  * mapped to the caller's error here, once, with every known secret scrubbed from it. Every other
  * read of an upstream body goes through `readUpstreamBody`, which is bounded too.
+ * The upstream knows one secret of ours, its key; `echo` removes it from what the upstream sends
+ * that is relayed as it is (answers, stream events, streamed content): a probe per event, not a scan.
  */
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
 import { AppError, upstreamError } from '../errors.ts';
-import { NO_SECRETS, type Redactor } from '../storage/known-secrets.ts';
+import { createKnownSecrets, MIN_SECRET_LENGTH, NO_SECRETS, type Redactor } from '../storage/known-secrets.ts';
 import { mapUpstreamStatus } from './upstream-errors.ts';
 
 /** An error body is only quoted (its message, at most 1,000 characters): this much of it is read. */
@@ -30,7 +32,30 @@ export interface UpstreamPoolOptions {
 export interface UpstreamPool {
   /** Path below the base URL, e.g. `/chat/completions`. Statuses ≥ 400 are thrown as the caller's AppError. */
   request(opts: { method: 'GET' | 'POST'; path: string; body?: Buffer | string; signal?: AbortSignal; accept?: string }): Promise<Dispatcher.ResponseData>;
+  /** Removes the upstream's own key from text and bytes the upstream sent that are relayed as they are. */
+  readonly echo: EchoGuard;
   close(): Promise<void>;
+}
+
+export interface EchoGuard extends Redactor {
+  /** `bytes` itself unless it holds the key (then a redacted copy). */
+  redactBytes(bytes: Buffer): Buffer;
+}
+
+/**
+ * The guard for one key: `Buffer#includes` of its plain and JSON-escaped forms per event (tens of
+ * nanoseconds), and the full redactor (every encoded form) only on a hit.
+ */
+export function createEchoGuard(apiKey: string): EchoGuard {
+  const key = apiKey.trim();
+  if (key.length < MIN_SECRET_LENGTH) return { redact: (t) => t, redactBytes: (b) => b };
+  const own = createKnownSecrets();
+  own.add(key);
+  const probes = [...new Set([key, JSON.stringify(key).slice(1, -1)])].map((p) => Buffer.from(p, 'utf8'));
+  return {
+    redact: (text) => own.redact(text),
+    redactBytes: (bytes) => (probes.some((p) => bytes.includes(p)) ? Buffer.from(own.redact(bytes.toString('utf8')), 'utf8') : bytes),
+  };
 }
 
 export function createUpstreamPool(opts: UpstreamPoolOptions): UpstreamPool {
@@ -46,7 +71,9 @@ export function createUpstreamPool(opts: UpstreamPoolOptions): UpstreamPool {
   });
   const authHeader = opts.apiKey ? `Bearer ${opts.apiKey}` : undefined;
   const secrets = opts.secrets ?? NO_SECRETS;
+  const echo = createEchoGuard(opts.apiKey);
   return {
+    echo,
     async request(r) {
       const headers: Record<string, string> = { accept: r.accept ?? 'application/json' };
       if (authHeader) headers.authorization = authHeader;
