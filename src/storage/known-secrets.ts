@@ -39,8 +39,6 @@ export interface KnownSecrets extends Redactor {
   add(value: unknown): void;
   /** Registers a sealed plaintext: the whole value and, for JSON, every string it holds except descriptive fields. */
   addSealed(plaintext: string): void;
-  /** Replaces every registered secret in every string of a flat record; returns the same object when nothing changed. */
-  redactFields<T extends Record<string, unknown>>(record: T): T;
   /** How many values are registered (never the values). */
   readonly size: number;
 }
@@ -188,15 +186,6 @@ export function createKnownSecrets(): KnownSecrets {
       }
     },
     redact,
-    redactFields(record) {
-      let copy: Record<string, unknown> | null = null;
-      for (const [k, v] of Object.entries(record)) {
-        if (typeof v !== 'string') continue;
-        const r = redact(v);
-        if (r !== v) (copy ??= { ...record })[k] = r;
-      }
-      return (copy ?? record) as typeof record;
-    },
     get size() {
       return values.size;
     },
