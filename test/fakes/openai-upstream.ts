@@ -1,7 +1,10 @@
 /**
  * A scripted OpenAI-compatible upstream on loopback, reached by the gateway (and by the `openai`
  * SDK) through its base URL. Each request consumes the next scripted turn; a turn may `expect()`
- * things of the request, and tests assert `remaining === 0` so every turn was used.
+ * things of the request, and tests assert `remaining === 0` so every turn was used. With
+ * `echoCredentials`, `$AUTHORIZATION` and `$KEY` anywhere in a turn's body or headers become the
+ * Authorization header and bearer key the request carried, as an upstream or proxy that quotes the
+ * request in its errors would.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,6 +45,10 @@ export interface ScriptedTurn {
   destroy?: boolean;
   /** Destroy the socket after this many SSE events. */
   destroyAfterEvents?: number;
+  /** Replace `$AUTHORIZATION` and `$KEY` in the body, SSE events and headers with what the request carried. */
+  echoCredentials?: boolean;
+  /** Write this many bytes of `x` as the body after `text` (an oversize answer), in 64 KiB writes. */
+  padBytes?: number;
 }
 
 export interface FakeUpstream extends AsyncDisposable {
@@ -104,6 +111,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       res.end(JSON.stringify({ error: { message: `fake upstream expectation failed: ${(err as Error).message}`, type: 'server_error' } }));
       return;
     }
+    const authorization = String(req.headers.authorization ?? '');
+    const echo = (x: string): string => (turn.echoCredentials ? x.replaceAll('$AUTHORIZATION', authorization).replaceAll('$KEY', authorization.replace(/^Bearer\s+/i, '')) : x);
+    const headers = Object.fromEntries(Object.entries(turn.headers ?? {}).map(([k, v]) => [k, echo(v)]));
     if (turn.delayMs) await sleep(turn.delayMs);
     if (turn.hang) return;
     if (turn.destroy) {
@@ -112,7 +122,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     }
     const status = turn.status ?? 200;
     if (turn.sse) {
-      res.writeHead(status, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...turn.headers });
+      res.writeHead(status, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
       let i = 0;
       const events = turn.noDone ? turn.sse : [...turn.sse, '[DONE]'];
       for (const ev of events) {
@@ -121,7 +131,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
           req.socket.destroy();
           return;
         }
-        res.write(`data: ${typeof ev === 'string' ? ev : JSON.stringify(ev)}\n\n`);
+        res.write(echo(`data: ${typeof ev === 'string' ? ev : JSON.stringify(ev)}\n\n`));
         i++;
         if (i === (turn.holdAfterEvent ?? 1) && turn.holdAfterFirstMs) await sleep(turn.holdAfterFirstMs);
         else if (turn.chunkDelayMs) await sleep(turn.chunkDelayMs);
@@ -130,8 +140,18 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       rec.finished = true;
       return;
     }
-    const text = turn.text ?? JSON.stringify(turn.json ?? chatCompletion({ content: 'ok' }));
-    res.writeHead(status, { 'content-type': turn.text !== undefined ? 'text/plain' : 'application/json', ...turn.headers });
+    const text = echo(turn.text ?? JSON.stringify(turn.json ?? chatCompletion({ content: 'ok' })));
+    res.writeHead(status, { 'content-type': turn.text !== undefined ? 'text/plain' : 'application/json', ...headers });
+    if (turn.padBytes) {
+      res.write(text);
+      const block = Buffer.alloc(64 * 1024, 'x');
+      for (let left = turn.padBytes; left > 0 && !res.destroyed; left -= block.length) {
+        if (!res.write(left >= block.length ? block : block.subarray(0, left))) await new Promise((r) => { res.once('drain', r); res.once('close', r); });
+      }
+      res.end();
+      rec.finished = !res.destroyed;
+      return;
+    }
     res.end(text);
     rec.finished = true;
   });

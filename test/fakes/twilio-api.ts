@@ -5,8 +5,11 @@
  * documented parameters, typed and patterned; HTTP Basic auth; list with To/From/DateSent filters
  * and paging; fetch) and answers in Twilio's JSON shapes, including `{code,message,more_info,
  * status}` errors. Unknown parameters are ignored, as Twilio does (warning 20001). `failNext()`
- * scripts faults: an HTTP error, a hang, a dropped connection, optionally after the message was
- * stored ("sent, but the response was lost"). Binds 127.0.0.1 only; must never reach the network.
+ * scripts faults: an HTTP error (with `echoCredentials`, its message repeats the Authorization header
+ * and the password it carries, as a careless proxy would), a hang, a dropped connection, optionally
+ * after the message was stored ("sent, but the response was lost"), or a create that answers with
+ * the SID of an earlier message (`reuseSid`, a broken Twilio-compatible server).
+ * Binds 127.0.0.1 only; must never reach the network.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -49,9 +52,11 @@ export interface RecordedRequest {
 type Match = 'any' | 'create' | 'list' | 'fetch';
 /** A scripted fault for the next matching request. `afterCreate` stores the message first. */
 export type FailSpec = { match?: Match; afterCreate?: boolean } & (
-  | { status: number; code?: number; message?: string }
+  | { status: number; code?: number; message?: string; echoCredentials?: boolean }
   | { hang: true }
   | { drop: true }
+  /** The create succeeds (message stored) but answers with the SID of the newest earlier message. */
+  | { reuseSid: true }
 );
 
 export interface FakeTwilioOptions {
@@ -151,13 +156,15 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     const op: Match | null = list ? (req.method === 'POST' ? 'create' : 'list') : one ? 'fetch' : null;
     const faultAt = faults.findIndex((f) => (f.match ?? 'any') === 'any' || f.match === op);
     const fault = faultAt === -1 ? undefined : faults.splice(faultAt, 1)[0];
-    if (fault && !(fault.afterCreate && op === 'create')) return applyFault(req, res, fault);
+    if (fault && !(fault.afterCreate && op === 'create') && !('reuseSid' in fault)) return applyFault(req, res, fault);
 
     if (!op) throw new TwilioError(404, 20404, `The requested resource ${url.pathname} was not found`);
     const account = (list ?? one)![1];
     authenticate(req, account);
     if (op === 'create') {
+      const earlier = messages.at(-1);
       const m = create(account, form);
+      if (fault && 'reuseSid' in fault) return sendJson(res, 201, { ...toTwilioJson(m), sid: earlier?.sid ?? m.sid });
       if (fault) return applyFault(req, res, fault);
       return sendJson(res, 201, toTwilioJson(m));
     }
@@ -173,10 +180,12 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
   function applyFault(req: http.IncomingMessage, res: http.ServerResponse, f: FailSpec): void {
     if ('hang' in f) return; // never answers; close() destroys the socket
     if ('drop' in f) return void req.socket.destroy();
+    if ('reuseSid' in f) return;
     const code = f.code ?? (f.status === 429 ? 20429 : f.status >= 500 ? 20500 : 21211);
+    const base = f.message ?? (f.status === 429 ? 'Too Many Requests' : f.status >= 500 ? 'Internal Server Error' : `Error ${code}`);
     sendJson(res, f.status, {
       code,
-      message: f.message ?? (f.status === 429 ? 'Too Many Requests' : f.status >= 500 ? 'Internal Server Error' : `Error ${code}`),
+      message: f.echoCredentials ? `${base} (received Authorization: ${req.headers.authorization ?? ''}; password ${basicPassword(req)})` : base,
       more_info: `https://www.twilio.com/docs/errors/${code}`,
       status: f.status,
     });
@@ -283,6 +292,12 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** The password of a Basic Authorization header, or ''. */
+function basicPassword(req: http.IncomingMessage): string {
+  const m = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  return m ? Buffer.from(m[1], 'base64').toString('utf8').split(':').slice(1).join(':') : '';
 }
 
 function parseForm(raw: string): Form {

@@ -2,8 +2,10 @@
  * A real MCP server for tests, on 127.0.0.1 over node:http: Streamable HTTP (session mode) at
  * `/mcp` and legacy SSE at `/sse` + `/messages`, built on the SDK's low-level `Server` so tests can
  * paginate, fail, throw, stall and die on purpose. Knobs let tests expire sessions, change the
- * tool list (sending list_changed) and read every call with the headers it arrived with.
- * It must never listen beyond loopback or keep the process alive after close().
+ * tool list (sending list_changed) and read every call with the headers it arrived with. In echo
+ * mode (`echoCredentials`) it quotes the credentials it received wherever it can: in 401 and
+ * scripted-failure bodies (`failRequests`) and through the `leak_error` / `leak_throw` tools — the
+ * server a secrets test needs. It must never listen beyond loopback or keep the process alive after close().
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -23,6 +25,10 @@ export { PLANTED_SECRET, PLANTED_TOKEN } from './test-tools.ts';
 export interface McpTestServerOptions {
   /** Answer 401 unless `Authorization: Bearer <this>` is sent. */
   requireBearer?: string;
+  /** Answer 401 unless this header carries this value. */
+  requireHeader?: { name: string; value: string };
+  /** Quote received credentials in 401 and failure bodies, and offer `leak_error` / `leak_throw`. */
+  echoCredentials?: boolean;
   /** Page tools/list with this many tools per page (opaque cursors); adds `extraTools` dummies. */
   pageSize?: number;
   /** Dummy tools added (`dummy_01`…); default 30 when `pageSize` is set, else 0. */
@@ -63,6 +69,10 @@ export interface McpTestServer extends AsyncDisposable {
   setTools(tools: FakeTool[]): void;
   /** Adds (or replaces) one tool and sends notifications/tools/list_changed. */
   addTool(tool: FakeTool): void;
+  /** Answers every request with this status (body quoting the received headers in echo mode) until set to null. */
+  failRequests(status: number | null): void;
+  /** Every request's headers, in order. */
+  readonly requestHeaders: Array<Record<string, string | string[] | undefined>>;
   close(): Promise<void>;
 }
 
@@ -74,7 +84,9 @@ interface Session {
 /** Starts the server on 127.0.0.1 (port 0 unless given). */
 export async function startMcpTestServer(opts: McpTestServerOptions = {}): Promise<McpTestServer> {
   const tools = new Map<string, FakeTool>();
-  for (const t of [...defaultTools(), ...dummyTools(opts.extraTools ?? (opts.pageSize ? 30 : 0)), ...(opts.resumable ? [hangupTool()] : [])]) tools.set(t.name, t);
+  for (const t of [...defaultTools(), ...dummyTools(opts.extraTools ?? (opts.pageSize ? 30 : 0)), ...(opts.resumable ? [hangupTool()] : []), ...(opts.echoCredentials ? leakTools() : [])]) tools.set(t.name, t);
+  let failing: number | null = null;
+  const requestHeaders: McpTestServer['requestHeaders'] = [];
   const calls: RecordedCall[] = [];
   const streamable = new Map<string, StreamableHTTPServerTransport>();
   const legacy = new Map<string, SSEServerTransport>();
@@ -160,8 +172,17 @@ export async function startMcpTestServer(opts: McpTestServerOptions = {}): Promi
 
   const httpServer = http.createServer((req, res) => {
     const route = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    requestHeaders.push({ ...req.headers });
+    const quoted = opts.echoCredentials ? ` (received headers: ${JSON.stringify(req.headers)})` : '';
     if (opts.requireBearer && header(req, 'authorization') !== `Bearer ${opts.requireBearer}`) {
-      return json(res, 401, { error: 'unauthorized' });
+      return json(res, 401, { error: `unauthorized${quoted}` });
+    }
+    if (opts.requireHeader && header(req, opts.requireHeader.name.toLowerCase()) !== opts.requireHeader.value) {
+      return json(res, 401, { error: `unauthorized${quoted}` });
+    }
+    if (failing !== null) {
+      req.resume();
+      return json(res, failing, { error: `scripted failure${quoted}` });
     }
     const run = async () => {
       if (route === '/mcp' && opts.sseOnly) {
@@ -224,9 +245,33 @@ export async function startMcpTestServer(opts: McpTestServerOptions = {}): Promi
       tools.set(tool.name, tool);
       notifyAll();
     },
+    failRequests(status) {
+      failing = status;
+    },
+    requestHeaders,
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Echo mode's tools: a tool error and a thrown error, each quoting the request headers the call arrived with. */
+function leakTools(): FakeTool[] {
+  return [
+    {
+      name: 'leak_error',
+      description: 'Returns an isError result quoting the request headers.',
+      inputSchema: { type: 'object', properties: {} },
+      handler: (_args, ctx) => ({ isError: true, content: [{ type: 'text', text: `denied; you sent ${JSON.stringify(ctx.headers)}` }] }),
+    },
+    {
+      name: 'leak_throw',
+      description: 'Throws an error quoting the request headers.',
+      inputSchema: { type: 'object', properties: {} },
+      handler: (_args, ctx) => {
+        throw new McpError(ErrorCode.InternalError, `crashed handling ${JSON.stringify(ctx.headers)}`);
+      },
+    },
+  ];
 }
 
 /** Opaque cursor: the offset, wrapped so clients cannot treat it as a number. */
