@@ -1,0 +1,274 @@
+/**
+ * The class test of "no secret the appliance holds ever leaves": one running app holding a distinct
+ * canary for every kind of secret (upstream key, MCP bearer credential, MCP header credential, a
+ * wrong MCP credential, Twilio auth token, gateway keys, control tokens, master key), fake servers
+ * that echo every credential they receive into their error bodies, and every error path we can
+ * reach — upstream 4xx (JSON and streaming, with and without plugins), 5xx, mid-stream errors and
+ * echoing answers, MCP tool errors, thrown tool errors, connect and install failures, Twilio send
+ * errors through the plugin and through the reply worker until its job is dead, control-panel and
+ * auth errors. Then every canary, in its plain, URL-encoded and base64 forms, is looked for in
+ * every response body and header received, the captured log lines, the live-events stream, the
+ * usage rows, jobs, installations and instances read through the API, what the model was sent, and
+ * the raw database files on disk (plugboard.db, -wal, -shm).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { startApp } from '../helpers/app.ts';
+import { chatCompletion, contentChunks, startFakeUpstream, toolCallChunks, type ScriptedTurn } from '../fakes/openai-upstream.ts';
+import { startMcpTestServer } from '../fakes/mcp/test-server.ts';
+import { fakeSid, startFakeTwilio } from '../fakes/twilio-api.ts';
+import { deliverTwilioWebhook, inboundParams } from '../fakes/twilio-webhooks.ts';
+import { waitFor } from '../helpers/factories.ts';
+
+const PUBLIC_BASE = 'https://pb.example.com';
+const SENDER = 'whatsapp:+14155550100';
+const ALICE = 'whatsapp:+14155550123';
+
+/** Distinct, recognisable values that no scrubbing pattern would catch by shape: only knowing them removes them. */
+const CANARY = {
+  upstreamKey: 'cnry-upstream-q7w3e9r1t5y8u2',
+  mcpBearer: 'cnry-mcpbearer-z8x6c4v2b0n1',
+  mcpHeader: 'cnry-mcpheader-m1n3b5v7c9x2',
+  mcpWrong: 'cnry-mcpwrong-h5g3f1d9s7a6',
+  twilioToken: 'cnry-twilio-p4o2i8u6y1t3r5',
+};
+
+interface Seen {
+  where: string;
+  text: string;
+}
+
+/** The forms a leaked value could take in text: plain, URL-encoded, base64 and base64url. */
+function forms(value: string): string[] {
+  const b64 = Buffer.from(value).toString('base64');
+  return [...new Set([value, encodeURIComponent(value), b64.replace(/=+$/, ''), Buffer.from(value).toString('base64url')])];
+}
+
+test('no canary of any kind of secret leaves through a response, a log line, a live event, the APIs or the database files', { timeout: 120_000 }, async () => {
+  const masterKey = crypto.randomBytes(32);
+  const twilioSid = fakeSid('AC');
+  await using upstream = await startFakeUpstream();
+  await using alpha = await startMcpTestServer({ requireBearer: CANARY.mcpBearer, echoCredentials: true, streamableOnly: true });
+  await using beta = await startMcpTestServer({ requireHeader: { name: 'X-Api-Key', value: CANARY.mcpHeader }, echoCredentials: true, streamableOnly: true });
+  await using twilio = await startFakeTwilio({ accounts: { [twilioSid]: CANARY.twilioToken } });
+  await using t = await startApp({
+    PLUGBOARD_UPSTREAM_BASE_URL: upstream.url,
+    PLUGBOARD_UPSTREAM_API_KEY: CANARY.upstreamKey,
+    PLUGBOARD_MASTER_KEY: masterKey.toString('hex'),
+    PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8',
+    PLUGBOARD_TWILIO_API_BASE_URL: twilio.origin,
+    PLUGBOARD_PUBLIC_BASE_URL: PUBLIC_BASE,
+    PLUGBOARD_WORKER_POLL_MS: '20',
+    PLUGBOARD_WORKER_RETRY_BASE_MS: '20',
+    PLUGBOARD_WORKER_RETRY_CAP_MS: '100',
+    PLUGBOARD_TWILIO_TIMEOUT_MS: '3000',
+    PLUGBOARD_LOG_LEVEL: 'debug',
+  });
+  const seen: Seen[] = [];
+  const keep = (where: string, text: string): void => void seen.push({ where, text });
+
+  /** Any HTTP call to the app; the status, every header and the whole body are kept. */
+  async function call(where: string, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(t.url + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    const text = await res.text();
+    keep(where, `${res.status} ${JSON.stringify([...res.headers])}\n${text}`);
+    let json: any = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+    return { status: res.status, text, json };
+  }
+  const chat = (where: string, key: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+    call(where, 'POST', '/v1/chat/completions', { token: key, headers, body: { model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], ...body } });
+
+  // Two organisations: one without plugins (passthrough), one with two MCP servers and WhatsApp (tool loop).
+  const plain = t.tenant('Plain');
+  const tooled = t.tenant('Tooled');
+  const plainKey = t.key(plain.orgId).secret;
+  const tooledKey = t.key(tooled.orgId).secret;
+  const member = t.member(tooled.orgId, 'member');
+  const owner = (path: string) => ({ token: tooled.ownerToken, headers: { 'x-org-id': tooled.orgId }, path });
+  const install = async (slug: string, url: string, credential: Record<string, string>) =>
+    call(`install ${slug}`, 'POST', `/organizations/${tooled.orgId}/mcp-integrations`, {
+      ...owner(''), body: { slug, displayName: slug, url, transport: 'streamable_http', credential },
+    });
+  assert.equal((await install('alpha', alpha.url, { type: 'bearer', token: CANARY.mcpBearer })).status, 201);
+  assert.equal((await install('beta', beta.url, { type: 'header', name: 'X-Api-Key', value: CANARY.mcpHeader })).status, 201);
+  // A stored credential the server refuses (its 401 body quotes it): install fails with a 4xx.
+  const refused = await install('gamma', alpha.url, { type: 'bearer', token: CANARY.mcpWrong });
+  assert.ok(refused.status >= 400 && refused.status < 500, refused.text);
+  const instance = await call('create instance', 'POST', `/organizations/${tooled.orgId}/whatsapp-instances`, {
+    ...owner(''),
+    body: { name: 'Support', sender: SENDER, twilioAccountSid: twilioSid, twilioAuthToken: CANARY.twilioToken, systemPrompt: 'Be brief.', model: 'gpt-test' },
+  });
+  assert.equal(instance.status, 201, instance.text);
+
+  // The live log of the tooled organisation, read to the end of the test.
+  const eventsAbort = new AbortController();
+  const eventsRes = await fetch(`${t.url}/organizations/${tooled.orgId}/events`, { headers: { authorization: `Bearer ${member.token}` }, signal: eventsAbort.signal });
+  assert.equal(eventsRes.status, 200);
+  let events = '';
+  const eventsDone = (async () => {
+    try {
+      for await (const c of eventsRes.body as unknown as AsyncIterable<Uint8Array>) events += Buffer.from(c).toString('utf8');
+    } catch {
+      // Aborted at the end of the test.
+    }
+  })();
+
+  // 1. The reply worker: Twilio refuses the reply, quoting the credentials it received, until the job is dead.
+  upstream.script({ json: chatCompletion({ content: 'Hello Alice' }) });
+  twilio.failNext({ match: 'create', status: 500, echoCredentials: true });
+  twilio.failNext({ match: 'create', status: 400, code: 21211, echoCredentials: true });
+  const inboundPath = `/webhooks/twilio/whatsapp/${instance.json.id}`;
+  const inbound = await deliverTwilioWebhook({
+    url: t.url + inboundPath, signedUrl: PUBLIC_BASE + inboundPath, authToken: CANARY.twilioToken,
+    params: inboundParams({ accountSid: twilioSid, from: ALICE, to: SENDER, body: 'Hi, is my bike ready?' }),
+  });
+  assert.equal(inbound.status, 200);
+  const dead = await waitFor('the reply job dead-lettered', async () => {
+    const jobs = await call('jobs', 'GET', `/organizations/${tooled.orgId}/jobs?status=dead`, owner(''));
+    return jobs.json?.data?.length ? jobs.json.data[0] : null;
+  }, 15_000);
+  assert.match(String(dead.lastError), /Twilio/);
+
+  // 2. Upstream 4xx that quote the request's Authorization in message, code, type, param and a passed-on header.
+  const echoing = (status: number, sse = false): ScriptedTurn => ({
+    status, echoCredentials: true, headers: { 'retry-after': '1', 'x-ratelimit-remaining-tokens': '$KEY' },
+    json: { error: { message: `Refused request carrying $AUTHORIZATION (key $KEY)${sse ? ' while streaming' : ''}`, type: '$KEY', code: '$KEY', param: '$KEY' } },
+  });
+  for (const status of [400, 404, 422, 429]) {
+    for (const stream of [false, true]) {
+      upstream.script(echoing(status, stream));
+      await chat(`passthrough ${status} stream=${stream}`, plainKey, { stream });
+      upstream.script(echoing(status, stream));
+      await chat(`tool loop ${status} stream=${stream}`, tooledKey, { stream });
+      upstream.script(echoing(status, stream));
+      await chat(`narrowed to none ${status} stream=${stream}`, tooledKey, { stream }, { 'x-plugboard-plugins': 'none' });
+    }
+  }
+  // 3. Upstream 5xx, non-JSON error pages, and answers or streams that quote the key.
+  for (const [key, who] of [[plainKey, 'passthrough'], [tooledKey, 'tool loop']] as const) {
+    upstream.script({ status: 500, echoCredentials: true, json: { error: { message: 'db down; auth was $AUTHORIZATION' } } });
+    await chat(`${who} 500`, key, {});
+    upstream.script({ status: 400, echoCredentials: true, text: '<html>proxy refused $AUTHORIZATION</html>' });
+    await chat(`${who} 400 html`, key, { stream: true });
+    upstream.script({ echoCredentials: true, json: chatCompletion({ content: 'Your key is $KEY' }) });
+    await chat(`${who} 200 quoting the key`, key, {});
+    upstream.script({ echoCredentials: true, sse: [...contentChunks(['Your key ', 'is $KEY'])] });
+    await chat(`${who} stream quoting the key`, key, { stream: true });
+    upstream.script({ echoCredentials: true, noDone: true, sse: [contentChunks(['partial'])[0], { error: { message: 'upstream broke, auth $AUTHORIZATION' } }], destroyAfterEvents: 2 });
+    await chat(`${who} stream error event`, key, { stream: true });
+  }
+
+  // 4. The tool loop runs tools that fail quoting the credentials they received, then answers.
+  twilio.failNext({ match: 'create', status: 400, code: 21211, echoCredentials: true });
+  const leakyTools = ['alpha__leak_error', 'alpha__leak_throw', 'alpha__whoami', 'beta__leak_error', 'beta__leak_throw', 'beta__whoami']
+    .map((name) => ({ name, arguments: {} }));
+  for (const stream of [false, true]) {
+    const calls = [...leakyTools, ...(stream ? [] : [{ name: 'whatsapp__send_message', arguments: { to: '+14155550123', text: 'Your bike is ready.' } }])];
+    if (stream) upstream.script({ sse: toolCallChunks(calls) }, { sse: contentChunks(['done']) });
+    else upstream.script({ json: chatCompletion({ toolCalls: calls }) }, { json: chatCompletion({ content: 'done' }) });
+    const res = await chat(`tool loop tools stream=${stream}`, tooledKey, { stream });
+    assert.equal(res.status, 200, res.text);
+    assert.match(res.text, /done/);
+  }
+
+  // 5. MCP connect failures at call time and on refresh, with the server quoting what it received.
+  alpha.failRequests(500);
+  beta.failRequests(401);
+  const integrations = await call('integrations', 'GET', `/organizations/${tooled.orgId}/mcp-integrations`, owner(''));
+  for (const inst of integrations.json.data) {
+    await call(`refresh ${inst.slug}`, 'POST', `/organizations/${tooled.orgId}/mcp-integrations/${inst.id}/refresh`, owner(''));
+  }
+  alpha.failRequests(null);
+  beta.failRequests(null);
+
+  // 6. Control-panel and authentication errors carrying the credentials the caller sent.
+  await call('wrong org', 'GET', `/organizations/${plain.orgId}/keys`, { token: tooled.ownerToken });
+  await call('bad integration', 'POST', `/organizations/${tooled.orgId}/mcp-integrations`, {
+    ...owner(''), body: { slug: CANARY.mcpBearer, displayName: 'x', url: `http://${CANARY.mcpBearer}`, credential: { type: 'bearer', token: CANARY.mcpBearer, extra: CANARY.mcpHeader } },
+  });
+  await call('bad instance', 'POST', `/organizations/${tooled.orgId}/whatsapp-instances`, {
+    ...owner(''), body: { name: 'x', sender: CANARY.twilioToken, twilioAccountSid: CANARY.twilioToken, twilioAuthToken: `${CANARY.twilioToken} spaces` },
+  });
+  await call('member writes', 'POST', `/organizations/${tooled.orgId}/keys`, { token: member.token, body: { name: CANARY.upstreamKey } });
+  await call('garbage token', 'GET', `/organizations/${tooled.orgId}`, { token: `${tooled.ownerToken}x` });
+  await chat('wrong key', `${tooledKey}x`, {});
+  await chat('bad body', tooledKey, { messages: CANARY.upstreamKey });
+
+  // Everything members can read back.
+  t.app.recorder.flush();
+  for (const org of [plain, tooled]) {
+    await call(`usage ${org.orgId}`, 'GET', `/organizations/${org.orgId}/usage-events?limit=500`, { token: org.ownerToken });
+    await call(`jobs ${org.orgId}`, 'GET', `/organizations/${org.orgId}/jobs`, { token: org.ownerToken });
+    await call(`plugins ${org.orgId}`, 'GET', `/organizations/${org.orgId}/plugins`, { token: org.ownerToken });
+  }
+  await call('integrations after', 'GET', `/organizations/${tooled.orgId}/mcp-integrations`, owner(''));
+  await call('instances', 'GET', `/organizations/${tooled.orgId}/whatsapp-instances`, owner(''));
+  await call('conversations', 'GET', `/organizations/${tooled.orgId}/whatsapp-instances/${instance.json.id}/conversations`, owner(''));
+
+  // What the model was sent: tool results must not carry the MCP or Twilio credentials either.
+  for (const r of upstream.requests) keep(`upstream request body ${r.path}`, r.rawBody);
+
+  eventsAbort.abort();
+  await eventsDone;
+  keep('live events', events);
+  for (const line of t.logs) keep('log', line);
+  const files = [t.config.dbFile, `${t.config.dbFile}-wal`, `${t.config.dbFile}-shm`];
+  const raw = (when: string) => {
+    for (const f of files) if (fs.existsSync(f)) keep(`${when} ${f.split('/').pop()}`, fs.readFileSync(f).toString('latin1'));
+  };
+  raw('running');
+  await t.close();
+  raw('closed');
+  for (const line of t.logs) keep('log after close', line);
+
+  const canaries: Array<[string, string[]]> = [
+    ['upstream key', forms(CANARY.upstreamKey)],
+    ['MCP bearer credential', forms(CANARY.mcpBearer)],
+    ['MCP header credential', forms(CANARY.mcpHeader)],
+    ['refused MCP credential', forms(CANARY.mcpWrong)],
+    ['Twilio auth token', [...forms(CANARY.twilioToken), Buffer.from(`${twilioSid}:${CANARY.twilioToken}`).toString('base64').replace(/=+$/, '')]],
+    ['gateway key (passthrough org)', forms(plainKey)],
+    ['gateway key (tool org)', forms(tooledKey)],
+    ['control token (owner)', forms(tooled.ownerToken)],
+    ['control token (member)', forms(member.token)],
+    ['control token (other owner)', forms(plain.ownerToken)],
+    ['master key', [masterKey.toString('hex'), masterKey.toString('base64').replace(/=+$/, ''), masterKey.toString('base64url')]],
+  ];
+  const leaks: string[] = [];
+  for (const { where, text } of seen) {
+    // The model legitimately receives the upstream key: only as the Authorization of its own requests, never in bodies.
+    for (const [kind, needles] of canaries) {
+      for (const needle of needles) {
+        const at = text.indexOf(needle);
+        if (at !== -1) leaks.push(`${kind} in ${where}: …${text.slice(Math.max(0, at - 80), at + needle.length + 20).replace(/\s+/g, ' ')}…`);
+      }
+    }
+  }
+  assert.deepEqual(leaks, [], `${leaks.length} leak(s):\n${leaks.slice(0, 40).join('\n')}`);
+  // The test saw what it was meant to see: the servers received the credentials and quoted them back,
+  // and what came out had them removed.
+  const quoted = (where: RegExp) => seen.filter((x) => where.test(x.where) && x.text.includes('[redacted]')).length;
+  assert.ok(alpha.requestHeaders.some((h) => h.authorization === `Bearer ${CANARY.mcpBearer}`));
+  assert.ok(beta.requestHeaders.some((h) => h['x-api-key'] === CANARY.mcpHeader));
+  assert.ok(twilio.requests.length >= 3);
+  assert.equal(quoted(/^passthrough 4\d\d stream=false$/), 4, 'every passthrough 4xx quoted the key, redacted');
+  assert.equal(quoted(/^tool loop 4\d\d stream=true$/), 4, 'every streaming tool-loop 4xx quoted the key, redacted');
+  const toolResults = upstream.requests.map((r) => r.rawBody).filter((b) => b.includes('tool_result')).join('\n');
+  for (const tool of ['alpha__leak_error', 'alpha__leak_throw', 'alpha__whoami', 'beta__leak_error', 'beta__leak_throw', 'beta__whoami', 'whatsapp__send_message']) {
+    assert.match(toolResults, new RegExp(`tool=\\\\"${tool}\\\\"`), `${tool} ran`);
+  }
+  assert.match(toolResults, /\[redacted\]/);
+  assert.match(String(dead.lastError), /\[redacted\]/, 'the job error quoted the token, redacted');
+  assert.ok(quoted(/^log/) > 0, 'log lines quoted secrets, redacted');
+});
+
