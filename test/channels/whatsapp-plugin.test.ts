@@ -191,6 +191,40 @@ test('Twilio errors become clear tool errors; an unconfirmed send is reconciled,
   assert.ok(s.twilio.requests.some((r) => r.method === 'GET'), 'reconciled through the Messages list');
 });
 
+test('a send Twilio accepted whose SID cannot be stored (a SID already stored) is logged, reported truthfully, and never sent again', async () => {
+  await using s = await apiSetup();
+  const first = await toolTurn(s, s.key, [send({ to: ALICE_E164, text: 'first' })]);
+  assert.match(first[0], /status="ok"/);
+  // A Twilio-compatible server that answers the next create with the SID of the first message.
+  s.twilio.failNext({ match: 'create', reuseSid: true });
+  let results: string[] = [];
+  s.upstream.script(
+    { json: chatCompletion({ toolCalls: [send({ to: ALICE_E164, text: 'second' }, 'call_1')] }) },
+    { json: chatCompletion({ toolCalls: [send({ to: ALICE_E164, text: 'second' }, 'call_2')] }) },
+    {
+      expect(req) {
+        results = (req.body!.messages as Array<{ role: string; content: string }>).filter((m) => m.role === 'tool').map((m) => m.content);
+      },
+      json: chatCompletion({ content: 'done' }),
+    },
+  );
+  const r = await s.t.openai(s.key).chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'go' }] });
+  assert.equal(r.choices[0].message.content, 'done');
+  assert.equal(results.length, 2);
+  assert.match(results[0], /status="ok"/, 'the send was accepted: not an error');
+  assert.match(results[0], /Twilio accepted the message, but Plugboard could not record its SID/);
+  assert.doesNotMatch(results[0], /Could not confirm/);
+  assert.match(results[1], /status="ok"/);
+  assert.equal(s.twilio.messages.length, 2, 'the model calling again in the same request sends nothing more');
+  const logged = s.t.logs.map((l) => JSON.parse(l)).filter((l) => /SID could not be stored/.test(l.msg));
+  assert.equal(logged.length, 1, 'logged once, at error level');
+  assert.equal(logged[0].level, 'error');
+  assert.match(logged[0].err.message, /UNIQUE/);
+  const row = s.t.app.db.prepare("SELECT twilio_sid, sent_at FROM whatsapp_messages WHERE direction = 'out' AND body = 'second'").get() as { twilio_sid: string | null; sent_at: number | null };
+  assert.equal(row.twilio_sid, null);
+  assert.ok(row.sent_at, 'the acceptance is recorded');
+});
+
 test('default per-tool rate limits apply to the plugin like any other', async () => {
   await using s = await apiSetup();
   const calls = Array.from({ length: 31 }, () => send({ to: ALICE_E164, text: 'same' }));

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { StringDecoder } from 'node:string_decoder';
-import { SseEventParser, type SseEvent } from '../../src/net/sse-events.ts';
+import { SseEventParser, SseLimitError, type SseEvent } from '../../src/net/sse-events.ts';
 
 /** Feeds `pieces` (text) and returns the events and retry values seen. */
 function parse(pieces: string[]): { events: SseEvent[]; retries: number[] } {
@@ -82,5 +82,30 @@ describe('SseEventParser', () => {
       p.push(decoder.write(bytes.subarray(i)));
       assert.deepEqual(JSON.parse(events[0].data), { content: 'olá 👋 ção' }, `split at byte ${i}`);
     }
+  });
+
+  it('refuses a line, or the data of one event, longer than its cap — however it is cut — and stays failed', () => {
+    const max = 1000;
+    const cases: Array<[string, string[]]> = [
+      ['one long line in one piece', [`data: ${'a'.repeat(2000)}`]],
+      ['one long line in many pieces', Array.from({ length: 40 }, () => 'b'.repeat(50))],
+      ['a long line that ends in the same chunk', [`data: ${'c'.repeat(1500)}\n\n`]],
+      ['many short data lines of one event', Array.from({ length: 30 }, () => `data: ${'d'.repeat(40)}\n`)],
+      ['a comment line that never ends', [`: ${'e'.repeat(600)}`, 'e'.repeat(600)]],
+    ];
+    for (const [what, pieces] of cases) {
+      const events: SseEvent[] = [];
+      const p = new SseEventParser((e) => events.push(e), undefined, { maxEventChars: max });
+      assert.throws(() => {
+        for (const piece of pieces) p.push(piece);
+      }, (err: unknown) => err instanceof SseLimitError && err.limit === max, what);
+      assert.throws(() => p.push('data: ok\n\n'), SseLimitError, `${what}: the parser stays failed`);
+      assert.deepEqual(events, [], what);
+    }
+    // Events under the cap, many of them, pass: the cap is per event, not per stream.
+    const events: SseEvent[] = [];
+    const p = new SseEventParser((e) => events.push(e), undefined, { maxEventChars: max });
+    for (let i = 0; i < 100; i++) p.push(`data: ${'f'.repeat(900)}\n\n`);
+    assert.equal(events.length, 100);
   });
 });
