@@ -19,7 +19,7 @@ export const MIN_SECRET_LENGTH = 8;
 /** Most values kept; beyond it the least recently added or seen is dropped (it comes back when next opened). */
 const MAX_VALUES = 10_000;
 /** Up to this many needles `includes` per needle is cheaper than the index scan. */
-const SMALL_SET = 24;
+const SMALL_SET = 48;
 /** Depth and leaf count followed in a sealed JSON value (credentials are small, flat objects). */
 const MAX_JSON_DEPTH = 4;
 const MAX_JSON_LEAVES = 64;
