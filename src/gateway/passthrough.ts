@@ -41,6 +41,8 @@ export interface FaultDeps {
  * warn, anything else (a fault of ours) at error. The log's redactor removes known secrets.
  */
 export function logStreamFault(log: Logger, requestId: string, cause: unknown, mapped: unknown, where: string): void {
+  // A transport failure mapped to the caller's error keeps the original as `cause`: log that one.
+  if (cause instanceof AppError && cause.cause !== undefined) cause = cause.cause;
   const e = cause as Error | null;
   const fields = {
     requestId,

@@ -140,9 +140,15 @@ export function mapTransportError(err: unknown): AppError | Error {
     err instanceof undiciErrors.ConnectTimeoutError ||
     e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT' || e?.code === 'UND_ERR_CONNECT_TIMEOUT'
   ) {
-    return upstreamError(504, 'The upstream model provider did not answer in time.', 'upstream_timeout');
+    return withCause(upstreamError(504, 'The upstream model provider did not answer in time.', 'upstream_timeout'), err);
   }
-  return upstreamError(502, 'The upstream model provider could not be reached.', 'upstream_unreachable');
+  return withCause(upstreamError(502, 'The upstream model provider could not be reached.', 'upstream_unreachable'), err);
+}
+
+/** Keeps the transport failure as `cause` for the log (never on the wire: only the AppError's own fields are). */
+function withCause(mapped: AppError, cause: unknown): AppError {
+  Object.defineProperty(mapped, 'cause', { value: cause, enumerable: false, configurable: true, writable: true });
+  return mapped;
 }
 
 /** True when an error is the caller going away rather than a fault. */
