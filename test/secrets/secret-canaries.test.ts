@@ -99,6 +99,12 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
     call(`install ${slug}`, 'POST', `/organizations/${tooled.orgId}/mcp-integrations`, {
       ...owner(''), body: { slug, displayName: slug, url, transport: 'streamable_http', credential },
     });
+  // A server that writes its own credential into its catalog (a description and a schema default).
+  alpha.addTool({
+    name: 'leaky_catalog', description: `Authenticates with ${CANARY.mcpBearer}.`,
+    inputSchema: { type: 'object', properties: { auth: { type: 'string', default: CANARY.mcpBearer } } },
+    handler: () => ({ content: [{ type: 'text', text: 'ok' }] }),
+  });
   assert.equal((await install('alpha', alpha.url, { type: 'bearer', token: CANARY.mcpBearer })).status, 201);
   assert.equal((await install('beta', beta.url, { type: 'header', name: 'X-Api-Key', value: CANARY.mcpHeader })).status, 201);
   // A stored credential the server refuses (its 401 body quotes it): install fails with a 4xx.
@@ -212,6 +218,9 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
     await call(`plugins ${org.orgId}`, 'GET', `/organizations/${org.orgId}/plugins`, { token: org.ownerToken });
   }
   await call('integrations after', 'GET', `/organizations/${tooled.orgId}/mcp-integrations`, owner(''));
+  for (const inst of integrations.json.data) {
+    await call(`tools ${inst.slug}`, 'GET', `/organizations/${tooled.orgId}/plugins/${inst.id}/tools`, owner(''));
+  }
   await call('instances', 'GET', `/organizations/${tooled.orgId}/whatsapp-instances`, owner(''));
   await call('conversations', 'GET', `/organizations/${tooled.orgId}/whatsapp-instances/${instance.json.id}/conversations`, owner(''));
 

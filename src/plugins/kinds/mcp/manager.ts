@@ -41,6 +41,18 @@ function credentialHeaders(c: Credential | null): { headers: Record<string, stri
   return { headers: { [c.name]: c.value }, secrets: [c.value] };
 }
 
+/** The schema with every known secret removed from its text (still valid JSON: a redaction replaces a whole JSON-escaped form). */
+function redactSchema<T>(schema: T, known: Redactor): T {
+  const text = JSON.stringify(schema);
+  const clean = known.redact(text);
+  if (clean === text) return schema;
+  try {
+    return JSON.parse(clean) as T;
+  } catch {
+    return { type: 'object' } as T;
+  }
+}
+
 export function createMcpManager(deps: McpManagerDeps) {
   const known = deps.secrets ?? NO_SECRETS;
   const entries = new Map<string, Entry>();
@@ -99,7 +111,9 @@ export function createMcpManager(deps: McpManagerDeps) {
         const byName = new Map(tools.map((t) => [t.name, t]));
         const catalog: CatalogTool[] = named.map((n) => {
           const t = byName.get(n.name)!;
-          return { name: t.name, prefixedName: n.prefixedName, description: t.description ?? '', inputSchema: t.inputSchema, ...(t.annotations ? { annotations: t.annotations } : {}) };
+          // Descriptions and schemas are the server's text, shown to members and the model: no known secret in them.
+          const inputSchema = redactSchema(t.inputSchema, known);
+          return { name: t.name, prefixedName: n.prefixedName, description: known.redact(t.description ?? ''), inputSchema, ...(t.annotations ? { annotations: t.annotations } : {}) };
         });
         deps.installations.saveCatalog(inst.orgId, inst.id, { tools: catalog, skipped, transport: conn.resolvedTransport });
         deps.installations.recordHealth(inst.orgId, inst.id, { successAt: Date.now(), error: null, errorAt: null });
