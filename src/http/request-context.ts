@@ -2,14 +2,16 @@
  * The outermost middleware: request id, error mapping and the access log.
  *
  * Every response carries `x-request-id`. An `AppError` becomes its status and OpenAI-shaped body;
- * anything else becomes a generic 500 whose details go only to the log. Once headers are sent (SSE)
+ * a storage failure (disk full, I/O error, read-only database) a 503 saying so; anything else a
+ * generic 500 whose details go only to the log. Once headers are sent (SSE)
  * a final error event is written instead. The access log never holds bodies, keys or tokens.
  */
 import crypto from 'node:crypto';
 import type Koa from 'koa';
-import { isAppError, internalWireError, methodNotAllowed, toWireError, unknownRoute } from '../errors.ts';
+import { type AppError, isAppError, internalWireError, methodNotAllowed, storageUnavailable, toWireError, unknownRoute } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { sseData } from '../gateway/sink.ts';
+import { storageFailureKind } from '../storage/health.ts';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -71,10 +73,26 @@ export function requestContext(opts: { log: Logger; generateId?: () => string })
   };
 }
 
+/**
+ * What a client may be told about an error: an AppError as it is, a storage failure (disk full,
+ * I/O error, read-only or locked database) as a 503 that says so, anything else null (a generic
+ * 500). The one mapping both error writers use; it logs what the client is not told.
+ */
+export function clientErrorOf(err: unknown, requestId: string, log: Logger): AppError | null {
+  if (isAppError(err)) return err;
+  const storage = storageFailureKind(err);
+  if (storage) {
+    log.warn({ requestId, err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'storage failure');
+    return storageUnavailable(storage);
+  }
+  log.error({ requestId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unhandled error');
+  return null;
+}
+
 /** Writes an error straight to a Node response (the Koa-free fast path): JSON, or a final SSE event once streaming. */
-export function writeRawError(res: import('node:http').ServerResponse, err: unknown, requestId: string, log: Logger): number {
-  const known = isAppError(err);
-  if (!known) log.error({ requestId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unhandled error');
+export function writeRawError(res: import('node:http').ServerResponse, thrown: unknown, requestId: string, log: Logger): number {
+  const err = clientErrorOf(thrown, requestId, log);
+  const known = err !== null;
   const wire = known ? toWireError(err) : internalWireError(requestId);
   if (res.headersSent) {
     if (!res.writableEnded && !res.destroyed) res.end(sseData(wire));
@@ -91,11 +109,9 @@ export function writeRawError(res: import('node:http').ServerResponse, err: unkn
   return status;
 }
 
-function writeError(ctx: Koa.Context, err: unknown, requestId: string, log: Logger): void {
-  const known = isAppError(err);
-  if (!known) {
-    log.error({ requestId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unhandled error');
-  }
+function writeError(ctx: Koa.Context, thrown: unknown, requestId: string, log: Logger): void {
+  const err = clientErrorOf(thrown, requestId, log);
+  const known = err !== null;
   const wire = known ? toWireError(err) : internalWireError(requestId);
   if (ctx.headerSent || ctx.res.headersSent) {
     if (!ctx.res.writableEnded && !ctx.res.destroyed) {
