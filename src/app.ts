@@ -13,6 +13,7 @@ import { createOrganizationsRepo } from './storage/repos/organizations.ts';
 import { createControlTokensRepo } from './storage/repos/control-tokens.ts';
 import { createGatewayKeysRepo } from './storage/repos/gateway-keys.ts';
 import { createUsageEventsRepo } from './storage/repos/usage-events.ts';
+import { createStorageHealth } from './storage/health.ts';
 import { bootstrapIfEmpty, type BootstrapResult, type TenancyRepos } from './control/organizations.ts';
 import { createUsageRecorder, type UsageRecorder } from './usage/recorder.ts';
 import { createEventBus, type EventBus } from './usage/bus.ts';
@@ -93,7 +94,13 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const log = createLogger({ level: config.logLevel, destination: opts.logDestination });
   const { db, box, masterKey } = openStorage(config, { createKey: true });
   const orgs = createOrganizationsRepo(db);
-  const tokens = createControlTokensRepo(db);
+  const storage = createStorageHealth({ db, dataDir: config.dataDir });
+  const tokens = createControlTokensRepo(db, {
+    onTouchFailure(err) {
+      storage.noteFailure(err);
+      log.debug({ err: { code: (err as { code?: string }).code } }, 'control token last-used time not written');
+    },
+  });
   const keys = createGatewayKeysRepo(db);
   const usage = createUsageEventsRepo(db);
   const repos: TenancyRepos = { db, orgs, tokens, keys };
@@ -106,7 +113,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     }
   }
 
-  const recorder = createUsageRecorder({ usage, keys, log });
+  const recorder = createUsageRecorder({ usage, keys, log, health: storage });
   const bus = createEventBus();
   const pool = createUpstreamPool({
     baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections,
@@ -156,7 +163,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     log,
     trustProxy: config.trustProxy,
     routers: [
-      healthRoutes({ db, isShuttingDown: () => shuttingDown }),
+      healthRoutes({ db, isShuttingDown: () => shuttingDown, storage, usage: recorder.stats }),
       gatewayRoutes(gatewayDeps),
       organizationRoutes(repos, onChange),
       keyRoutes(repos, onChange),
