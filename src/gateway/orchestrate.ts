@@ -96,16 +96,17 @@ export function createInProcessCompletion(deps: OrchestrationDeps) {
     const granted = (): readonly string[] => (typeof r.enabledPluginIds === 'function' ? r.enabledPluginIds() : r.enabledPluginIds);
     const decideNow = () => decide(deps.runtime, { pluginsEnabled: deps.pluginsEnabled, body, orgId: r.orgId, orgInjection: true, keyAllowed: null, narrowTo: granted() });
     const decision = decideNow();
-    const record = (status: 'ok' | 'error', p: number | null, c: number | null, errorClass: string | null): void =>
-      deps.recorder.record({
+    // The caller gets the answer once its usage rows are committed, as an HTTP caller does (usage/recorder.ts).
+    const record = (status: 'ok' | 'error', p: number | null, c: number | null, errorClass: string | null): Promise<void> =>
+      new Promise((resolve) => deps.recorder.commit({
         orgId: r.orgId, requestId: r.requestId, kind: 'completion', instanceId: r.instanceId, model: body.model as string, status,
         httpStatus: status === 'ok' ? 200 : null, errorClass, promptTokens: p, completionTokens: c, latencyMs: performance.now() - started, createdAt: Date.now(),
-      });
+      }, resolve));
     try {
       if (decision.mode === 'passthrough') {
         const completion = await completeTurn(deps.pool, body, r.signal);
         const u = completion.usage;
-        record('ok', u?.prompt_tokens ?? null, u?.completion_tokens ?? null, null);
+        await record('ok', u?.prompt_tokens ?? null, u?.completion_tokens ?? null, null);
         return { content: completion.choices?.[0]?.message?.content ?? '', promptTokens: u?.prompt_tokens ?? null, completionTokens: u?.completion_tokens ?? null, turns: 1 };
       }
       const { completion, outcome, turns } = await deps.loop.run({
@@ -116,10 +117,10 @@ export function createInProcessCompletion(deps: OrchestrationDeps) {
           return deps.runtime.buildToolSet(d.mode === 'orchestrate' ? d.plugins : []);
         } : undefined,
       });
-      record('ok', outcome.promptTokens, outcome.completionTokens, null);
+      await record('ok', outcome.promptTokens, outcome.completionTokens, null);
       return { content: completion.choices?.[0]?.message?.content ?? '', promptTokens: outcome.promptTokens, completionTokens: outcome.completionTokens, turns };
     } catch (err) {
-      record('error', null, null, (err as { code?: string }).code ?? 'internal_error');
+      await record('error', null, null, (err as { code?: string }).code ?? 'internal_error');
       throw err;
     }
   };

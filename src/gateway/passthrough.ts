@@ -99,7 +99,8 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Reco
     } else if (!isAbort(err) && !sink.closed) {
       const mapped = mapTransportError(err);
       const wire = mapped instanceof AppError ? toWireError(mapped) : internalWireError(input.requestId);
-      await sink.write(sseData(wire));
+      // The error event is the answer's last: it leaves with the end of the response (after the usage commit, see chat.ts).
+      sink.end(sseData(wire));
       outcome.httpStatus = mapped instanceof AppError ? mapped.status : 500;
       outcome.status = 'error';
       outcome.errorClass = mapped instanceof AppError ? mapped.code : 'internal_error';

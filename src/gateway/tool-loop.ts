@@ -272,7 +272,8 @@ export function createToolLoop(deps: LoopDeps) {
       } else {
         outcome.httpStatus = mapped instanceof AppError ? mapped.status : 500;
         outcome.errorClass = mapped instanceof AppError ? mapped.code : 'internal_error';
-        await sink.write(sseData(mapped instanceof AppError ? toWireError(mapped) : internalWireError(req.requestId)));
+        // The error event is the answer's last: it leaves with the end of the response (after the usage commit, see chat.ts).
+        sink.end(sseData(mapped instanceof AppError ? toWireError(mapped) : internalWireError(req.requestId)));
       }
       deps.bus.publish({ type: 'request_failed', orgId: req.orgId, requestId: req.requestId, at: Date.now(), errorClass: outcome.errorClass });
     }
