@@ -16,6 +16,7 @@ import { createUsageEventsRepo } from './storage/repos/usage-events.ts';
 import { createStorageHealth } from './storage/health.ts';
 import { bootstrapIfEmpty, type BootstrapResult, type TenancyRepos } from './control/organizations.ts';
 import { createUsageRecorder, type UsageRecorder } from './usage/recorder.ts';
+import { journalFileFor, openUsageJournal } from './usage/journal.ts';
 import { createEventBus, type EventBus } from './usage/bus.ts';
 import { createUpstreamPool } from './gateway/upstream-pool.ts';
 import { createKeyAuthenticator } from './gateway/key-auth.ts';
@@ -113,7 +114,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     }
   }
 
-  const recorder = createUsageRecorder({ usage, keys, log, health: storage });
+  const recorder = createUsageRecorder({ usage, keys, log, health: storage, journal: openUsageJournal(journalFileFor(config.dbFile)) });
+  recorder.recover();
   const bus = createEventBus();
   const pool = createUpstreamPool({
     baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections,

@@ -1,6 +1,6 @@
 /**
  * `/v1/chat/completions` use case: validate, decide passthrough or orchestration, answer, and
- * record one usage event per completion, committed before the answer's last byte. Knows nothing of Koa: it writes to a ResponseSink.
+ * record one usage event per completion, made safe before the answer's last byte. Knows nothing of Koa: it writes to a ResponseSink.
  */
 import { invalidRequest } from '../errors.ts';
 import type { GatewayKey } from '../storage/repos/gateway-keys.ts';
@@ -56,8 +56,8 @@ export function validateChatBody(body: Record<string, unknown>): void {
 
 /**
  * Answers one completion and records its usage row. The row (with the rows of its model turns and
- * tool calls, recorded earlier) is committed before the response's last write leaves: the sink's
- * last write is held until the recorder's commit calls back (see usage/recorder.ts).
+ * tool calls, recorded earlier) is safe before the response's last write leaves: the sink holds
+ * that write until the recorder's commit has returned (see usage/recorder.ts).
  */
 export async function handleChatCompletion(deps: ChatDeps, call: ChatCall, sink: ResponseSink): Promise<void> {
   validateChatBody(call.body);
@@ -71,12 +71,12 @@ export async function handleChatCompletion(deps: ChatDeps, call: ChatCall, sink:
     if (!outcome) outcome = await passthroughChat(deps.pool, deps.aliases, call, held);
   } catch (err) {
     const e = err as { status?: number; code?: string };
-    // The caller renders the error once this resolves: the error row is committed before it.
-    await new Promise<void>((resolve) => deps.recorder.commit({
+    // The caller renders the error after this: the error row is safe before it.
+    deps.recorder.commit({
       orgId: call.key.orgId, requestId: call.requestId, kind: 'completion', keyId: call.key.id, model: requestedModel,
       status: 'error', httpStatus: e.status ?? 500, errorClass: e.code ?? 'internal_error', latencyMs: performance.now() - started,
       stream, createdAt: Date.now(),
-    }, resolve));
+    });
     // Only a fault after the answer's last write was held lands here with one: the caller still gets that answer.
     if (held.holding) held.release();
     throw err;
@@ -85,5 +85,6 @@ export async function handleChatCompletion(deps: ChatDeps, call: ChatCall, sink:
     orgId: call.key.orgId, requestId: call.requestId, kind: 'completion', keyId: call.key.id, model: outcome.model ?? requestedModel,
     status: outcome.status, httpStatus: outcome.httpStatus, errorClass: outcome.errorClass, promptTokens: outcome.promptTokens,
     completionTokens: outcome.completionTokens, latencyMs: performance.now() - started, stream, createdAt: Date.now(),
-  }, held.release);
+  });
+  held.release();
 }

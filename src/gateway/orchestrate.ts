@@ -96,17 +96,17 @@ export function createInProcessCompletion(deps: OrchestrationDeps) {
     const granted = (): readonly string[] => (typeof r.enabledPluginIds === 'function' ? r.enabledPluginIds() : r.enabledPluginIds);
     const decideNow = () => decide(deps.runtime, { pluginsEnabled: deps.pluginsEnabled, body, orgId: r.orgId, orgInjection: true, keyAllowed: null, narrowTo: granted() });
     const decision = decideNow();
-    // The caller gets the answer once its usage rows are committed, as an HTTP caller does (usage/recorder.ts).
-    const record = (status: 'ok' | 'error', p: number | null, c: number | null, errorClass: string | null): Promise<void> =>
-      new Promise((resolve) => deps.recorder.commit({
+    // The caller gets the answer once its usage rows are safe, as an HTTP caller does (usage/recorder.ts).
+    const record = (status: 'ok' | 'error', p: number | null, c: number | null, errorClass: string | null): void =>
+      deps.recorder.commit({
         orgId: r.orgId, requestId: r.requestId, kind: 'completion', instanceId: r.instanceId, model: body.model as string, status,
         httpStatus: status === 'ok' ? 200 : null, errorClass, promptTokens: p, completionTokens: c, latencyMs: performance.now() - started, createdAt: Date.now(),
-      }, resolve));
+      });
     try {
       if (decision.mode === 'passthrough') {
         const completion = await completeTurn(deps.pool, body, r.signal);
         const u = completion.usage;
-        await record('ok', u?.prompt_tokens ?? null, u?.completion_tokens ?? null, null);
+        record('ok', u?.prompt_tokens ?? null, u?.completion_tokens ?? null, null);
         return { content: completion.choices?.[0]?.message?.content ?? '', promptTokens: u?.prompt_tokens ?? null, completionTokens: u?.completion_tokens ?? null, turns: 1 };
       }
       const { completion, outcome, turns } = await deps.loop.run({
@@ -117,10 +117,10 @@ export function createInProcessCompletion(deps: OrchestrationDeps) {
           return deps.runtime.buildToolSet(d.mode === 'orchestrate' ? d.plugins : []);
         } : undefined,
       });
-      await record('ok', outcome.promptTokens, outcome.completionTokens, null);
+      record('ok', outcome.promptTokens, outcome.completionTokens, null);
       return { content: completion.choices?.[0]?.message?.content ?? '', promptTokens: outcome.promptTokens, completionTokens: outcome.completionTokens, turns };
     } catch (err) {
-      await record('error', null, null, (err as { code?: string }).code ?? 'internal_error');
+      record('error', null, null, (err as { code?: string }).code ?? 'internal_error');
       throw err;
     }
   };

@@ -14,9 +14,16 @@ import type { Db } from './db.ts';
 export type StorageFailureKind = 'full' | 'io_error' | 'read_only' | 'busy';
 export type StorageState = 'ok' | StorageFailureKind;
 
-/** better-sqlite3 errors carry SQLite's extended result code name, e.g. SQLITE_IOERR_WRITE. */
+/**
+ * better-sqlite3 errors carry SQLite's extended result code name, e.g. SQLITE_IOERR_WRITE; files
+ * Plugboard writes itself beside the database (the usage journal) fail with errno codes.
+ */
 const KINDS: Array<[prefix: string, kind: StorageFailureKind]> = [
   ['SQLITE_FULL', 'full'],
+  ['ENOSPC', 'full'],
+  ['EDQUOT', 'full'],
+  ['EIO', 'io_error'],
+  ['EROFS', 'read_only'],
   ['SQLITE_IOERR', 'io_error'],
   ['SQLITE_CANTOPEN', 'io_error'],
   ['SQLITE_READONLY', 'read_only'],
@@ -27,7 +34,7 @@ const KINDS: Array<[prefix: string, kind: StorageFailureKind]> = [
 /** The kind of storage failure an error is, or null when it is something else (a bug, a constraint). */
 export function storageFailureKind(err: unknown): StorageFailureKind | null {
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return null;
+  if (typeof code !== 'string') return null;
   for (const [prefix, kind] of KINDS) if (code === prefix || code.startsWith(`${prefix}_`)) return kind;
   return null;
 }

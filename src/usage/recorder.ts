@@ -1,108 +1,134 @@
 /**
- * Usage recorder: writes usage events in batches, and tells a completion when its row is safe.
+ * Usage recorder: takes usage events from the request path, and makes a completion's events safe
+ * before its answer ends, without a SQLite commit on that path.
  *
- * The guarantee (README "Durability"): `commit()` calls back once the event — and every event
- * recorded before it — is committed to SQLite (or, when the database refuses the write, counted as
- * dropped). The gateway ends a response in that callback, so a completion whose answer reached
- * the client completely has its usage row, even if the process is killed the next instant.
- * Commits wait for the end of the current event-loop turn (`setImmediate`), so the completions
- * finishing in one turn share one transaction. `record()` queues without waiting: such rows are
- * written by the next commit or within FLUSH_INTERVAL_MS. Gateway-key last-used times are not
- * usage: batched every FLUSH_INTERVAL_MS and never waited for.
+ * The guarantee (README "Durability"): when `commit()` returns, the event — and every event
+ * recorded before it — survives the process being killed: appended to the usage journal
+ * (usage/journal.ts, one small write, no fsync), or, when the journal cannot be written, committed
+ * to SQLite (or counted as dropped when SQLite refuses too). The gateway ends a response after it.
+ * Events reach SQLite in batches (every FLUSH_INTERVAL_MS or MAX_BATCH events), which then empty
+ * the journal; `recover()` replays it at start. Why not a SQLite commit per completion: several
+ * page writes each and, by growing the WAL, frequent checkpoints with fsyncs — measured 175 µs a
+ * row sustained (p99 4 ms) against 16 µs batched; the journal append is about 5 µs. `record()`
+ * queues without writing. Gateway-key last-used times are not usage: batched, not journaled.
  *
- * A failed write never fails a request: its events are dropped, counted in `stats` and logged
- * (a warn line with the count, at most every DROP_LOG_INTERVAL_MS). Must never throw to callers.
+ * A refused write never fails a request: events SQLite refuses are dropped, counted in `stats`
+ * and logged (a warn line with the count, at most every DROP_LOG_INTERVAL_MS). Must never throw
+ * to callers.
  */
 import type { GatewayKeysRepo } from '../storage/repos/gateway-keys.ts';
 import type { UsageEventInput, UsageEventsRepo } from '../storage/repos/usage-events.ts';
 import type { StorageHealth } from '../storage/health.ts';
 import { storageFailureKind } from '../storage/health.ts';
+import type { JournalEntry, UsageJournal } from './journal.ts';
 import type { Logger } from '../log.ts';
 
 /** A batch this large is written at once rather than waiting for the next flush. */
 const MAX_BATCH = 500;
-/** Latest interval between writes of rows nobody waits for, and of last-used times. */
+/** Latest interval between SQLite writes of usage events and of last-used times. */
 const FLUSH_INTERVAL_MS = 50;
 /** Dropped rows are reported at most this often (a full disk under load would otherwise log per turn). */
 const DROP_LOG_INTERVAL_MS = 5000;
 
 /** Counters a health check or a metrics endpoint reads. */
 export interface UsageStats {
-  /** Events written since start. */
+  /** Events written to SQLite since start. */
   readonly committed: number;
   /** Events lost because the database refused the write (disk full, I/O error…) since start. */
   readonly dropped: number;
+  /** Events recovered from the journal at start (the previous process died before writing them). */
+  readonly recovered: number;
 }
 
 export interface UsageRecorder {
-  /** Queues an event; written by the next commit or within FLUSH_INTERVAL_MS. */
+  /** Queues an event; written by the next flush (within FLUSH_INTERVAL_MS). */
   record(event: UsageEventInput): void;
-  /** Queues an event and calls `then` once it and everything queued before it are committed (or dropped). */
-  commit(event: UsageEventInput, then: () => void): void;
+  /** Records an event and makes it, and everything recorded before it, safe (or dropped) before returning. */
+  commit(event: UsageEventInput): void;
   touchKey(keyId: string, at: number): void;
-  /** Writes everything pending now (readers of the usage table call it first). */
+  /** Writes everything pending to SQLite now (readers of the usage table call it first). */
   flush(): void;
+  /** At start: writes the events a killed process left in the journal. */
+  recover(): void;
   close(): void;
   readonly stats: UsageStats;
 }
 
-export function createUsageRecorder(deps: { usage: UsageEventsRepo; keys: GatewayKeysRepo; log: Logger; health?: StorageHealth }): UsageRecorder {
-  let pending: UsageEventInput[] = [];
-  let waiters: Array<() => void> = [];
+export interface RecorderDeps {
+  usage: UsageEventsRepo;
+  keys: GatewayKeysRepo;
+  journal: UsageJournal;
+  log: Logger;
+  health?: StorageHealth;
+}
+
+export function createUsageRecorder(deps: RecorderDeps): UsageRecorder {
+  let seq = deps.usage.journalSeq();
+  let pending: JournalEntry[] = [];
+  /** pending[0 .. journaled) are in the journal already. */
+  let journaled = 0;
   let touched = new Map<string, number>();
   let timer: NodeJS.Timeout | null = null;
-  let turnEnd: NodeJS.Immediate | null = null;
-  const stats = { committed: 0, dropped: 0 };
+  let soon: NodeJS.Immediate | null = null;
+  const stats = { committed: 0, dropped: 0, recovered: 0 };
   let unreported = 0;
   let lastDropLog = -Infinity;
   let lastDropErr: unknown = null;
 
+  const errFields = (err: unknown) => ({ code: (err as { code?: string } | null)?.code, message: (err as Error | null)?.message });
   const reportDrops = (force: boolean): void => {
     const at = Date.now();
     if (!unreported || (!force && at - lastDropLog < DROP_LOG_INTERVAL_MS)) return;
-    const err = lastDropErr as { code?: string; message?: string } | null;
-    deps.log.warn({ err: { code: err?.code, message: err?.message }, dropped: unreported, droppedTotal: stats.dropped }, 'usage events dropped: the database refused the write');
+    deps.log.warn({ err: errFields(lastDropErr), dropped: unreported, droppedTotal: stats.dropped }, 'usage events dropped: the database refused the write');
     unreported = 0;
     lastDropLog = at;
   };
-
-  /** Writes the queued events in one transaction, then releases everyone waiting on them. */
+  /** Everything pending into SQLite in one transaction, then the journal is empty again. */
   const writeEvents = (): void => {
-    if (turnEnd) {
-      clearImmediate(turnEnd);
-      turnEnd = null;
-    }
-    const events = pending;
-    const done = waiters;
+    const entries = pending;
     pending = [];
-    waiters = [];
-    if (events.length) {
+    journaled = 0;
+    if (entries.length) {
       try {
-        deps.usage.insertMany(events);
-        stats.committed += events.length;
+        deps.usage.insertMany(entries.map((e) => e.event), entries[entries.length - 1].seq);
+        stats.committed += entries.length;
         deps.health?.noteSuccess();
         if (unreported) reportDrops(true);
       } catch (err) {
-        stats.dropped += events.length;
-        unreported += events.length;
+        stats.dropped += entries.length;
+        unreported += entries.length;
         lastDropErr = err;
         deps.health?.noteFailure(err);
         // A storage failure repeats every turn until space is back: one line per interval. Anything else is a bug: every time.
         reportDrops(storageFailureKind(err) === null);
       }
     }
-    for (const release of done) {
-      try {
-        release();
-      } catch (err) {
-        deps.log.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'ending a response after its usage commit failed');
-      }
+    // Emptied after a failure too: what SQLite refused is dropped (and counted), not replayed later.
+    try {
+      deps.journal.clear();
+    } catch (err) {
+      deps.log.error({ err: errFields(err) }, 'usage journal could not be emptied');
+    }
+  };
+  /** The events not yet in the journal go there in one write; without a journal, into SQLite now. */
+  const makeSafe = (): void => {
+    if (journaled === pending.length) return;
+    try {
+      deps.journal.append(pending.slice(journaled));
+      journaled = pending.length;
+    } catch (err) {
+      deps.health?.noteFailure(err);
+      writeEvents();
     }
   };
   const flush = (): void => {
     if (timer) {
       clearTimeout(timer);
       timer = null;
+    }
+    if (soon) {
+      clearImmediate(soon);
+      soon = null;
     }
     writeEvents();
     if (!touched.size) return;
@@ -113,34 +139,51 @@ export function createUsageRecorder(deps: { usage: UsageEventsRepo; keys: Gatewa
     } catch (err) {
       // Last-used times are a convenience: lost ones are overwritten by the next request's.
       deps.health?.noteFailure(err);
-      deps.log.debug({ err: { code: (err as { code?: string }).code, message: (err as Error).message }, keys: keys.size }, 'key last-used times not written');
+      deps.log.debug({ err: errFields(err), keys: keys.size }, 'key last-used times not written');
     }
   };
   const schedule = (): void => {
-    if (pending.length >= MAX_BATCH) writeEvents();
-    if (!timer) {
+    // A full batch is written right after this turn: never inside the request that filled it.
+    if (pending.length >= MAX_BATCH) soon ??= setImmediate(flush);
+    else if (!timer) {
       timer = setTimeout(flush, FLUSH_INTERVAL_MS);
       timer.unref();
     }
   };
   return {
     record(event) {
-      pending.push(event);
+      pending.push({ seq: ++seq, event });
       schedule();
     },
-    commit(event, then) {
-      pending.push(event);
-      waiters.push(then);
-      turnEnd ??= setImmediate(writeEvents);
+    commit(event) {
+      pending.push({ seq: ++seq, event });
+      makeSafe();
+      schedule();
     },
     touchKey(keyId, at) {
       touched.set(keyId, at);
       schedule();
     },
     flush,
+    recover() {
+      const done = deps.usage.journalSeq();
+      const lost = deps.journal.readAll().filter((e) => e.seq > done);
+      if (!lost.length) {
+        deps.journal.clear();
+        return;
+      }
+      seq = Math.max(seq, lost[lost.length - 1].seq);
+      // They are in the journal already; written now, as any batch (a refusal drops and counts them).
+      pending = [...lost, ...pending];
+      journaled = lost.length;
+      stats.recovered += lost.length;
+      deps.log.info({ recovered: lost.length }, 'usage events recovered from the journal of a process that stopped before writing them');
+      writeEvents();
+    },
     close() {
       flush();
       reportDrops(true);
+      deps.journal.close();
     },
     stats,
   };

@@ -2,13 +2,15 @@
  * Usage survives a crash: the real server (`node src/main.ts serve`) runs as a child process under
  * bounded concurrent load on every completion path — passthrough JSON and SSE, the tool loop JSON
  * and streaming (a real MCP server), an upstream 4xx and a stream the upstream breaks — and is
- * killed with SIGKILL mid-load, three times on the same data directory. After each kill the test
- * opens the database: every request whose answer reached the client completely (the whole body,
- * `[DONE]`, or the error the SDK read) has its completion row with the right status, and a
- * tool-loop request its model turns and tool call too. Only our own child is killed, by PID.
+ * killed with SIGKILL mid-load, three times on the same data directory. After each kill the server
+ * is started again (it replays its usage journal) and the test opens the database: every request
+ * whose answer reached the client completely (the whole body, `[DONE]`, or the error the SDK
+ * read) has exactly one completion row with the right status, and a tool-loop request its model
+ * turns and tool call too. Only our own children are killed, by PID.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import OpenAI from 'openai';
@@ -120,7 +122,6 @@ test('SIGKILL under load, three times: every answer the client received complete
 
     let child = first;
     for (let round = 1; round <= ROUNDS; round++) {
-      if (round > 1) child = await startChild();
       const answered: Answered[] = [];
       let stop = false;
       let next = 0;
@@ -140,7 +141,11 @@ test('SIGKILL under load, three times: every answer the client received complete
       stop = true;
       await load;
 
-      const db = openDb({ file: path.join(dataDir, 'plugboard.db') });
+      const journal = path.join(dataDir, 'usage.journal');
+      const inJournal = fs.existsSync(journal) ? fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).length : 0;
+      // What an operator sees: the server started again on the same data directory (the next round's).
+      child = await startChild();
+      const db = openDb({ file: path.join(dataDir, 'plugboard.db'), readonly: true });
       try {
         const rows = db.prepare('SELECT request_id, kind, status, http_status FROM usage_events').all() as Array<{ request_id: string; kind: string; status: string; http_status: number | null }>;
         const byRequest = new Map<string, typeof rows>();
@@ -149,17 +154,18 @@ test('SIGKILL under load, three times: every answer the client received complete
         assert.deepEqual(missing.map((m) => `${m.flavour} ${m.requestId}`), [], `round ${round}: ${missing.length} of ${answered.length} answered completions have no usage row`);
         for (const a of answered) {
           const mine = byRequest.get(a.requestId)!;
-          const completion = mine.find((r) => r.kind === 'completion')!;
+          const completion = mine.filter((r) => r.kind === 'completion');
+          assert.equal(completion.length, 1, `${a.flavour} ${a.requestId}: one completion row, never two`);
           const failed = a.flavour === 'upstream-429' || a.flavour === 'sse-broken';
-          assert.equal(completion.status, failed ? 'error' : 'ok', `${a.flavour} ${a.requestId}`);
-          if (a.flavour === 'upstream-429') assert.equal(completion.http_status, 429);
+          assert.equal(completion[0].status, failed ? 'error' : 'ok', `${a.flavour} ${a.requestId}`);
+          if (a.flavour === 'upstream-429') assert.equal(completion[0].http_status, 429);
           if (a.flavour.startsWith('tool-')) {
             assert.deepEqual(mine.map((r) => r.kind).sort(), ['completion', 'model_turn', 'model_turn', 'tool_call'], `${a.flavour} ${a.requestId}: its turns and tool call too`);
           }
         }
         const flavours = new Set(answered.map((a) => a.flavour));
         assert.equal(flavours.size, FLAVOURS.length, `round ${round} answered every flavour: ${[...flavours].join(', ')}`);
-        console.log(`# round ${round}: ${answered.length} answered before the kill, all with their usage rows (${rows.length} rows in all)`);
+        console.log(`# round ${round}: ${answered.length} answered before the kill, all with their usage rows after the restart (${rows.length} rows in all; ${inJournal} events were only in the journal at the kill)`);
       } finally {
         db.close();
       }

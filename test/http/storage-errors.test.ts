@@ -49,7 +49,11 @@ test('storageFailureKind classifies by SQLite result code, extended codes includ
   assert.equal(storageFailureKind(sqliteError('SQLITE_READONLY_RECOVERY')), 'read_only');
   assert.equal(storageFailureKind(sqliteError('SQLITE_LOCKED')), 'busy');
   assert.equal(storageFailureKind(sqliteError('SQLITE_CONSTRAINT')), null);
-  assert.equal(storageFailureKind(Object.assign(new Error('disk'), { code: 'ENOSPC' })), null);
+  // Files written beside the database (the usage journal) fail with errno codes.
+  assert.equal(storageFailureKind(Object.assign(new Error('disk'), { code: 'ENOSPC' })), 'full');
+  assert.equal(storageFailureKind(Object.assign(new Error('ro'), { code: 'EROFS' })), 'read_only');
+  assert.equal(storageFailureKind(Object.assign(new Error('io'), { code: 'EIO' })), 'io_error');
+  assert.equal(storageFailureKind(Object.assign(new Error('net'), { code: 'ECONNRESET' })), null);
   assert.equal(storageFailureKind(null), null);
   assert.equal(storageFailureKind('SQLITE_FULL'), null);
 });

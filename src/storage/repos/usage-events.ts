@@ -69,6 +69,9 @@ const FILTERS: Array<[keyof UsageQuery, string]> = [
   ['from', 'created_at >= ?'], ['to', 'created_at < ?'], ['beforeId', 'id < ?'],
 ];
 
+/** meta key of the last usage-journal sequence number written here (usage/journal.ts). */
+const JOURNAL_SEQ_KEY = 'usage_journal_seq';
+
 /** Rows per INSERT statement: one statement per batch slice instead of one per row (16 × 64 parameters). */
 const ROWS_PER_INSERT = 64;
 const COLUMNS = `org_id, request_id, kind, key_id, instance_id, plugin_id, tool, model, status, http_status,
@@ -93,18 +96,30 @@ export function createUsageEventsRepo(db: Db) {
     }
     return stmt;
   };
-  const insertMany = db.transaction((events: UsageEventInput[]) => {
+  const readJournalSeq = db.prepare(`SELECT value FROM meta WHERE key = '${JOURNAL_SEQ_KEY}'`).pluck();
+  const writeJournalSeq = db.prepare(`INSERT INTO meta (key, value) VALUES ('${JOURNAL_SEQ_KEY}', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+  const insertMany = db.transaction((events: UsageEventInput[], journalSeq: number | undefined) => {
     for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
       const slice = events.slice(i, i + ROWS_PER_INSERT);
       const args: unknown[] = [];
       for (const e of slice) pushRow(args, e);
       (insertFor(slice.length).run as (...p: unknown[]) => unknown).apply(insertFor(slice.length), args);
     }
+    if (journalSeq !== undefined) writeJournalSeq.run(String(journalSeq));
   });
   const cache = new Map<string, ReturnType<Db['prepare']>>();
   return {
-    insertMany(events: UsageEventInput[]): void {
-      if (events.length) insertMany(events);
+    /**
+     * Inserts in one transaction. `journalSeq`: the usage journal's sequence number of the last
+     * event, stored in the same transaction, so a replay after a crash skips what is already here.
+     */
+    insertMany(events: UsageEventInput[], journalSeq?: number): void {
+      if (events.length) insertMany(events, journalSeq);
+    },
+    /** The journal sequence number of the last event inserted with one (0: none yet). */
+    journalSeq(): number {
+      const v = readJournalSeq.get() as string | undefined;
+      return v === undefined ? 0 : Number(v);
     },
     query(q: UsageQuery): UsageEvent[] {
       const where = ['org_id = ?'];
