@@ -37,9 +37,9 @@ export interface HeldSink extends ResponseSink {
 }
 
 /**
- * Holds a response's last write so the usage row can be committed first (see usage/recorder.ts):
- * everything before it streams as usual; the answer's final bytes — the whole JSON body, or the
- * SSE tail with `[DONE]` — and the end of the response wait for `release()`.
+ * Holds a response's last write so the usage row can be made safe first (see usage/recorder.ts):
+ * everything before it streams as usual; the answer's final bytes — the whole JSON body, the SSE
+ * tail with `[DONE]`, or the error event — and the end of the response wait for `release()`.
  */
 export function holdLastWrite(inner: ResponseSink): HeldSink {
   let last: (() => void) | null = null;
