@@ -14,8 +14,10 @@ import { createOrganizationsRepo } from './storage/repos/organizations.ts';
 import { createControlTokensRepo } from './storage/repos/control-tokens.ts';
 import { createGatewayKeysRepo } from './storage/repos/gateway-keys.ts';
 import { createUsageEventsRepo } from './storage/repos/usage-events.ts';
+import { createStorageHealth } from './storage/health.ts';
 import { bootstrapIfEmpty, type BootstrapResult, type TenancyRepos } from './control/organizations.ts';
 import { createUsageRecorder, type UsageRecorder } from './usage/recorder.ts';
+import { journalFileFor, openUsageJournal } from './usage/journal.ts';
 import { createEventBus, type EventBus } from './usage/bus.ts';
 import { createUpstreamPool } from './gateway/upstream-pool.ts';
 import { createKeyAuthenticator } from './gateway/key-auth.ts';
@@ -107,7 +109,13 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const log = createLogger({ level: config.logLevel, destination: opts.logDestination, secrets });
   const { db, box, masterKey } = openStorage(config, { createKey: true, secrets });
   const orgs = createOrganizationsRepo(db);
-  const tokens = createControlTokensRepo(db);
+  const storage = createStorageHealth({ db, dataDir: config.dataDir });
+  const tokens = createControlTokensRepo(db, {
+    onTouchFailure(err) {
+      storage.noteFailure(err);
+      log.debug({ err: { code: (err as { code?: string }).code } }, 'control token last-used time not written');
+    },
+  });
   const keys = createGatewayKeysRepo(db);
   const usage = createUsageEventsRepo(db, { secrets });
   const repos: TenancyRepos = { db, orgs, tokens, keys };
@@ -120,7 +128,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     }
   }
 
-  const recorder = createUsageRecorder({ usage, keys, log });
+  const recorder = createUsageRecorder({ usage, keys, log, health: storage, secrets, journal: openUsageJournal(journalFileFor(config.dbFile)) });
+  recorder.recover();
   const bus = createEventBus();
   const pool = createUpstreamPool({
     baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections, secrets,
@@ -171,7 +180,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     secrets,
     trustProxy: config.trustProxy,
     routers: [
-      healthRoutes({ db, isShuttingDown: () => shuttingDown }),
+      healthRoutes({ db, isShuttingDown: () => shuttingDown, storage, usage: recorder.stats }),
       gatewayRoutes(gatewayDeps),
       organizationRoutes(repos, onChange),
       keyRoutes(repos, onChange),

@@ -17,7 +17,7 @@ export async function runDoctor(config: Config, json: boolean): Promise<number> 
   const add = (name: string, ok: boolean, detail: string): void => void checks.push({ name, ok, detail });
 
   try {
-    fs.mkdirSync(config.dataDir, { recursive: true });
+    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const probe = path.join(config.dataDir, `.doctor-${process.pid}`);
     fs.writeFileSync(probe, 'ok');
     fs.rmSync(probe);

@@ -131,6 +131,19 @@ export function upstreamError(status: number, message: string, code = 'upstream_
   return new AppError({ code, status, type: ErrorType.upstream, message });
 }
 
+const STORAGE_FAILURES = {
+  full: { code: 'storage_full', message: "The appliance's disk is full, so this change could not be saved. Reads still work; retry once the operator has freed space on the data volume." },
+  io_error: { code: 'storage_unavailable', message: 'The appliance could not write to its database (I/O error). Retry later; the operator should check the data volume.' },
+  read_only: { code: 'storage_read_only', message: "The appliance's database is read-only right now, so this change could not be saved. The operator should check the data volume and file permissions." },
+  busy: { code: 'storage_busy', message: 'The database is busy with another process. Retry in a moment.' },
+} as const;
+
+/** The database cannot take this request's writes (kinds from storage/health.ts): 503, never a generic 500. */
+export function storageUnavailable(kind: keyof typeof STORAGE_FAILURES): AppError {
+  const f = STORAGE_FAILURES[kind];
+  return new AppError({ code: f.code, status: 503, type: ErrorType.api, message: f.message, headers: kind === 'busy' ? { 'retry-after': '1' } : {} });
+}
+
 export function methodNotAllowed(): AppError {
   return new AppError({
     code: 'method_not_allowed',

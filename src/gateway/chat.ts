@@ -1,13 +1,13 @@
 /**
  * `/v1/chat/completions` use case: validate, decide passthrough or orchestration, answer, and
- * record one usage event per completion. Knows nothing of Koa: it writes to a ResponseSink.
+ * record one usage event per completion, made safe before the answer's last byte. Knows nothing of Koa: it writes to a ResponseSink.
  */
 import { invalidRequest } from '../errors.ts';
 import type { GatewayKey } from '../storage/repos/gateway-keys.ts';
 import type { UsageRecorder } from '../usage/recorder.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
 import { passthroughChat, type CompletionOutcome, type FaultDeps } from './passthrough.ts';
-import type { ResponseSink } from './sink.ts';
+import { holdLastWrite, type ResponseSink } from './sink.ts';
 
 export interface ChatCall {
   key: GatewayKey;
@@ -56,27 +56,37 @@ export function validateChatBody(body: Record<string, unknown>): void {
   }
 }
 
+/**
+ * Answers one completion and records its usage row. The row (with the rows of its model turns and
+ * tool calls, recorded earlier) is safe before the response's last write leaves: the sink holds
+ * that write until the recorder's commit has returned (see usage/recorder.ts).
+ */
 export async function handleChatCompletion(deps: ChatDeps, call: ChatCall, sink: ResponseSink): Promise<void> {
   validateChatBody(call.body);
   const started = performance.now();
   const stream = call.body.stream === true;
   const requestedModel = call.body.model as string;
+  const held = holdLastWrite(sink);
   let outcome: CompletionOutcome | null = null;
   try {
-    outcome = deps.orchestrate ? await deps.orchestrate(call, sink) : null;
-    if (!outcome) outcome = await passthroughChat(deps.pool, deps.aliases, call, sink, deps.faults);
+    outcome = deps.orchestrate ? await deps.orchestrate(call, held) : null;
+    if (!outcome) outcome = await passthroughChat(deps.pool, deps.aliases, call, held, deps.faults);
   } catch (err) {
     const e = err as { status?: number; code?: string };
-    deps.recorder.record({
+    // The caller renders the error after this: the error row is safe before it.
+    deps.recorder.commit({
       orgId: call.key.orgId, requestId: call.requestId, kind: 'completion', keyId: call.key.id, model: requestedModel,
       status: 'error', httpStatus: e.status ?? 500, errorClass: e.code ?? 'internal_error', latencyMs: performance.now() - started,
       stream, createdAt: Date.now(),
     });
+    // Only a fault after the answer's last write was held lands here with one: the caller still gets that answer.
+    if (held.holding) held.release();
     throw err;
   }
-  deps.recorder.record({
+  deps.recorder.commit({
     orgId: call.key.orgId, requestId: call.requestId, kind: 'completion', keyId: call.key.id, model: outcome.model ?? requestedModel,
     status: outcome.status, httpStatus: outcome.httpStatus, errorClass: outcome.errorClass, promptTokens: outcome.promptTokens,
     completionTokens: outcome.completionTokens, latencyMs: performance.now() - started, stream, createdAt: Date.now(),
   });
+  held.release();
 }

@@ -96,8 +96,9 @@ export function createInProcessCompletion(deps: OrchestrationDeps) {
     const granted = (): readonly string[] => (typeof r.enabledPluginIds === 'function' ? r.enabledPluginIds() : r.enabledPluginIds);
     const decideNow = () => decide(deps.runtime, { pluginsEnabled: deps.pluginsEnabled, body, orgId: r.orgId, orgInjection: true, keyAllowed: null, narrowTo: granted() });
     const decision = decideNow();
+    // The caller gets the answer once its usage rows are safe, as an HTTP caller does (usage/recorder.ts).
     const record = (status: 'ok' | 'error', p: number | null, c: number | null, errorClass: string | null): void =>
-      deps.recorder.record({
+      deps.recorder.commit({
         orgId: r.orgId, requestId: r.requestId, kind: 'completion', instanceId: r.instanceId, model: body.model as string, status,
         httpStatus: status === 'ok' ? 200 : null, errorClass, promptTokens: p, completionTokens: c, latencyMs: performance.now() - started, createdAt: Date.now(),
       });

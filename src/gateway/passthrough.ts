@@ -122,7 +122,8 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Reco
       const mapped = mapTransportError(err);
       logStreamFault(faults.log, input.requestId, err, mapped, 'passthrough');
       const { status, wire } = safeWireError(mapped, input.requestId, faults.secrets);
-      await sink.write(sseData(wire));
+      // The error event is the answer's last: it leaves with the end of the response (after the usage commit, see chat.ts).
+      sink.end(sseData(wire));
       outcome.httpStatus = status;
       outcome.status = 'error';
       outcome.errorClass = wire.error.code ?? 'internal_error';

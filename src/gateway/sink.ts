@@ -46,3 +46,58 @@ export function safeWireError(err: unknown, requestId: string, secrets: Redactor
     wire: { error: { message: secrets.redact(error.message), type: secrets.redact(error.type), param: clean(error.param), code: clean(error.code) } },
   };
 }
+
+/** A sink whose last write (`json`, or `end`) is held until `release()`. */
+export interface HeldSink extends ResponseSink {
+  /** Sends the held last write now (ends an open stream that never ended). Idempotent. */
+  release(): void;
+  /** True while a last write waits for `release()`. */
+  readonly holding: boolean;
+}
+
+/**
+ * Holds a response's last write so the usage row can be made safe first (see usage/recorder.ts):
+ * everything before it streams as usual; the answer's final bytes — the whole JSON body, the SSE
+ * tail with `[DONE]`, or the error event — and the end of the response wait for `release()`.
+ */
+export function holdLastWrite(inner: ResponseSink): HeldSink {
+  let last: (() => void) | null = null;
+  let ended = false;
+  let released = false;
+  return {
+    json(status, body, headers) {
+      if (ended) return;
+      ended = true;
+      last = () => inner.json(status, body, headers);
+    },
+    header(name, value) {
+      inner.header?.(name, value);
+    },
+    openStream(opts) {
+      inner.openStream(opts);
+    },
+    get streamOpen() {
+      return inner.streamOpen;
+    },
+    write(data) {
+      return ended ? Promise.resolve() : inner.write(data);
+    },
+    end(data) {
+      if (ended) return;
+      ended = true;
+      last = () => inner.end(data);
+    },
+    get closed() {
+      return inner.closed;
+    },
+    get holding() {
+      return last !== null && !released;
+    },
+    release() {
+      if (released) return;
+      released = true;
+      if (last) last();
+      else if (inner.streamOpen) inner.end();
+    },
+  };
+}

@@ -281,7 +281,8 @@ export function createToolLoop(deps: LoopDeps) {
         const { status, wire } = safeWireError(mapped, req.requestId, deps.secrets);
         outcome.httpStatus = status;
         outcome.errorClass = wire.error.code ?? 'internal_error';
-        await sink.write(sseData(wire));
+        // The error event is the answer's last: it leaves with the end of the response (after the usage commit, see chat.ts).
+        sink.end(sseData(wire));
       }
       deps.bus.publish({ type: 'request_failed', orgId: req.orgId, requestId: req.requestId, at: Date.now(), errorClass: outcome.errorClass });
     }

@@ -2,16 +2,18 @@
  * The outermost middleware: request id, error mapping and the access log.
  *
  * Every response carries `x-request-id`. An `AppError` becomes its status and OpenAI-shaped body;
- * anything else becomes a generic 500 whose details go only to the log. Once headers are sent (SSE)
+ * a storage failure (disk full, I/O error, read-only database) a 503 saying so; anything else a
+ * generic 500 whose details go only to the log. Once headers are sent (SSE)
  * a final error event is written instead. The access log never holds bodies, keys or tokens.
  * Every error body and error header passes the known-secrets redactor (`safeWireError`).
  */
 import crypto from 'node:crypto';
 import type Koa from 'koa';
-import { isAppError, methodNotAllowed, unknownRoute } from '../errors.ts';
+import { type AppError, isAppError, methodNotAllowed, storageUnavailable, unknownRoute } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { safeWireError, sseData } from '../gateway/sink.ts';
 import { NO_SECRETS, type Redactor } from '../storage/known-secrets.ts';
+import { storageFailureKind } from '../storage/health.ts';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -74,19 +76,31 @@ export function requestContext(opts: { log: Logger; secrets?: Redactor; generate
   };
 }
 
-function logUnknown(log: Logger, err: unknown, requestId: string): void {
-  if (!isAppError(err)) log.error({ requestId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unhandled error');
+/**
+ * What a client may be told about an error: an AppError as it is, a storage failure (disk full,
+ * I/O error, read-only or locked database) as a 503 that says so, anything else null (a generic
+ * 500). The one mapping both error writers use; it logs what the client is not told.
+ */
+export function clientErrorOf(err: unknown, requestId: string, log: Logger): AppError | null {
+  if (isAppError(err)) return err;
+  const storage = storageFailureKind(err);
+  if (storage) {
+    log.warn({ requestId, err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'storage failure');
+    return storageUnavailable(storage);
+  }
+  log.error({ requestId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unhandled error');
+  return null;
 }
 
 /** The error's own headers (Retry-After, rate-limit headers), each redacted. */
-function errorHeaders(err: unknown, secrets: Redactor): Array<[string, string]> {
-  return isAppError(err) ? Object.entries(err.headers).map(([k, v]) => [k, secrets.redact(v)]) : [];
+function errorHeaders(err: AppError | null, secrets: Redactor): Array<[string, string]> {
+  return err ? Object.entries(err.headers).map(([k, v]) => [k, secrets.redact(v)]) : [];
 }
 
 /** Writes an error straight to a Node response (the Koa-free fast path): JSON, or a final SSE event once streaming. */
-export function writeRawError(res: import('node:http').ServerResponse, err: unknown, requestId: string, log: Logger, secrets: Redactor = NO_SECRETS): number {
-  logUnknown(log, err, requestId);
-  const { status, wire } = safeWireError(err, requestId, secrets);
+export function writeRawError(res: import('node:http').ServerResponse, thrown: unknown, requestId: string, log: Logger, secrets: Redactor = NO_SECRETS): number {
+  const err = clientErrorOf(thrown, requestId, log);
+  const { status, wire } = safeWireError(err ?? thrown, requestId, secrets);
   if (res.headersSent) {
     if (!res.writableEnded && !res.destroyed) res.end(sseData(wire));
     return res.statusCode;
@@ -101,9 +115,9 @@ export function writeRawError(res: import('node:http').ServerResponse, err: unkn
   return status;
 }
 
-function writeError(ctx: Koa.Context, err: unknown, requestId: string, log: Logger, secrets: Redactor): void {
-  logUnknown(log, err, requestId);
-  const { status, wire } = safeWireError(err, requestId, secrets);
+function writeError(ctx: Koa.Context, thrown: unknown, requestId: string, log: Logger, secrets: Redactor): void {
+  const err = clientErrorOf(thrown, requestId, log);
+  const { status, wire } = safeWireError(err ?? thrown, requestId, secrets);
   if (ctx.headerSent || ctx.res.headersSent) {
     if (!ctx.res.writableEnded && !ctx.res.destroyed) {
       ctx.res.write(sseData(wire));

@@ -4,6 +4,11 @@
  * WAL for concurrent readers (the CLI and TUI may open the file while the server runs),
  * a busy timeout instead of immediate SQLITE_BUSY, and foreign keys (off by default, per
  * connection). Must never know about HTTP or tenants: repositories add those.
+ *
+ * The database holds key hashes, sealed secrets and customers' messages: its files are the
+ * owner's only (0600, as the master key), and a data directory Plugboard creates is 0700. An
+ * existing directory is left as the operator made it (it may be a mount point or shared with a
+ * backup job); the files in it are what is tightened.
  */
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -43,9 +48,40 @@ export interface OpenDbOptions {
   busyTimeoutMs?: number;
 }
 
+/** Mode of the database file and its -wal/-shm companions. */
+export const DB_FILE_MODE = 0o600;
+/** Mode of a data directory Plugboard creates. */
+export const DATA_DIR_MODE = 0o700;
+
+/**
+ * Creates the database file 0600 when it is missing (SQLite would make it 0644, and gives the
+ * -wal and -shm files the mode of the database file) and takes group and other access away from
+ * existing ones. A file owned by someone else is left alone: not ours to change.
+ */
+function restrictDbFiles(file: string): void {
+  fs.closeSync(fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, DB_FILE_MODE));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    let mode: number;
+    try {
+      mode = fs.statSync(f).mode & 0o777;
+    } catch {
+      continue; // No -wal/-shm yet: SQLite creates them with the database file's (now tight) mode.
+    }
+    if ((mode & 0o077) === 0) continue;
+    try {
+      fs.chmodSync(f, mode & 0o700);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    }
+  }
+}
+
 /** Opens (creating the folder if needed) and configures a connection. */
 export function openDb(options: OpenDbOptions): Db {
-  if (options.file !== ':memory:') fs.mkdirSync(path.dirname(options.file), { recursive: true });
+  if (options.file !== ':memory:') {
+    fs.mkdirSync(path.dirname(options.file), { recursive: true, mode: DATA_DIR_MODE });
+    if (!options.readonly) restrictDbFiles(options.file);
+  }
   const db = new Database(options.file, {
     readonly: options.readonly ?? false,
     timeout: options.busyTimeoutMs ?? 5000,

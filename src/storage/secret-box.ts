@@ -104,7 +104,7 @@ export function loadMasterKey(opts: { envValue?: string; keyFile: string; create
     return { key: parseMasterKey(fs.readFileSync(opts.keyFile, 'utf8')), source: opts.keyFile, created: false };
   }
   if (!opts.createIfMissing) throw new MasterKeyError(`No master key: set PLUGBOARD_MASTER_KEY or create ${opts.keyFile}.`);
-  fs.mkdirSync(path.dirname(opts.keyFile), { recursive: true });
+  fs.mkdirSync(path.dirname(opts.keyFile), { recursive: true, mode: 0o700 });
   const key = crypto.randomBytes(32);
   // 'wx' fails if another process created it meanwhile; then read theirs.
   try {

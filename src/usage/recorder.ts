@@ -1,49 +1,154 @@
 /**
- * Usage recorder: takes usage events from the request path without blocking it.
+ * Usage recorder: takes usage events from the request path, and makes a completion's events safe
+ * before its answer ends, without a SQLite commit on that path.
  *
- * Events are queued and written in one transaction per tick (or when the batch is large), along
- * with batched gateway-key last-used times. `flush()` writes what is pending at once; readers of the
- * usage table call it first, so nothing recorded is ever invisible to them.
+ * The guarantee (README "Durability"): when `commit()` returns, the event — and every event
+ * recorded before it — survives the process being killed: appended to the usage journal
+ * (usage/journal.ts, one small write, no fsync), or, when the journal cannot be written, committed
+ * to SQLite (or counted as dropped when SQLite refuses too). The gateway ends a response after it.
+ * Events reach SQLite in batches (every FLUSH_INTERVAL_MS or MAX_BATCH events), which then empty
+ * the journal; `recover()` replays it at start. Why not a SQLite commit per completion: several
+ * page writes each and, by growing the WAL, frequent checkpoints with fsyncs — measured 175 µs a
+ * row sustained (p99 4 ms) against 16 µs batched; the journal append is about 5 µs. `record()`
+ * queues without writing. Gateway-key last-used times are not usage: batched, not journaled.
+ *
+ * A refused write never fails a request: events SQLite refuses are dropped, counted in `stats`
+ * and logged (a warn line with the count, at most every DROP_LOG_INTERVAL_MS). Must never throw
+ * to callers.
  */
 import type { GatewayKeysRepo } from '../storage/repos/gateway-keys.ts';
-import type { UsageEventInput, UsageEventsRepo } from '../storage/repos/usage-events.ts';
+import { redactUsageEvent, type UsageEventInput, type UsageEventsRepo } from '../storage/repos/usage-events.ts';
+import { NO_SECRETS, type Redactor } from '../storage/known-secrets.ts';
+import type { StorageHealth } from '../storage/health.ts';
+import { storageFailureKind } from '../storage/health.ts';
+import type { JournalEntry, UsageJournal } from './journal.ts';
 import type { Logger } from '../log.ts';
 
-/** A batch this large is written at once rather than waiting for the next tick. */
+/** A batch this large is written at once rather than waiting for the next flush. */
 const MAX_BATCH = 500;
-/** Latest interval between writes while events keep coming. */
+/** Latest interval between SQLite writes of usage events and of last-used times. */
 const FLUSH_INTERVAL_MS = 50;
+/** Dropped rows are reported at most this often (a full disk under load would otherwise log per turn). */
+const DROP_LOG_INTERVAL_MS = 5000;
 
-export interface UsageRecorder {
-  record(event: UsageEventInput): void;
-  touchKey(keyId: string, at: number): void;
-  flush(): void;
-  close(): void;
+/** Counters a health check or a metrics endpoint reads. */
+export interface UsageStats {
+  /** Events written to SQLite since start. */
+  readonly committed: number;
+  /** Events lost because the database refused the write (disk full, I/O error…) since start. */
+  readonly dropped: number;
+  /** Events recovered from the journal at start (the previous process died before writing them). */
+  readonly recovered: number;
 }
 
-export function createUsageRecorder(deps: { usage: UsageEventsRepo; keys: GatewayKeysRepo; log: Logger }): UsageRecorder {
-  let pending: UsageEventInput[] = [];
+export interface UsageRecorder {
+  /** Queues an event; written by the next flush (within FLUSH_INTERVAL_MS). */
+  record(event: UsageEventInput): void;
+  /** Records an event and makes it, and everything recorded before it, safe (or dropped) before returning. */
+  commit(event: UsageEventInput): void;
+  touchKey(keyId: string, at: number): void;
+  /** Writes everything pending to SQLite now (readers of the usage table call it first). */
+  flush(): void;
+  /** At start: writes the events a killed process left in the journal. */
+  recover(): void;
+  close(): void;
+  readonly stats: UsageStats;
+}
+
+export interface RecorderDeps {
+  usage: UsageEventsRepo;
+  keys: GatewayKeysRepo;
+  journal: UsageJournal;
+  log: Logger;
+  health?: StorageHealth;
+  /** Known secrets: removed from an event's text fields before it is journaled or written. */
+  secrets?: Redactor;
+}
+
+export function createUsageRecorder(deps: RecorderDeps): UsageRecorder {
+  const secrets = deps.secrets ?? NO_SECRETS;
+  let seq = deps.usage.journalSeq();
+  let pending: JournalEntry[] = [];
+  /** pending[0 .. journaled) are in the journal already. */
+  let journaled = 0;
   let touched = new Map<string, number>();
   let timer: NodeJS.Timeout | null = null;
+  let soon: NodeJS.Immediate | null = null;
+  const stats = { committed: 0, dropped: 0, recovered: 0 };
+  let unreported = 0;
+  let lastDropLog = -Infinity;
+  let lastDropErr: unknown = null;
 
+  const errFields = (err: unknown) => ({ code: (err as { code?: string } | null)?.code, message: (err as Error | null)?.message });
+  const reportDrops = (force: boolean): void => {
+    const at = Date.now();
+    if (!unreported || (!force && at - lastDropLog < DROP_LOG_INTERVAL_MS)) return;
+    deps.log.warn({ err: errFields(lastDropErr), dropped: unreported, droppedTotal: stats.dropped }, 'usage events dropped: the database refused the write');
+    unreported = 0;
+    lastDropLog = at;
+  };
+  /** Everything pending into SQLite in one transaction, then the journal is empty again. */
+  const writeEvents = (): void => {
+    const entries = pending;
+    pending = [];
+    journaled = 0;
+    if (entries.length) {
+      try {
+        deps.usage.insertMany(entries.map((e) => e.event), entries[entries.length - 1].seq);
+        stats.committed += entries.length;
+        deps.health?.noteSuccess();
+        if (unreported) reportDrops(true);
+      } catch (err) {
+        stats.dropped += entries.length;
+        unreported += entries.length;
+        lastDropErr = err;
+        deps.health?.noteFailure(err);
+        // A storage failure repeats every turn until space is back: one line per interval. Anything else is a bug: every time.
+        reportDrops(storageFailureKind(err) === null);
+      }
+    }
+    // Emptied after a failure too: what SQLite refused is dropped (and counted), not replayed later.
+    try {
+      deps.journal.clear();
+    } catch (err) {
+      deps.log.error({ err: errFields(err) }, 'usage journal could not be emptied');
+    }
+  };
+  /** The events not yet in the journal go there in one write; without a journal, into SQLite now. */
+  const makeSafe = (): void => {
+    if (journaled === pending.length) return;
+    try {
+      deps.journal.append(pending.slice(journaled));
+      journaled = pending.length;
+    } catch (err) {
+      deps.health?.noteFailure(err);
+      writeEvents();
+    }
+  };
   const flush = (): void => {
     if (timer) {
       clearTimeout(timer);
       timer = null;
     }
-    const events = pending;
+    if (soon) {
+      clearImmediate(soon);
+      soon = null;
+    }
+    writeEvents();
+    if (!touched.size) return;
     const keys = touched;
-    pending = [];
     touched = new Map();
     try {
-      deps.usage.insertMany(events);
-      if (keys.size) deps.keys.touchMany(keys);
+      deps.keys.touchMany(keys);
     } catch (err) {
-      deps.log.error({ err: { message: (err as Error).message }, lost: events.length }, 'usage events could not be written');
+      // Last-used times are a convenience: lost ones are overwritten by the next request's.
+      deps.health?.noteFailure(err);
+      deps.log.debug({ err: errFields(err), keys: keys.size }, 'key last-used times not written');
     }
   };
   const schedule = (): void => {
-    if (pending.length >= MAX_BATCH) flush();
+    // A full batch is written right after this turn: never inside the request that filled it.
+    if (pending.length >= MAX_BATCH) soon ??= setImmediate(flush);
     else if (!timer) {
       timer = setTimeout(flush, FLUSH_INTERVAL_MS);
       timer.unref();
@@ -51,7 +156,12 @@ export function createUsageRecorder(deps: { usage: UsageEventsRepo; keys: Gatewa
   };
   return {
     record(event) {
-      pending.push(event);
+      pending.push({ seq: ++seq, event: redactUsageEvent(event, secrets) });
+      schedule();
+    },
+    commit(event) {
+      pending.push({ seq: ++seq, event: redactUsageEvent(event, secrets) });
+      makeSafe();
       schedule();
     },
     touchKey(keyId, at) {
@@ -59,6 +169,26 @@ export function createUsageRecorder(deps: { usage: UsageEventsRepo; keys: Gatewa
       schedule();
     },
     flush,
-    close: flush,
+    recover() {
+      const done = deps.usage.journalSeq();
+      const lost = deps.journal.readAll().filter((e) => e.seq > done);
+      if (!lost.length) {
+        deps.journal.clear();
+        return;
+      }
+      seq = Math.max(seq, lost[lost.length - 1].seq);
+      // They are in the journal already; written now, as any batch (a refusal drops and counts them).
+      pending = [...lost, ...pending];
+      journaled = lost.length;
+      stats.recovered += lost.length;
+      deps.log.info({ recovered: lost.length }, 'usage events recovered from the journal of a process that stopped before writing them');
+      writeEvents();
+    },
+    close() {
+      flush();
+      reportDrops(true);
+      deps.journal.close();
+    },
+    stats,
   };
 }

@@ -72,10 +72,23 @@ const FILTERS: Array<[keyof UsageQuery, string]> = [
   ['from', 'created_at >= ?'], ['to', 'created_at < ?'], ['beforeId', 'id < ?'],
 ];
 
+/** meta key of the last usage-journal sequence number written here (usage/journal.ts). */
+const JOURNAL_SEQ_KEY = 'usage_journal_seq';
+
 /** Rows per INSERT statement: one statement per batch slice instead of one per row (16 × 64 parameters). */
 const ROWS_PER_INSERT = 64;
 const COLUMNS = `org_id, request_id, kind, key_id, instance_id, plugin_id, tool, model, status, http_status,
   error_class, prompt_tokens, completion_tokens, latency_ms, stream, created_at`;
+
+/**
+ * The event with every free-text field (request id, tool, model, error class) passed through the
+ * known-secrets redactor: applied where an event enters the recorder (before the usage journal
+ * touches the disk) and again at insert.
+ */
+export function redactUsageEvent(e: UsageEventInput, secrets: Redactor): UsageEventInput {
+  const text = (v: string | null | undefined): string | null | undefined => (typeof v === 'string' ? secrets.redact(v) : v);
+  return { ...e, requestId: secrets.redact(e.requestId), tool: text(e.tool), model: text(e.model), errorClass: text(e.errorClass) };
+}
 
 function pushRow(args: unknown[], e: UsageEventInput, secrets: Redactor): void {
   const text = (v: string | null | undefined): string | null => (typeof v === 'string' ? secrets.redact(v) : null);
@@ -98,18 +111,30 @@ export function createUsageEventsRepo(db: Db, opts: { secrets?: Redactor } = {})
     }
     return stmt;
   };
-  const insertMany = db.transaction((events: UsageEventInput[]) => {
+  const readJournalSeq = db.prepare(`SELECT value FROM meta WHERE key = '${JOURNAL_SEQ_KEY}'`).pluck();
+  const writeJournalSeq = db.prepare(`INSERT INTO meta (key, value) VALUES ('${JOURNAL_SEQ_KEY}', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+  const insertMany = db.transaction((events: UsageEventInput[], journalSeq: number | undefined) => {
     for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
       const slice = events.slice(i, i + ROWS_PER_INSERT);
       const args: unknown[] = [];
       for (const e of slice) pushRow(args, e, secrets);
       (insertFor(slice.length).run as (...p: unknown[]) => unknown).apply(insertFor(slice.length), args);
     }
+    if (journalSeq !== undefined) writeJournalSeq.run(String(journalSeq));
   });
   const cache = new Map<string, ReturnType<Db['prepare']>>();
   return {
-    insertMany(events: UsageEventInput[]): void {
-      if (events.length) insertMany(events);
+    /**
+     * Inserts in one transaction. `journalSeq`: the usage journal's sequence number of the last
+     * event, stored in the same transaction, so a replay after a crash skips what is already here.
+     */
+    insertMany(events: UsageEventInput[], journalSeq?: number): void {
+      if (events.length) insertMany(events, journalSeq);
+    },
+    /** The journal sequence number of the last event inserted with one (0: none yet). */
+    journalSeq(): number {
+      const v = readJournalSeq.get() as string | undefined;
+      return v === undefined ? 0 : Number(v);
     },
     query(q: UsageQuery): UsageEvent[] {
       const where = ['org_id = ?'];
