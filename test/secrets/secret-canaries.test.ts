@@ -9,7 +9,7 @@
  * auth errors. Then every canary, in its plain, URL-encoded and base64 forms, is looked for in
  * every response body and header received, the captured log lines, the live-events stream, the
  * usage rows, jobs, installations and instances read through the API, what the model was sent, and
- * the raw database files on disk (plugboard.db, -wal, -shm).
+ * every raw file in the data directory (plugboard.db, -wal, -shm, usage.journal) but the master key file.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -231,9 +231,13 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
   await eventsDone;
   keep('live events', events);
   for (const line of t.logs) keep('log', line);
-  const files = [t.config.dbFile, `${t.config.dbFile}-wal`, `${t.config.dbFile}-shm`];
+  // Every file in the data directory (database, -wal, -shm, the usage journal…) but the master key's own file.
   const raw = (when: string) => {
-    for (const f of files) if (fs.existsSync(f)) keep(`${when} ${f.split('/').pop()}`, fs.readFileSync(f).toString('latin1'));
+    for (const name of fs.readdirSync(t.config.dataDir)) {
+      const f = `${t.config.dataDir}/${name}`;
+      if (f === t.config.masterKeyFile || !fs.statSync(f).isFile()) continue;
+      keep(`${when} ${name}`, fs.readFileSync(f).toString('latin1'));
+    }
   };
   raw('running');
   await t.close();
