@@ -1,9 +1,11 @@
 /**
  * Request-body reading with a hard size limit, and JSON parsing with clear 4xx errors.
- * Reads raw bytes (so signatures and passthrough see exactly what was sent).
+ * Reads raw bytes (so signatures and passthrough see exactly what was sent). Every JSON body of
+ * every route (gateway, control panel) goes through `parseJsonObject`, so its limits hold everywhere.
  */
 import type { IncomingMessage } from 'node:http';
 import { bodyTooLarge, invalidJson, invalidRequest } from '../errors.ts';
+import { isTooDeep, MAX_JSON_DEPTH } from '../net/json-depth.ts';
 
 export async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
@@ -24,7 +26,11 @@ export async function readRawBody(req: IncomingMessage, limit: number): Promise<
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }
 
-/** Parses a JSON object body; anything else (array, scalar, invalid) is a 400. */
+/**
+ * Parses a JSON object body; anything else (array, scalar, invalid, nested deeper than
+ * MAX_JSON_DEPTH) is a 400. The depth is checked on the text once it parsed, so invalid JSON is
+ * still reported as such, and before any code walks the value recursively.
+ */
 export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) throw invalidRequest('The request body is empty; a JSON object is required.', null, 'missing_body');
   let parsed: unknown;
@@ -32,6 +38,9 @@ export function parseJsonObject(raw: Buffer): Record<string, unknown> {
     parsed = JSON.parse(raw.toString('utf8'));
   } catch {
     throw invalidJson();
+  }
+  if (parsed !== null && typeof parsed === 'object' && isTooDeep(raw)) {
+    throw invalidRequest(`The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`, null, 'json_too_deep');
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw invalidRequest('The request body must be a JSON object.', null, 'invalid_body');

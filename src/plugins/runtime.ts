@@ -16,6 +16,7 @@ import { scrubText } from './scrub.ts';
 import { capUtf8 } from './kinds/mcp/result-text.ts';
 import type { FirstPartyPlugin, PluginHandle, ToolCallContext, ToolDescriptor } from './types.ts';
 import { createVersionedCache, type ConfigVersion } from '../storage/config-version.ts';
+import { isTooDeep, MAX_JSON_DEPTH } from '../net/json-depth.ts';
 
 /** OpenAI's limit on `tools[]` per request. */
 export const MAX_TOOLS_PER_REQUEST = 128;
@@ -178,6 +179,10 @@ export function createPluginRuntime(deps: RuntimeDeps) {
       }
       if (args === null || typeof args !== 'object' || Array.isArray(args)) {
         return fail('invalid_arguments', `The arguments for ${call.name} must be a JSON object.`, resolved);
+      }
+      // The same nesting limit as request bodies, before the validator and the plugin walk the value.
+      if (isTooDeep(call.arguments)) {
+        return fail('invalid_arguments', `The arguments for ${call.name} nest deeper than ${MAX_JSON_DEPTH} levels.`, resolved);
       }
       const check = deps.validator.check(resolved.tool.inputSchema, args);
       if (!check.ok) return fail('invalid_arguments', `Invalid arguments for ${call.name}: ${check.problems}. Fix them and call again.`, resolved);
