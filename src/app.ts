@@ -20,6 +20,7 @@ import { createUpstreamPool } from './gateway/upstream-pool.ts';
 import { createKeyAuthenticator } from './gateway/key-auth.ts';
 import { createKeyLimiter } from './gateway/key-limits.ts';
 import { createKoaApp, dispatch } from './http/server.ts';
+import { createClientErrorHandler } from './http/client-error.ts';
 import { fastChatCompletions, gatewayRoutes } from './http/routes/gateway.ts';
 import { createConfigVersion } from './storage/config-version.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -171,6 +172,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     ],
   });
   const server = http.createServer({ keepAliveTimeout: 65_000 }, dispatch(koa, { 'POST /v1/chat/completions': fastChatCompletions(gatewayDeps, log) }));
+  // What Node's parser refuses (oversized headers, bad framing) is answered in the error shape too.
+  server.on('clientError', createClientErrorHandler({ log }));
 
   let closing: Promise<void> | null = null;
   return {

@@ -4,7 +4,7 @@
  * every route (gateway, control panel) goes through `parseJsonObject`, so its limits hold everywhere.
  */
 import type { IncomingMessage } from 'node:http';
-import { bodyTooLarge, invalidJson, invalidRequest } from '../errors.ts';
+import { AppError, ErrorType, bodyTooLarge, invalidJson, invalidRequest } from '../errors.ts';
 import { isTooDeep, MAX_JSON_DEPTH } from '../net/json-depth.ts';
 
 export async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -15,13 +15,20 @@ export async function readRawBody(req: IncomingMessage, limit: number): Promise<
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      throw bodyTooLarge(limit);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        req.resume();
+        throw bodyTooLarge(limit);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    // The request stream only fails when the connection does (the client hung up mid-body, or the
+    // parser refused its framing and the clientError handler answered): normal traffic, not a fault.
+    throw clientClosed();
   }
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }
@@ -46,4 +53,12 @@ export function parseJsonObject(raw: Buffer): Record<string, unknown> {
     throw invalidRequest('The request body must be a JSON object.', null, 'invalid_body');
   }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * The client went away before its body was complete. Nobody reads the answer; 499 (nginx's
+ * "client closed request") makes the access log say what happened, at info level, without a stack.
+ */
+export function clientClosed(): AppError {
+  return new AppError({ code: 'client_closed', status: 499, type: ErrorType.invalidRequest, message: 'The client closed the connection before the request body was complete.' });
 }

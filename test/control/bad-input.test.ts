@@ -113,7 +113,7 @@ test(`every JSON-body endpoint of the control panel: valid JSON nested deeper th
     const inString = await t.api(method, path, { token: tenant.ownerToken, rawBody: `{"${field}":"${'['.repeat(1000)}"}` });
     assert.notEqual(inString.json?.error?.code, 'json_too_deep', `${method} ${path}: brackets inside a string`);
   }
-  assert.ok(t.logs.every((l) => !l.includes('"level":50')), 'no error was logged');
+  assert.ok(t.logs.every((l) => !l.includes('"level":"error"')), 'no error was logged');
 });
 
 test('wrong types, bad values and missing required fields name the param', async () => {

@@ -265,7 +265,7 @@ test(`JSON nested deeper than ${MAX_JSON_DEPTH} levels is a 400 json_too_deep on
     }
   }
   assert.equal(upstream.requests.length, 0, 'the upstream was never called');
-  assert.ok(t.logs.every((l) => !l.includes('"level":50')), 'nothing was logged as an error');
+  assert.ok(t.logs.every((l) => !l.includes('"level":"error"')), 'nothing was logged as an error');
 
   for (const [path, key] of Object.entries(keys)) {
     for (const stream of [false, true]) {
