@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseCidr } from './net/cidr.ts';
 
 export interface Config {
   readonly host: string;
@@ -251,7 +252,11 @@ function createParsers(src: Source, problems: string[]) {
       if (v === undefined) return [];
       const list = v.split(',').map((s) => s.trim()).filter(Boolean);
       for (const c of list) {
-        if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c)) problems.push(`${name}: ${JSON.stringify(c)} is not a CIDR like 10.0.0.0/8`);
+        try {
+          parseCidr(c); // the SSRF guard's own parser: what passes here never fails there
+        } catch (err) {
+          problems.push(`${name}: ${(err as Error).message}`);
+        }
       }
       return list;
     },
