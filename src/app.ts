@@ -160,11 +160,11 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       healthRoutes({ db, isShuttingDown: () => shuttingDown }),
       gatewayRoutes(gatewayDeps),
       organizationRoutes(repos, onChange),
-      keyRoutes(repos, onChange),
+      keyRoutes(repos, onChange, runtime.pluginIdsOf),
       usageRoutes({ orgs, tokens, usage, recorder }),
       mcpIntegrationRoutes({ orgs, tokens, installations, mcp, runtime, policy, onChange }),
       eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs, shutdownSignal: shutdown.signal }),
-      whatsappInstanceRoutes({ orgs, tokens, channel: whatsapp, installations }),
+      whatsappInstanceRoutes({ orgs, tokens, channel: whatsapp, pluginIds: runtime.pluginIdsOf }),
       jobRoutes({ orgs, tokens, queue, wake: whatsapp.wake }),
       twilioWebhookRoutes({
         findInstance: (id) => whatsapp.repos.instances.findForWebhook(id), inbound: whatsapp.inbound, status: whatsapp.status, publicBaseUrl: config.publicBaseUrl,

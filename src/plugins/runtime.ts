@@ -138,6 +138,15 @@ export function createPluginRuntime(deps: RuntimeDeps) {
     /** Every plugin of the organisation (first-party ones where usable, active installations). */
     listPlugins: plugins,
 
+    /**
+     * Every plugin id the organisation's keys and grants may name: its installations of any status
+     * (a paused one may be resumed) and every first-party plugin, usable yet or not. A new plugin
+     * kind adds its ids here.
+     */
+    pluginIdsOf(orgId: string): string[] {
+      return [...deps.firstParty.map((fp) => `first_party:${fp.slug}`), ...deps.installations.list(orgId).map((i) => i.id)];
+    },
+
     /** The plugins a call may use: organisation ∩ key scope ∩ request narrowing, with at least one tool. */
     usablePlugins(orgId: string, scope: PluginScope): PluginSummary[] {
       return plugins(orgId).filter(

@@ -116,6 +116,51 @@ test(`every JSON-body endpoint of the control panel: valid JSON nested deeper th
   assert.ok(t.logs.every((l) => !l.includes('"level":"error"')), 'no error was logged');
 });
 
+test("a key's allowedPluginIds must name plugins of its organisation, on create and on patch: 400 unknown_plugin naming the entry", async () => {
+  await using mcp = await startMcpTestServer();
+  await using t = await startApp({ PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' });
+  const { tenant, key, o } = setup(t);
+  const other = t.tenant('Other');
+  const install = async (who: typeof tenant, slug: string) => {
+    const res = await t.api('POST', `/organizations/${who.orgId}/mcp-integrations`, { token: who.ownerToken, body: { slug, displayName: slug, url: mcp.url } });
+    assert.equal(res.status, 201, res.text);
+    return res.json.id as string;
+  };
+  const own = await install(tenant, 'crm');
+  const foreign = await install(other, 'crm');
+  const before = snapshotTables(t.app.db, IGNORE_TOUCH);
+  const bad: Array<[ids: unknown[], index: number, label: string]> = [
+    [['nope'], 0, 'a made-up id'],
+    [[own, 'first_party:slack'], 1, 'a first-party plugin that does not exist'],
+    [[foreign], 0, "another organisation's installation"],
+    [[own, own.toUpperCase()], 1, 'an id in the wrong case'],
+    [['crm'], 0, 'a slug instead of an id'],
+    [['first_party:'], 0, 'a bare prefix'],
+  ];
+  for (const [ids, index, label] of bad) {
+    for (const [method, path] of [['POST', `${o}/keys`], ['PATCH', `${o}/keys/${key.id}`]] as const) {
+      const res = await t.api(method, path, { token: tenant.ownerToken, body: { name: 'scoped', allowedPluginIds: ids } });
+      assertWireError(res, 400, 'unknown_plugin', `allowedPluginIds.${index}`, `${label}: ${method}`);
+      assert.ok(res.json.error.message.includes(JSON.stringify(ids[index])), `${label}: the message names the entry: ${res.json.error.message}`);
+      assert.match(res.json.error.message, /first_party:whatsapp/, 'the message says what is accepted');
+    }
+  }
+  assert.deepEqual(snapshotTables(t.app.db, IGNORE_TOUCH), before, 'nothing stored was lost or changed');
+
+  // What is valid: the organisation's installations and first-party plugins (usable yet or not), [] and null.
+  for (const ids of [[own], ['first_party:whatsapp'], [own, 'first_party:whatsapp'], [], null]) {
+    const created = await t.api('POST', `${o}/keys`, { token: tenant.ownerToken, body: { allowedPluginIds: ids } });
+    assert.equal(created.status, 201, `${JSON.stringify(ids)}: ${created.text}`);
+    assert.deepEqual(created.json.allowedPluginIds, ids);
+    const patched = await t.api('PATCH', `${o}/keys/${key.id}`, { token: tenant.ownerToken, body: { allowedPluginIds: ids } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.deepEqual(patched.json.allowedPluginIds, ids);
+  }
+  // A patch that leaves allowedPluginIds out keeps it, and an unknown key is still a 404 first.
+  assert.equal((await t.api('PATCH', `${o}/keys/${key.id}`, { token: tenant.ownerToken, body: { name: 'renamed' } })).status, 200);
+  assertWireError(await t.api('PATCH', `${o}/keys/00000000-0000-4000-8000-000000000000`, { token: tenant.ownerToken, body: { allowedPluginIds: ['nope'] } }), 404, 'key_not_found', 'keyId');
+});
+
 test('wrong types, bad values and missing required fields name the param', async () => {
   await using t = await startApp();
   const { tenant, member, key, o } = setup(t);
