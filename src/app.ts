@@ -21,6 +21,7 @@ import { createKeyAuthenticator } from './gateway/key-auth.ts';
 import { createKeyLimiter } from './gateway/key-limits.ts';
 import { createKoaApp, dispatch } from './http/server.ts';
 import { createClientErrorHandler } from './http/client-error.ts';
+import { createAuthThrottle } from './http/auth-throttle.ts';
 import { fastChatCompletions, gatewayRoutes } from './http/routes/gateway.ts';
 import { createConfigVersion } from './storage/config-version.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -149,13 +150,16 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   let shuttingDown = false;
   const shutdown = new AbortController();
 
+  const authThrottle = createAuthThrottle({ failuresPerMinute: config.authFailuresPerMinute });
   const gatewayDeps = {
+    authThrottle, trustProxy: config.trustProxy,
     keyAuth, limiter: createKeyLimiter(), defaultRpm: config.rateLimitRpm, maxBodyBytes: config.maxBodyBytes, pool,
     aliases: config.modelAliases, chat: { pool, aliases: config.modelAliases, recorder, orchestrate: createHttpOrchestrator(orchestration) },
   };
   const koa = createKoaApp({
     log,
     trustProxy: config.trustProxy,
+    authThrottle,
     routers: [
       healthRoutes({ db, isShuttingDown: () => shuttingDown }),
       gatewayRoutes(gatewayDeps),

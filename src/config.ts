@@ -31,6 +31,8 @@ export interface Config {
   /** Create an organisation, owner and gateway key on first start with an empty database. */
   readonly bootstrap: boolean;
   readonly trustProxy: boolean;
+  /** Failed authentications per minute per client address before it is refused for a while; 0 = off. */
+  readonly authFailuresPerMinute: number;
   readonly shutdownTimeoutMs: number;
   /** Plugin orchestration on the gateway path; off means pure passthrough. */
   readonly pluginsEnabled: boolean;
@@ -83,6 +85,7 @@ export const CONFIG_VARIABLES = [
   ['PLUGBOARD_LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent.'],
   ['PLUGBOARD_BOOTSTRAP', 'true', 'On an empty database, create an organisation, owner token and gateway key and print them once.'],
   ['PLUGBOARD_TRUST_PROXY', 'false', 'Trust X-Forwarded-* headers (only behind your own reverse proxy).'],
+  ['PLUGBOARD_AUTH_FAILURES_PER_MINUTE', '30', 'Wrong gateway keys or control tokens per minute per client address before it gets 429 for 5 minutes (0 = off).'],
   ['PLUGBOARD_SHUTDOWN_TIMEOUT_MS', '10000', 'Grace period for in-flight requests and jobs on SIGTERM.'],
   ['PLUGBOARD_PLUGINS_ENABLED', 'true', 'Plugin orchestration on /v1/chat/completions; false = pure passthrough.'],
   ['PLUGBOARD_TOOL_LOOP_CAP', '8', 'Most model turns with tools per request; at the cap one last turn runs without tools.'],
@@ -153,6 +156,7 @@ export function loadConfig(env: Source = process.env): Config {
     logLevel: p.oneOf('PLUGBOARD_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     bootstrap: p.bool('PLUGBOARD_BOOTSTRAP', true),
     trustProxy: p.bool('PLUGBOARD_TRUST_PROXY', false),
+    authFailuresPerMinute: p.int('PLUGBOARD_AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000),
     shutdownTimeoutMs: p.int('PLUGBOARD_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     pluginsEnabled: p.bool('PLUGBOARD_PLUGINS_ENABLED', true),
     toolLoopCap: p.int('PLUGBOARD_TOOL_LOOP_CAP', 8, 1, 64),
