@@ -19,6 +19,8 @@ export interface Config {
   readonly masterKey: string | undefined;
   readonly masterKeyFile: string;
   readonly upstreamBaseUrl: string;
+  /** Whether the operator set the upstream (base URL or API key); false = `upstreamBaseUrl` is only the default. */
+  readonly upstreamConfigured: boolean;
   readonly upstreamApiKey: string;
   readonly upstreamTimeoutMs: number;
   readonly upstreamConnections: number;
@@ -147,6 +149,7 @@ export function loadConfig(env: Source = process.env): Config {
     masterKey: src.PLUGBOARD_MASTER_KEY?.trim() || undefined,
     masterKeyFile: path.resolve(dataDir, p.str('PLUGBOARD_MASTER_KEY_FILE', path.join(dataDir, 'master.key'))),
     upstreamBaseUrl,
+    upstreamConfigured: p.str('PLUGBOARD_UPSTREAM_BASE_URL', '') !== '' || (src.PLUGBOARD_UPSTREAM_API_KEY ?? '').trim() !== '',
     upstreamApiKey: src.PLUGBOARD_UPSTREAM_API_KEY ?? '',
     upstreamTimeoutMs: p.int('PLUGBOARD_UPSTREAM_TIMEOUT_MS', 600_000, 100, 3_600_000),
     upstreamConnections: p.int('PLUGBOARD_UPSTREAM_CONNECTIONS', 128, 1, 10_000),
