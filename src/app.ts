@@ -23,6 +23,8 @@ import { createUpstreamPool } from './gateway/upstream-pool.ts';
 import { createKeyAuthenticator } from './gateway/key-auth.ts';
 import { createKeyLimiter } from './gateway/key-limits.ts';
 import { createKoaApp, dispatch } from './http/server.ts';
+import { createClientErrorHandler } from './http/client-error.ts';
+import { createAuthThrottle } from './http/auth-throttle.ts';
 import { fastChatCompletions, gatewayRoutes } from './http/routes/gateway.ts';
 import { createConfigVersion } from './storage/config-version.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -171,7 +173,9 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   let shuttingDown = false;
   const shutdown = new AbortController();
 
+  const authThrottle = createAuthThrottle({ failuresPerMinute: config.authFailuresPerMinute });
   const gatewayDeps = {
+    authThrottle, trustProxy: config.trustProxy,
     keyAuth, limiter: createKeyLimiter(), defaultRpm: config.rateLimitRpm, maxBodyBytes: config.maxBodyBytes, pool,
     aliases: config.modelAliases, chat: { pool, aliases: config.modelAliases, recorder, orchestrate: createHttpOrchestrator(orchestration), faults: { log, secrets } },
   };
@@ -179,15 +183,16 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     log,
     secrets,
     trustProxy: config.trustProxy,
+    authThrottle,
     routers: [
       healthRoutes({ db, isShuttingDown: () => shuttingDown, storage, usage: recorder.stats }),
       gatewayRoutes(gatewayDeps),
       organizationRoutes(repos, onChange),
-      keyRoutes(repos, onChange),
+      keyRoutes(repos, onChange, runtime.pluginIdsOf),
       usageRoutes({ orgs, tokens, usage, recorder }),
       mcpIntegrationRoutes({ orgs, tokens, installations, mcp, runtime, policy, onChange }),
       eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs, shutdownSignal: shutdown.signal, secrets }),
-      whatsappInstanceRoutes({ orgs, tokens, channel: whatsapp, installations }),
+      whatsappInstanceRoutes({ orgs, tokens, channel: whatsapp, pluginIds: runtime.pluginIdsOf }),
       jobRoutes({ orgs, tokens, queue, wake: whatsapp.wake }),
       twilioWebhookRoutes({
         findInstance: (id) => whatsapp.repos.instances.findForWebhook(id), inbound: whatsapp.inbound, status: whatsapp.status, publicBaseUrl: config.publicBaseUrl,
@@ -195,6 +200,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     ],
   });
   const server = http.createServer({ keepAliveTimeout: 65_000 }, dispatch(koa, { 'POST /v1/chat/completions': fastChatCompletions(gatewayDeps, log, secrets) }));
+  // What Node's parser refuses (oversized headers, bad framing) is answered in the error shape too.
+  server.on('clientError', createClientErrorHandler({ log }));
 
   let closing: Promise<void> | null = null;
   return {

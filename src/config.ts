@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseCidr } from './net/cidr.ts';
 
 export interface Config {
   readonly host: string;
@@ -18,6 +19,8 @@ export interface Config {
   readonly masterKey: string | undefined;
   readonly masterKeyFile: string;
   readonly upstreamBaseUrl: string;
+  /** Whether the operator set the upstream (base URL or API key); false = `upstreamBaseUrl` is only the default. */
+  readonly upstreamConfigured: boolean;
   readonly upstreamApiKey: string;
   readonly upstreamTimeoutMs: number;
   readonly upstreamConnections: number;
@@ -30,6 +33,8 @@ export interface Config {
   /** Create an organisation, owner and gateway key on first start with an empty database. */
   readonly bootstrap: boolean;
   readonly trustProxy: boolean;
+  /** Failed authentications per minute per client address before it is refused for a while; 0 = off. */
+  readonly authFailuresPerMinute: number;
   readonly shutdownTimeoutMs: number;
   /** Plugin orchestration on the gateway path; off means pure passthrough. */
   readonly pluginsEnabled: boolean;
@@ -82,6 +87,7 @@ export const CONFIG_VARIABLES = [
   ['PLUGBOARD_LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent.'],
   ['PLUGBOARD_BOOTSTRAP', 'true', 'On an empty database, create an organisation, owner token and gateway key and print them once.'],
   ['PLUGBOARD_TRUST_PROXY', 'false', 'Trust X-Forwarded-* headers (only behind your own reverse proxy).'],
+  ['PLUGBOARD_AUTH_FAILURES_PER_MINUTE', '30', 'Wrong gateway keys or control tokens per minute per client address before it gets 429 for 5 minutes (0 = off).'],
   ['PLUGBOARD_SHUTDOWN_TIMEOUT_MS', '10000', 'Grace period for in-flight requests and jobs on SIGTERM.'],
   ['PLUGBOARD_PLUGINS_ENABLED', 'true', 'Plugin orchestration on /v1/chat/completions; false = pure passthrough.'],
   ['PLUGBOARD_TOOL_LOOP_CAP', '8', 'Most model turns with tools per request; at the cap one last turn runs without tools.'],
@@ -143,6 +149,7 @@ export function loadConfig(env: Source = process.env): Config {
     masterKey: src.PLUGBOARD_MASTER_KEY?.trim() || undefined,
     masterKeyFile: path.resolve(dataDir, p.str('PLUGBOARD_MASTER_KEY_FILE', path.join(dataDir, 'master.key'))),
     upstreamBaseUrl,
+    upstreamConfigured: p.str('PLUGBOARD_UPSTREAM_BASE_URL', '') !== '' || (src.PLUGBOARD_UPSTREAM_API_KEY ?? '').trim() !== '',
     upstreamApiKey: src.PLUGBOARD_UPSTREAM_API_KEY ?? '',
     upstreamTimeoutMs: p.int('PLUGBOARD_UPSTREAM_TIMEOUT_MS', 600_000, 100, 3_600_000),
     upstreamConnections: p.int('PLUGBOARD_UPSTREAM_CONNECTIONS', 128, 1, 10_000),
@@ -152,6 +159,7 @@ export function loadConfig(env: Source = process.env): Config {
     logLevel: p.oneOf('PLUGBOARD_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     bootstrap: p.bool('PLUGBOARD_BOOTSTRAP', true),
     trustProxy: p.bool('PLUGBOARD_TRUST_PROXY', false),
+    authFailuresPerMinute: p.int('PLUGBOARD_AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000),
     shutdownTimeoutMs: p.int('PLUGBOARD_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     pluginsEnabled: p.bool('PLUGBOARD_PLUGINS_ENABLED', true),
     toolLoopCap: p.int('PLUGBOARD_TOOL_LOOP_CAP', 8, 1, 64),
@@ -251,7 +259,11 @@ function createParsers(src: Source, problems: string[]) {
       if (v === undefined) return [];
       const list = v.split(',').map((s) => s.trim()).filter(Boolean);
       for (const c of list) {
-        if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c)) problems.push(`${name}: ${JSON.stringify(c)} is not a CIDR like 10.0.0.0/8`);
+        try {
+          parseCidr(c); // the SSRF guard's own parser: what passes here never fails there
+        } catch (err) {
+          problems.push(`${name}: ${(err as Error).message}`);
+        }
       }
       return list;
     },

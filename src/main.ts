@@ -1,44 +1,50 @@
 /**
  * The `plugboard` command: `serve` (what `npm start` and the container run) and the operator's
  * commands for bootstrapping and recovering access. Creating commands print their secrets once;
- * with `--json` they print the ids and secrets as one JSON object for scripts.
+ * with `--json` they print the ids and secrets as one JSON object for scripts. The command table
+ * and help texts are in cli/commands.ts. Only `serve` and `migrate` ever create a database; no
+ * command prints a stack trace for a mistake the operator can fix.
  */
-import { parseArgs } from 'node:util';
+import fs from 'node:fs';
+import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { createApp, openStorage } from './app.ts';
+import type { App } from './app.ts';
 import { MasterKeyError } from './storage/secret-box.ts';
 import { createOrganizationsRepo, Roles, type Role } from './storage/repos/organizations.ts';
 import { createControlTokensRepo } from './storage/repos/control-tokens.ts';
 import { createGatewayKeysRepo } from './storage/repos/gateway-keys.ts';
 import { addMemberWithToken, createOrganizationWithOwner, type TenancyRepos } from './control/organizations.ts';
-import { runDoctor } from './doctor.ts';
 import { migrate } from './storage/migrate.ts';
 import { openDb } from './storage/db.ts';
+import { need, parseCommandLine, UsageError } from './cli/commands.ts';
 
-const USAGE = `Usage: plugboard <command> [options]
-
-  serve                                   run the gateway, control-panel API and workers
-  migrate                                 apply pending database migrations and exit
-  doctor                                  check data dir, database, master key and upstream
-  tui --token T [--url URL] [--org ID]    operator terminal UI attached to a running server
-  org create --name NAME [--owner-name N] create an organisation and its owner (prints the owner token)
-  org list                                list organisations
-  member add --org ID --name N --role R   add a user (owner|admin|member) and print their token
-  token create --user USER_ID             issue a new control-panel token for a user (access recovery)
-  key create --org ID [--name N] [--rpm N]   create a gateway key (printed once)
-  key list --org ID                       list gateway keys
-  key revoke --org ID --id KEY_ID         revoke a gateway key
-  backup --to FILE                        online backup of the database
-
-Every creating command accepts --json. Configuration: PLUGBOARD_* environment variables (see README).`;
-
-class UsageError extends Error {}
+/** A command that cannot do what was asked, for a reason the operator can fix (exit 1, no stack). */
+class CliError extends Error {
+  override name = 'CliError';
+}
 
 function out(json: boolean, data: Record<string, unknown>, human: string): void {
   process.stdout.write(json ? JSON.stringify(data) + '\n' : human + '\n');
 }
 
-function withRepos<T>(config: Config, fn: (r: TenancyRepos) => T): T {
+/**
+ * Only `serve` and `migrate` create a database: every other command needs an existing one, so a
+ * mistyped or missing PLUGBOARD_DATA_DIR is an error instead of a fresh database and master key.
+ */
+function requireData(config: Config): void {
+  if (fs.existsSync(config.dbFile)) return;
+  const where = fs.existsSync(config.dataDir) ? `${config.dataDir} has no ${path.basename(config.dbFile)}` : `${config.dataDir} does not exist`;
+  throw new CliError(
+    `No Plugboard data here: ${where}.\n` +
+    'Point PLUGBOARD_DATA_DIR at the data directory of your installation (default ./data, /app/data in the container), ' +
+    'or create one: `plugboard serve` (first start: an organisation, owner token and gateway key) or `plugboard migrate` (an empty database).',
+  );
+}
+
+/** The whole application graph is loaded only by the commands that need it: help and usage errors stay instant. */
+async function withRepos<T>(config: Config, fn: (r: TenancyRepos) => T): Promise<T> {
+  requireData(config);
+  const { openStorage } = await import('./app.ts');
   const { db } = openStorage(config, { createKey: true });
   try {
     return fn({ db, orgs: createOrganizationsRepo(db), tokens: createControlTokensRepo(db), keys: createGatewayKeysRepo(db) });
@@ -47,14 +53,50 @@ function withRepos<T>(config: Config, fn: (r: TenancyRepos) => T): T {
   }
 }
 
-function need(values: Record<string, unknown>, name: string): string {
-  const v = values[name];
-  if (typeof v !== 'string' || v.trim() === '') throw new UsageError(`--${name} is required.`);
-  return v.trim();
+/**
+ * `backup --to FILE`: a new file (or --force), in a directory that exists, never the live database.
+ * The copy is written to a temporary file created 0600 before a byte of the database goes in (it
+ * holds hashes, sealed secrets and customers' messages), then renamed over the target: a failed
+ * backup never leaves half a file, and --force replaces whatever was there.
+ */
+async function backup(config: Config, to: string, force: boolean): Promise<string> {
+  requireData(config);
+  const target = path.resolve(to);
+  if (target === path.resolve(config.dbFile)) throw new CliError(`${target} is the live database itself; choose another file.`);
+  const dir = path.dirname(target);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CliError(`Cannot write the backup: the directory ${dir} does not exist.`);
+  if (fs.existsSync(target)) {
+    if (fs.statSync(target).isDirectory()) throw new CliError(`${target} is a directory; name a file in it, e.g. ${path.join(target, 'plugboard-backup.db')}.`);
+    if (!force) throw new CliError(`${target} already exists; pass --force to overwrite it.`);
+  }
+  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.tmp`);
+  try {
+    fs.closeSync(fs.openSync(temp, 'wx', 0o600));
+  } catch (err) {
+    throw new CliError(`Cannot write the backup in ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+  }
+  const db = openDb({ file: config.dbFile });
+  try {
+    await db.backup(temp);
+    fs.chmodSync(temp, 0o600);
+    fs.renameSync(temp, target);
+  } catch (err) {
+    fs.rmSync(temp, { force: true });
+    throw new CliError(`The backup to ${target} failed: ${(err as Error).message}`);
+  } finally {
+    db.close();
+  }
+  return target;
+}
+
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
 }
 
 async function serve(config: Config): Promise<void> {
-  const app = createApp(config, {
+  const { createApp } = await import('./app.ts');
+  const app: App = createApp(config, {
     onBootstrap(boot) {
       // Printed once, on the very first start; never logged.
       process.stdout.write(
@@ -87,27 +129,20 @@ async function serve(config: Config): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, sub, ...rest] = argv;
-  if (!command || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE + '\n');
-    return command ? 0 : 2;
+  const parsed = parseCommandLine(argv);
+  if (parsed.kind === 'help') {
+    (parsed.toStderr ? process.stderr : process.stdout).write(parsed.text + '\n');
+    return parsed.exitCode;
   }
-  const args = ['org', 'key', 'member', 'token'].includes(command) ? rest : [sub, ...rest].filter((a) => a !== undefined);
-  const { values } = parseArgs({
-    args,
-    options: {
-      json: { type: 'boolean', default: false },
-      name: { type: 'string' }, 'owner-name': { type: 'string' }, org: { type: 'string' }, role: { type: 'string' },
-      user: { type: 'string' }, id: { type: 'string' }, rpm: { type: 'string' }, to: { type: 'string' },
-      url: { type: 'string' }, token: { type: 'string' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+  if (parsed.kind === 'version') {
+    process.stdout.write(`plugboard ${version()}\n`);
+    return 0;
+  }
+  const { command, values } = parsed;
   const json = values.json === true;
   const config = loadConfig(process.env);
 
-  switch (`${command}${['org', 'key', 'member', 'token'].includes(command) ? ' ' + (sub ?? '') : ''}`) {
+  switch (command) {
     case 'serve':
       await serve(config);
       return -1; // keep running
@@ -122,72 +157,75 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'doctor':
-      return runDoctor(config, json);
+      return (await import('./doctor.ts')).runDoctor(config, json);
     case 'tui': {
       const token = (values.token as string | undefined) ?? process.env.PLUGBOARD_TUI_TOKEN;
-      if (!token) throw new UsageError('--token (or PLUGBOARD_TUI_TOKEN) is required: a control-panel token.');
+      if (!token) throw new UsageError('tui: --token (or PLUGBOARD_TUI_TOKEN) is required: a control-panel token.', "Run 'plugboard help tui' for its usage.");
       const url = (values.url as string | undefined) ?? process.env.PLUGBOARD_TUI_URL ?? `http://127.0.0.1:${config.port}`;
       // Loaded only here, so `serve` never loads blessed.
       const { runTui } = await import('../tui/main.ts');
       return runTui({ url, token, org: values.org as string | undefined });
     }
     case 'org create': {
-      const name = need(values, 'name');
-      const created = withRepos(config, (r) => createOrganizationWithOwner(r, { name, ownerName: (values['owner-name'] as string | undefined) ?? 'Owner' }));
+      const name = need(command, values, 'name');
+      const created = await withRepos(config, (r) => createOrganizationWithOwner(r, { name, ownerName: (values['owner-name'] as string | undefined) ?? 'Owner' }));
       out(json, { organizationId: created.organization.id, name, ownerUserId: created.ownerUserId, ownerToken: created.ownerToken },
         `Organization ${created.organization.id} (${name})\nOwner user: ${created.ownerUserId}\nOwner token (shown once): ${created.ownerToken}`);
       return 0;
     }
     case 'org list': {
-      const orgs = withRepos(config, (r) => r.orgs.listAll());
+      const orgs = await withRepos(config, (r) => r.orgs.listAll());
       out(json, { data: orgs.map((o) => ({ id: o.id, name: o.name, createdAt: new Date(o.createdAt).toISOString() })) },
         orgs.map((o) => `${o.id}  ${o.name}`).join('\n') || '(no organizations)');
       return 0;
     }
     case 'member add': {
-      const orgId = need(values, 'org');
-      const role = need(values, 'role') as Role;
-      if (!Roles.includes(role)) throw new UsageError(`--role must be one of ${Roles.join(', ')}.`);
-      const name = need(values, 'name');
-      const created = withRepos(config, (r) => {
-        if (!r.orgs.get(orgId)) throw new UsageError(`No organization ${orgId}.`);
+      const orgId = need(command, values, 'org');
+      const role = need(command, values, 'role') as Role;
+      if (!Roles.includes(role)) throw new UsageError(`member add: --role must be one of ${Roles.join(', ')}.`, "Run 'plugboard help member' for its usage.");
+      const name = need(command, values, 'name');
+      const created = await withRepos(config, (r) => {
+        if (!r.orgs.get(orgId)) throw new CliError(`No organization ${orgId}. List them with: plugboard org list`);
         return addMemberWithToken(r, orgId, { name, role });
       });
       out(json, { organizationId: orgId, userId: created.userId, role, token: created.token }, `User ${created.userId} (${role})\nToken (shown once): ${created.token}`);
       return 0;
     }
     case 'token create': {
-      const userId = need(values, 'user');
-      const created = withRepos(config, (r) => {
-        if (!r.orgs.getUser(userId)) throw new UsageError(`No user ${userId}.`);
+      const userId = need(command, values, 'user');
+      const created = await withRepos(config, (r) => {
+        if (!r.orgs.getUser(userId)) throw new CliError(`No user ${userId}.`);
         return r.tokens.create(userId, 'cli');
       });
       out(json, { userId, tokenId: created.token.id, token: created.secret }, `Token (shown once): ${created.secret}`);
       return 0;
     }
     case 'key create': {
-      const orgId = need(values, 'org');
-      const rpm = values.rpm === undefined ? null : Number(values.rpm);
-      if (rpm !== null && (!Number.isInteger(rpm) || rpm < 0)) throw new UsageError('--rpm must be a whole number ≥ 0.');
-      const created = withRepos(config, (r) => {
-        if (!r.orgs.get(orgId)) throw new UsageError(`No organization ${orgId}.`);
+      const orgId = need(command, values, 'org');
+      const rpmText = typeof values.rpm === 'string' ? values.rpm.trim() : undefined;
+      if (rpmText !== undefined && (!/^\d{1,8}$/.test(rpmText) || Number(rpmText) > 10_000_000)) {
+        throw new UsageError(`key create: --rpm must be a whole number from 0 to 10000000 (requests per minute; 0 = unlimited), not ${JSON.stringify(rpmText)}.`, "Run 'plugboard help key' for its usage.");
+      }
+      const rpm = rpmText === undefined ? null : Number(rpmText);
+      const created = await withRepos(config, (r) => {
+        if (!r.orgs.get(orgId)) throw new CliError(`No organization ${orgId}. List them with: plugboard org list`);
         return r.keys.create(orgId, { name: (values.name as string | undefined) ?? '', rateLimitRpm: rpm, createdBy: 'cli' });
       });
       out(json, { id: created.key.id, organizationId: orgId, key: created.secret, prefix: created.key.prefix }, `Gateway key ${created.key.id}\nKey (shown once): ${created.secret}`);
       return 0;
     }
     case 'key list': {
-      const orgId = need(values, 'org');
-      const keys = withRepos(config, (r) => r.keys.list(orgId));
+      const orgId = need(command, values, 'org');
+      const keys = await withRepos(config, (r) => r.keys.list(orgId));
       const data = keys.map((k) => ({ id: k.id, name: k.name, prefix: k.prefix, last4: k.last4, status: k.revokedAt ? 'revoked' : 'active', lastUsedAt: k.lastUsedAt ? new Date(k.lastUsedAt).toISOString() : null }));
       out(json, { data }, data.map((k) => `${k.id}  ${k.prefix}…${k.last4}  ${k.status}  ${k.name}  last used ${k.lastUsedAt ?? 'never'}`).join('\n') || '(no keys)');
       return 0;
     }
     case 'key revoke': {
-      const orgId = need(values, 'org');
-      const id = need(values, 'id');
-      const ok = withRepos(config, (r) => {
-        if (!r.keys.get(orgId, id)) throw new UsageError(`No key ${id} in organization ${orgId}.`);
+      const orgId = need(command, values, 'org');
+      const id = need(command, values, 'id');
+      const ok = await withRepos(config, (r) => {
+        if (!r.keys.get(orgId, id)) throw new CliError(`No key ${id} in organization ${orgId}.`);
         r.keys.revoke(orgId, id);
         return true;
       });
@@ -195,18 +233,12 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'backup': {
-      const to = need(values, 'to');
-      const db = openDb({ file: config.dbFile });
-      try {
-        await db.backup(to);
-      } finally {
-        db.close();
-      }
-      out(json, { backup: to }, `Database backed up to ${to}. Keep the master key (${config.masterKey ? 'PLUGBOARD_MASTER_KEY' : config.masterKeyFile}) with it, stored separately.`);
+      const to = await backup(config, need(command, values, 'to'), values.force === true);
+      out(json, { backup: to }, `Database backed up to ${to} (mode 0600). Keep the master key (${config.masterKey ? 'PLUGBOARD_MASTER_KEY' : config.masterKeyFile}) with it, stored separately.`);
       return 0;
     }
     default:
-      throw new UsageError(`Unknown command: ${argv.slice(0, 2).join(' ')}`);
+      throw new UsageError(`unknown command '${command}'.`, "Run 'plugboard help' for the list of commands.");
   }
 }
 
@@ -217,9 +249,12 @@ if (isEntry) {
       if (code >= 0) process.exitCode = code;
     },
     (err: unknown) => {
-      if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
-        process.stderr.write(`plugboard: ${(err as Error).message}\n\n${USAGE}\n`);
+      if (err instanceof UsageError) {
+        process.stderr.write(`plugboard: ${err.message}\n${err.hint}\n`);
         process.exitCode = 2;
+      } else if (err instanceof CliError) {
+        process.stderr.write(`plugboard: ${err.message}\n`);
+        process.exitCode = 1;
       } else if (err instanceof ConfigError || err instanceof MasterKeyError) {
         process.stderr.write(`plugboard: ${(err as Error).message}\n`);
         process.exitCode = 78;

@@ -1,9 +1,11 @@
 /**
  * Request-body reading with a hard size limit, and JSON parsing with clear 4xx errors.
- * Reads raw bytes (so signatures and passthrough see exactly what was sent).
+ * Reads raw bytes (so signatures and passthrough see exactly what was sent). Every JSON body of
+ * every route (gateway, control panel) goes through `parseJsonObject`, so its limits hold everywhere.
  */
 import type { IncomingMessage } from 'node:http';
-import { bodyTooLarge, invalidJson, invalidRequest } from '../errors.ts';
+import { AppError, ErrorType, bodyTooLarge, invalidJson, invalidRequest } from '../errors.ts';
+import { isTooDeep, MAX_JSON_DEPTH } from '../net/json-depth.ts';
 
 export async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
@@ -13,18 +15,29 @@ export async function readRawBody(req: IncomingMessage, limit: number): Promise<
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      throw bodyTooLarge(limit);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        req.resume();
+        throw bodyTooLarge(limit);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    // The request stream only fails when the connection does (the client hung up mid-body, or the
+    // parser refused its framing and the clientError handler answered): normal traffic, not a fault.
+    throw clientClosed();
   }
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }
 
-/** Parses a JSON object body; anything else (array, scalar, invalid) is a 400. */
+/**
+ * Parses a JSON object body; anything else (array, scalar, invalid, nested deeper than
+ * MAX_JSON_DEPTH) is a 400. The depth is checked on the text once it parsed, so invalid JSON is
+ * still reported as such, and before any code walks the value recursively.
+ */
 export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) throw invalidRequest('The request body is empty; a JSON object is required.', null, 'missing_body');
   let parsed: unknown;
@@ -33,8 +46,19 @@ export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   } catch {
     throw invalidJson();
   }
+  if (parsed !== null && typeof parsed === 'object' && isTooDeep(raw)) {
+    throw invalidRequest(`The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`, null, 'json_too_deep');
+  }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw invalidRequest('The request body must be a JSON object.', null, 'invalid_body');
   }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * The client went away before its body was complete. Nobody reads the answer; 499 (nginx's
+ * "client closed request") makes the access log say what happened, at info level, without a stack.
+ */
+export function clientClosed(): AppError {
+  return new AppError({ code: 'client_closed', status: 499, type: ErrorType.invalidRequest, message: 'The client closed the connection before the request body was complete.' });
 }

@@ -17,6 +17,7 @@ import { capUtf8 } from './kinds/mcp/result-text.ts';
 import type { FirstPartyPlugin, PluginHandle, ToolCallContext, ToolDescriptor } from './types.ts';
 import { createVersionedCache, type ConfigVersion } from '../storage/config-version.ts';
 import { NO_SECRETS, type Redactor } from '../storage/known-secrets.ts';
+import { isTooDeep, MAX_JSON_DEPTH } from '../net/json-depth.ts';
 
 /** OpenAI's limit on `tools[]` per request. */
 export const MAX_TOOLS_PER_REQUEST = 128;
@@ -141,6 +142,15 @@ export function createPluginRuntime(deps: RuntimeDeps) {
     /** Every plugin of the organisation (first-party ones where usable, active installations). */
     listPlugins: plugins,
 
+    /**
+     * Every plugin id the organisation's keys and grants may name: its installations of any status
+     * (a paused one may be resumed) and every first-party plugin, usable yet or not. A new plugin
+     * kind adds its ids here.
+     */
+    pluginIdsOf(orgId: string): string[] {
+      return [...deps.firstParty.map((fp) => `first_party:${fp.slug}`), ...deps.installations.list(orgId).map((i) => i.id)];
+    },
+
     /** The plugins a call may use: organisation ∩ key scope ∩ request narrowing, with at least one tool. */
     usablePlugins(orgId: string, scope: PluginScope): PluginSummary[] {
       return plugins(orgId).filter(
@@ -182,6 +192,10 @@ export function createPluginRuntime(deps: RuntimeDeps) {
       }
       if (args === null || typeof args !== 'object' || Array.isArray(args)) {
         return fail('invalid_arguments', `The arguments for ${call.name} must be a JSON object.`, resolved);
+      }
+      // The same nesting limit as request bodies, before the validator and the plugin walk the value.
+      if (isTooDeep(call.arguments)) {
+        return fail('invalid_arguments', `The arguments for ${call.name} nest deeper than ${MAX_JSON_DEPTH} levels.`, resolved);
       }
       const check = deps.validator.check(resolved.tool.inputSchema, args);
       if (!check.ok) return fail('invalid_arguments', `Invalid arguments for ${call.name}: ${check.problems}. Fix them and call again.`, resolved);

@@ -3,7 +3,9 @@
  *
  * Public unicast addresses are allowed; loopback, private, CGNAT and unique-local ranges only when
  * an owner allowlisted them (PLUGBOARD_MCP_ALLOWED_NETWORKS); link-local, cloud metadata,
- * multicast, broadcast, unspecified and reserved ranges never. The guarded fetch checks addresses
+ * multicast, broadcast, unspecified and reserved ranges never. An IPv6 address that routes to an
+ * IPv4 one (IPv4-compatible, NAT64, 6to4, …) is judged as that IPv4 address, or refused when it cannot
+ * be read (NAT64 local-use, Teredo). The guarded fetch checks addresses
  * at connect time (DNS rebinding) and refuses redirects. This module must never follow a redirect,
  * connect to an address it has not checked, or put anything but the given URL's host in an error.
  */
@@ -12,6 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { Agent, buildConnector, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { embeddedIPv4, parseCidr, type ParsedCidr } from '../net/cidr.ts';
 
 /** A `fetch` as the MCP SDK transports take it. */
 export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;
@@ -76,19 +79,16 @@ const ALWAYS_REFUSED: Record<string, string> = {
   reserved: 'reserved range',
 };
 
-type ParsedCidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 const cidrCache = new Map<string, ParsedCidr>();
 
-function parseCidr(cidr: string): ParsedCidr {
+/** The allowlist's parser is the configuration's (src/net/cidr.ts): a value that passed start-up parses here too. */
+function cachedCidr(cidr: string): ParsedCidr {
   let parsed = cidrCache.get(cidr);
   if (!parsed) {
     try {
-      const [addr, bits] = ipaddr.parseCIDR(cidr.trim());
-      // ::ffff:10.0.0.0/104 means 10.0.0.0/8: addresses are unwrapped the same way before matching.
-      const mapped = addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96;
-      parsed = mapped ? [(addr as ipaddr.IPv6).toIPv4Address(), bits - 96] : [addr, bits];
-    } catch {
-      throw new Error(`Allowed network ${JSON.stringify(cidr)} is not a CIDR like 10.0.0.0/8`);
+      parsed = parseCidr(cidr);
+    } catch (err) {
+      throw new Error(`Allowed network ${(err as Error).message}`);
     }
     cidrCache.set(cidr, parsed);
   }
@@ -97,14 +97,16 @@ function parseCidr(cidr: string): ParsedCidr {
 
 function isAllowlisted(addr: ipaddr.IPv4 | ipaddr.IPv6, policy: NetworkPolicy): boolean {
   for (const cidr of policy.allowedNetworks) {
-    const [net, bits] = parseCidr(cidr);
+    const [net, bits] = cachedCidr(cidr);
     if (net.kind() === addr.kind() && addr.match(net as never, bits)) return true;
   }
   return false;
 }
 
 /**
- * Checks one IP address against the policy. IPv4-mapped IPv6 is unwrapped first; metadata,
+ * Checks one IP address against the policy. IPv4-mapped IPv6 is unwrapped first; an IPv6 address
+ * that routes to an IPv4 one (IPv4-compatible, IPv4-translated, NAT64, 6to4) is judged as that
+ * IPv4 address, and one whose IPv4 cannot be read (NAT64 local-use, Teredo) is refused; metadata,
  * link-local and other special ranges are refused whatever the allowlist says.
  */
 export function checkAddress(ip: string, policy: NetworkPolicy): { ok: true } | { ok: false; reason: string } {
@@ -115,6 +117,14 @@ export function checkAddress(ip: string, policy: NetworkPolicy): { ok: true } | 
     return { ok: false, reason: 'not an IP address' };
   }
   if (METADATA_ADDRESSES.includes(addr.toNormalizedString())) return { ok: false, reason: 'link-local / cloud metadata' };
+  if (addr.kind() === 'ipv6') {
+    const embedded = embeddedIPv4(addr as ipaddr.IPv6);
+    if (embedded && !embedded.ipv4) return { ok: false, reason: `${embedded.form}: ${embedded.why}` };
+    if (embedded?.ipv4) {
+      const inner = checkAddress(embedded.ipv4.toString(), policy);
+      return inner.ok ? inner : { ok: false, reason: `${embedded.form} of ${embedded.ipv4.toString()}: ${inner.reason}` };
+    }
+  }
   const range = addr.range();
   if (range === 'unicast') return { ok: true };
   const opened = ALLOWLISTABLE[range];
@@ -132,6 +142,8 @@ function isThisMachine(ip: string): boolean {
   } catch {
     return false;
   }
+  const embedded = addr.kind() === 'ipv6' ? embeddedIPv4(addr as ipaddr.IPv6) : null;
+  if (embedded?.ipv4) addr = embedded.ipv4;
   const range = addr.range();
   if (range === 'loopback' || range === 'unspecified') return true;
   const normal = addr.toNormalizedString();
@@ -244,7 +256,7 @@ type LookupCallback = (err: Error | null, address: string | Array<{ address: str
 export function createGuardedFetch(policy: NetworkPolicy, opts: GuardOptions = {}): GuardedFetch {
   const label = opts.label ?? 'MCP endpoint';
   const resolve = opts.resolve ?? defaultResolve;
-  for (const cidr of policy.allowedNetworks) parseCidr(cidr); // fail fast on a bad allowlist
+  for (const cidr of policy.allowedNetworks) cachedCidr(cidr); // fail fast on a bad allowlist
 
   // The lookup of each connection checks addresses for that connection's port (own ports are refused on this machine).
   const lookupFor = (port: number) => (hostname: string, options: { family?: number | string; all?: boolean }, callback: LookupCallback): void => {

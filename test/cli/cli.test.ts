@@ -8,7 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { tempDir, testConfig } from '../helpers/app.ts';
@@ -47,6 +49,13 @@ function runCli(args: string[], env: Record<string, string>): Promise<CliResult>
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** Runs CLI invocations a few at a time: the machine has two cores, shared with other test files. */
+async function runMany(calls: Array<[args: string[], env: Record<string, string>]>, width = 4): Promise<CliResult[]> {
+  const out: CliResult[] = [];
+  for (let i = 0; i < calls.length; i += width) out.push(...(await Promise.all(calls.slice(i, i + width).map(([a, e]) => runCli(a, e)))));
+  return out;
 }
 
 function json(r: CliResult, label: string): any {
@@ -98,6 +107,7 @@ function jsonLogLines(text: string): string[] {
 test('operator commands: org, key, member and token --json print ids and secrets once, and act on the database', async () => {
   const dataDir = tempDir();
   const env = { PLUGBOARD_DATA_DIR: dataDir };
+  json(await runCli(['migrate', '--json'], env), 'migrate (only serve and migrate create a database)');
   const org = json(await runCli(['org', 'create', '--name', 'CLI Org', '--owner-name', 'Olga', '--json'], env), 'org create');
   assert.deepEqual(Object.keys(org).sort(), ['name', 'organizationId', 'ownerToken', 'ownerUserId']);
   assert.equal(org.name, 'CLI Org');
@@ -150,31 +160,160 @@ test('operator commands: org, key, member and token --json print ids and secrets
   }
 });
 
-test('usage and configuration errors: exit 2 with a message for bad usage, non-zero naming the variable for bad env', async () => {
+test('usage and configuration errors: exit 2 with a short message and a hint for bad usage, non-zero naming the variable for bad env', async () => {
   const dataDir = tempDir();
   const env = { PLUGBOARD_DATA_DIR: dataDir };
-  const usage: Array<[args: string[], message: RegExp]> = [
-    [[], /Usage: plugboard/],
-    [['org', 'create'], /--name is required/],
-    [['key', 'create', '--org', 'x', '--bogus'], /--bogus/],
-    [['member', 'add', '--org', 'x', '--name', 'n', '--role', 'king'], /--role must be one of owner, admin, member/],
-    [['key', 'create', '--org', '00000000-0000-4000-8000-000000000000'], /No organization 00000000-0000-4000-8000-000000000000/],
+  const usage: Array<[args: string[], message: RegExp, hint: RegExp]> = [
+    [['org', 'create'], /org create: --name is required/, /Run 'plugboard help org create'/],
+    [['key', 'create', '--org', 'x', '--bogus'], /key create: unknown option '--bogus'/, /Run 'plugboard help key create'/],
+    [['member', 'add', '--org', 'x', '--name', 'n', '--role', 'king'], /--role must be one of owner, admin, member/, /Run 'plugboard help member'/],
+    [['key', 'create', '--org', 'x', '--rpm', '-3'], /--rpm must be a whole number from 0 to 10000000 .*not "-3"/, /help key/],
+    [['key', 'create', '--org', 'x', '--rpm', 'lots'], /--rpm must be a whole number/, /help key/],
+    [['key', 'create', '--org', 'x', '--rpm'], /--rpm needs a value/, /help key create/],
+    [['org', 'create', '--name', 'x', 'stray'], /unexpected argument 'stray'/, /help org create/],
+    [['key', 'frobnicate'], /unknown command 'key frobnicate'/, /Run 'plugboard help key'/],
+    [['launch'], /unknown command 'launch'/, /Run 'plugboard help' for the list of commands/],
+    [['help', 'launch'], /no help on 'launch'/, /plugboard help/],
   ];
-  const [results, badEnv] = await Promise.all([
-    Promise.all(usage.map(([args]) => runCli(args, env))),
-    runCli(['migrate'], { ...env, PLUGBOARD_PORT: 'abc', PLUGBOARD_LOG_LEVEL: 'loud', PLUGBOARD_TYPO: '1' }),
+  const all = await runMany([
+    ...usage.map(([args]): [string[], Record<string, string>] => [args, env]),
+    [['migrate'], { ...env, PLUGBOARD_PORT: 'abc', PLUGBOARD_LOG_LEVEL: 'loud', PLUGBOARD_TYPO: '1' }],
+    [['serve'], { ...env, PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8,10.0.0.0/99', PLUGBOARD_PORT: '0' }],
   ]);
+  const results = all.slice(0, usage.length);
+  const [badEnv, badCidr] = all.slice(usage.length);
   results.forEach((r, i) => {
-    const [args, message] = usage[i];
-    assert.equal(r.code, 2, `${args.join(' ') || '(no command)'}: exit ${r.code}\n${r.stderr}`);
-    assert.match(r.stderr + r.stdout, message, args.join(' '));
-    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace for a usage error');
+    const [args, message, hint] = usage[i];
+    const label = args.join(' ');
+    assert.equal(r.code, 2, `${label}: exit ${r.code}\n${r.stderr}`);
+    assert.match(r.stderr, message, label);
+    assert.match(r.stderr, hint, `${label}: a hint line`);
+    assert.ok(r.stderr.trim().split('\n').length <= 3, `${label}: a short error, not the whole usage:\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /Usage: plugboard <command>/, `${label}: the whole usage is not reprinted`);
+    assert.doesNotMatch(r.stderr, /\n\s+at |ERR_PARSE_ARGS|ambiguous/, `${label}: no stack trace or Node parser text`);
   });
   assert.notEqual(badEnv.code, 0);
   assert.match(badEnv.stderr, /PLUGBOARD_PORT="abc" must be a whole number/);
   assert.match(badEnv.stderr, /PLUGBOARD_LOG_LEVEL/);
   assert.match(badEnv.stderr, /PLUGBOARD_TYPO is not a Plugboard setting/);
   assert.doesNotMatch(badEnv.stderr, /\n\s+at /, 'no stack trace for a configuration error');
+  // The allowlist is validated like the SSRF guard parses it: a bad prefix length stops start-up with the variable's name.
+  assert.equal(badCidr.code, 78, badCidr.stderr);
+  assert.match(badCidr.stderr, /PLUGBOARD_MCP_ALLOWED_NETWORKS: "10\.0\.0\.0\/99" is not a CIDR.*prefix length must be a whole number from 0 to 32/);
+  assert.doesNotMatch(badCidr.stderr, /\n\s+at /, 'no stack trace for a bad allowlist');
+});
+
+test('help as git and docker users expect it: plugboard help, help <group>, <group> --help, a bare group, --version', async () => {
+  const env = { PLUGBOARD_DATA_DIR: tempDir() };
+  const cases: Array<[args: string[], code: number, stream: 'stdout' | 'stderr', expect: RegExp[]]> = [
+    [[], 2, 'stderr', [/Usage: plugboard <command>/, /org create/, /backup --to FILE/]],
+    [['help'], 0, 'stdout', [/Usage: plugboard <command>/, /key revoke/]],
+    [['--help'], 0, 'stdout', [/Usage: plugboard <command>/]],
+    [['org'], 2, 'stderr', [/plugboard org: a subcommand is required/, /plugboard org create --name NAME/, /plugboard org list/]],
+    [['org', '--help'], 0, 'stdout', [/plugboard org create --name NAME/, /plugboard org list/]],
+    [['key'], 2, 'stderr', [/a subcommand is required/, /plugboard key create/, /plugboard key list/, /plugboard key revoke/]],
+    [['help', 'key'], 0, 'stdout', [/plugboard key create --org ID/, /plugboard key revoke --org ID --id KEY_ID/]],
+    [['key', '--help'], 0, 'stdout', [/plugboard key create --org ID/]],
+    [['key', 'create', '--help'], 0, 'stdout', [/plugboard key create --org ID \[--name N\] \[--rpm N\]/]],
+    [['help', 'backup'], 0, 'stdout', [/plugboard backup --to FILE \[--force\]/]],
+    [['member', '-h'], 0, 'stdout', [/plugboard member add/]],
+    [['--version'], 0, 'stdout', [/^plugboard \d+\.\d+\.\d+\n$/]],
+  ];
+  const results = await runMany(cases.map(([args]) => [args, env]));
+  results.forEach((r, i) => {
+    const [args, code, stream, expect] = cases[i];
+    const label = args.join(' ') || '(no command)';
+    assert.equal(r.code, code, `${label}: exit ${r.code}\n${r.stderr}`);
+    for (const re of expect) assert.match(r[stream], re, label);
+    assert.doesNotMatch(r.stdout + r.stderr, /Unknown command/, label);
+  });
+  assert.ok(!fs.existsSync(path.join(env.PLUGBOARD_DATA_DIR, 'plugboard.db')), 'help creates nothing');
+});
+
+test('commands other than serve and migrate never create a data directory or a database: they say where they looked', async () => {
+  const missing = path.join(tempDir(), 'not-here');
+  const empty = tempDir();
+  const commands: string[][] = [
+    ['org', 'list'], ['org', 'create', '--name', 'X'], ['key', 'create', '--org', 'x'], ['key', 'list', '--org', 'x'],
+    ['key', 'revoke', '--org', 'x', '--id', 'y'], ['member', 'add', '--org', 'x', '--name', 'n', '--role', 'admin'],
+    ['token', 'create', '--user', 'u'], ['backup', '--to', path.join(empty, 'b.db')],
+  ];
+  const runs = await runMany([
+    ...commands.map((args): [string[], Record<string, string>] => [args, { PLUGBOARD_DATA_DIR: missing }]),
+    ...commands.map((args): [string[], Record<string, string>] => [args, { PLUGBOARD_DATA_DIR: empty }]),
+  ]);
+  runs.forEach((r, i) => {
+    const dir = i < commands.length ? missing : empty;
+    const label = `${commands[i % commands.length].join(' ')} in ${dir}`;
+    assert.equal(r.code, 1, `${label}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /No Plugboard data here/, label);
+    assert.ok(r.stderr.includes(dir), `${label}: names the directory`);
+    assert.match(r.stderr, /PLUGBOARD_DATA_DIR/, `${label}: says how to point at the data`);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, label);
+  });
+  assert.ok(!fs.existsSync(missing), 'the missing directory was not created');
+  assert.deepEqual(fs.readdirSync(empty), [], 'no database, key or backup appeared in the empty directory');
+
+  // doctor looks without creating, and sends nothing to an upstream nobody configured.
+  const started = Date.now();
+  const doctor = await runCli(['doctor', '--json'], { PLUGBOARD_DATA_DIR: missing });
+  assert.equal(doctor.code, 1, doctor.stderr);
+  const report = JSON.parse(doctor.stdout.trim());
+  const byName = Object.fromEntries(report.checks.map((c: { name: string }) => [c.name, c]));
+  assert.match(byName.data_dir.detail, /does not exist: no Plugboard data here/);
+  assert.match(byName.database.detail, /does not exist/);
+  assert.equal(byName.upstream.ok, false);
+  assert.match(byName.upstream.detail, /no upstream configured: set PLUGBOARD_UPSTREAM_BASE_URL.*Nothing was sent/);
+  assert.ok(Date.now() - started < CLI_TIMEOUT_MS);
+  assert.ok(!fs.existsSync(missing), 'doctor created nothing');
+
+  // With data there, a missing organisation is an error of its own (exit 1), not a usage error.
+  const withData = tempDir();
+  json(await runCli(['migrate', '--json'], { PLUGBOARD_DATA_DIR: withData }), 'migrate creates');
+  const noOrg = await runCli(['key', 'create', '--org', '00000000-0000-4000-8000-000000000000'], { PLUGBOARD_DATA_DIR: withData });
+  assert.equal(noOrg.code, 1, noOrg.stderr);
+  assert.match(noOrg.stderr, /No organization 00000000-0000-4000-8000-000000000000/);
+});
+
+test('backup: refuses a missing directory and an existing file (unless --force), never the live database, and writes 0600', async () => {
+  const dataDir = tempDir();
+  const env = { PLUGBOARD_DATA_DIR: dataDir };
+  json(await runCli(['migrate', '--json'], env), 'migrate');
+  const org = json(await runCli(['org', 'create', '--name', 'Backed up', '--json'], env), 'org create');
+  const target = path.join(tempDir(), 'plugboard-backup.db');
+  const [missingDir, first] = await Promise.all([
+    runCli(['backup', '--to', '/nonexistent/dir/x.db'], env),
+    runCli(['backup', '--to', target, '--json'], env),
+  ]);
+  assert.equal(missingDir.code, 1);
+  assert.match(missingDir.stderr, /the directory \/nonexistent\/dir does not exist/);
+  assert.doesNotMatch(missingDir.stderr, /TypeError|\n\s+at /);
+  assert.deepEqual(json(first, 'backup'), { backup: target });
+  assert.equal(fs.statSync(target).mode & 0o777, 0o600, 'the backup is readable by its owner only');
+
+  fs.writeFileSync(target, 'precious');
+  fs.chmodSync(target, 0o644);
+  const [again, live, dir] = await Promise.all([
+    runCli(['backup', '--to', target], env),
+    runCli(['backup', '--to', path.join(dataDir, 'plugboard.db'), '--force'], env),
+    runCli(['backup', '--to', dataDir], env),
+  ]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already exists; pass --force to overwrite it/);
+  assert.equal(fs.readFileSync(target, 'utf8'), 'precious', 'an existing file is left alone');
+  assert.equal(live.code, 1);
+  assert.match(live.stderr, /is the live database itself/);
+  assert.equal(dir.code, 1);
+  assert.match(dir.stderr, /is a directory/);
+
+  json(await runCli(['backup', '--to', target, '--force', '--json'], env), 'backup --force');
+  assert.equal(fs.statSync(target).mode & 0o777, 0o600);
+  const copy = new Database(target, { readonly: true });
+  try {
+    assert.equal(copy.prepare('SELECT name FROM organizations WHERE id = ?').pluck().get(org.organizationId), 'Backed up', 'the backup holds the data');
+  } finally {
+    copy.close();
+  }
 });
 
 test('migrate twice is a no-op the second time; doctor passes against a live upstream and fails (exit 1) against a closed port', async () => {

@@ -8,6 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { assertWireError, snapshotTables } from '../helpers/factories.ts';
+import { setupWhatsApp } from '../channels/whatsapp-setup.ts';
+import { startMcpTestServer } from '../fakes/mcp/test-server.ts';
+import { MAX_JSON_DEPTH } from '../../src/net/json-depth.ts';
 
 /** Control tokens' last-used times move on every authenticated call, by design. */
 const IGNORE_TOUCH = { ignoreColumns: { control_tokens: ['last_used_at'] } };
@@ -52,6 +55,7 @@ test('every JSON-body endpoint: malformed, non-object, empty, unknown-field and 
       { label: 'malformed JSON', method: e.method, path: e.path, raw: '{"name": "x",', expect: [400, 'invalid_json', null] },
       { label: 'single quotes', method: e.method, path: e.path, raw: "{'name': 'x'}", expect: [400, 'invalid_json', null] },
       { label: 'deeply nested', method: e.method, path: e.path, raw: '['.repeat(100_000), expect: [400, 'invalid_json', null] },
+      { label: 'deeply nested, valid', method: e.method, path: e.path, raw: nestedBody('name', 100_000), expect: [400, 'json_too_deep', null] },
       { label: 'empty body', method: e.method, path: e.path, raw: '', expect: [400, 'missing_body', null] },
       { label: 'array', method: e.method, path: e.path, raw: JSON.stringify([e.valid]), expect: [400, 'invalid_body', null] },
       { label: 'string', method: e.method, path: e.path, raw: '"name"', expect: [400, 'invalid_body', null] },
@@ -67,6 +71,94 @@ test('every JSON-body endpoint: malformed, non-object, empty, unknown-field and 
     assert.match(unknown.json.error.message, /bogusField/, 'the unknown field is named');
   }
   assert.deepEqual(snapshotTables(t.app.db, IGNORE_TOUCH), before, 'nothing stored was lost or changed');
+});
+
+/** `{"<field>": [[…]]}`: valid JSON whose nesting is `depth` levels in all (the object counts as 1). */
+function nestedBody(field: string, depth: number): string {
+  return `{"${field}":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+}
+
+test(`every JSON-body endpoint of the control panel: valid JSON nested deeper than ${MAX_JSON_DEPTH} levels is a 400 json_too_deep; at the limit it is judged as usual`, async () => {
+  await using s = await setupWhatsApp({ PLUGBOARD_WORKER_ENABLED: 'false' });
+  await using mcp = await startMcpTestServer();
+  const { t, tenant, instance } = s;
+  const o = `/organizations/${tenant.orgId}`;
+  const member = t.member(tenant.orgId, 'member');
+  const key = t.key(tenant.orgId);
+  const integration = await t.api('POST', `${o}/mcp-integrations`, { token: tenant.ownerToken, body: { slug: 'crm', displayName: 'CRM', url: mcp.url } });
+  assert.equal(integration.status, 201, integration.text);
+  // Every route that reads a JSON body (webhooks read forms; refresh and requeue read none).
+  const endpoints: Array<[method: string, path: string, field: string]> = [
+    ['POST', '/organizations', 'name'], ['PATCH', o, 'name'], ['POST', `${o}/members`, 'name'], ['PATCH', `${o}/members/${member.userId}`, 'role'],
+    ['POST', `${o}/keys`, 'allowedPluginIds'], ['PATCH', `${o}/keys/${key.id}`, 'allowedPluginIds'],
+    ['POST', `${o}/mcp-integrations`, 'toolAllowlist'], ['PATCH', `${o}/mcp-integrations/${integration.json.id}`, 'toolAllowlist'],
+    ['POST', `${o}/whatsapp-instances`, 'name'], ['PATCH', `${o}/whatsapp-instances/${instance.id}`, 'name'],
+    ['PUT', `${o}/whatsapp-instances/${instance.id}/plugins`, 'enabledPluginIds'],
+  ];
+  const ignore = { ignoreColumns: { ...IGNORE_TOUCH.ignoreColumns, plugin_installations: ['last_success_at', 'last_error', 'last_error_at'] } };
+  const before = snapshotTables(t.app.db, ignore);
+  for (const [method, path, field] of endpoints) {
+    for (const depth of [MAX_JSON_DEPTH + 1, 1_000, 400_000]) {
+      const res = await t.api(method, path, { token: tenant.ownerToken, rawBody: nestedBody(field, depth) });
+      assertWireError(res, 400, 'json_too_deep', null, `${method} ${path} depth ${depth}`);
+      assert.match(res.json.error.message, new RegExp(`deeper than ${MAX_JSON_DEPTH} levels`));
+    }
+    // At the limit the body is validated as any other (here: refused for its field's type).
+    const atLimit = await t.api(method, path, { token: tenant.ownerToken, rawBody: nestedBody(field, MAX_JSON_DEPTH) });
+    assert.ok(atLimit.status === 400 && atLimit.json.error.code !== 'json_too_deep', `${method} ${path} at the limit: ${atLimit.status} ${atLimit.text.slice(0, 200)}`);
+  }
+  assert.deepEqual(snapshotTables(t.app.db, ignore), before, 'nothing stored was lost or changed');
+  // Brackets inside strings are text, not nesting.
+  for (const [method, path, field] of endpoints) {
+    const inString = await t.api(method, path, { token: tenant.ownerToken, rawBody: `{"${field}":"${'['.repeat(1000)}"}` });
+    assert.notEqual(inString.json?.error?.code, 'json_too_deep', `${method} ${path}: brackets inside a string`);
+  }
+  assert.ok(t.logs.every((l) => !l.includes('"level":"error"')), 'no error was logged');
+});
+
+test("a key's allowedPluginIds must name plugins of its organisation, on create and on patch: 400 unknown_plugin naming the entry", async () => {
+  await using mcp = await startMcpTestServer();
+  await using t = await startApp({ PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' });
+  const { tenant, key, o } = setup(t);
+  const other = t.tenant('Other');
+  const install = async (who: typeof tenant, slug: string) => {
+    const res = await t.api('POST', `/organizations/${who.orgId}/mcp-integrations`, { token: who.ownerToken, body: { slug, displayName: slug, url: mcp.url } });
+    assert.equal(res.status, 201, res.text);
+    return res.json.id as string;
+  };
+  const own = await install(tenant, 'crm');
+  const foreign = await install(other, 'crm');
+  const before = snapshotTables(t.app.db, IGNORE_TOUCH);
+  const bad: Array<[ids: unknown[], index: number, label: string]> = [
+    [['nope'], 0, 'a made-up id'],
+    [[own, 'first_party:slack'], 1, 'a first-party plugin that does not exist'],
+    [[foreign], 0, "another organisation's installation"],
+    [[own, own.toUpperCase()], 1, 'an id in the wrong case'],
+    [['crm'], 0, 'a slug instead of an id'],
+    [['first_party:'], 0, 'a bare prefix'],
+  ];
+  for (const [ids, index, label] of bad) {
+    for (const [method, path] of [['POST', `${o}/keys`], ['PATCH', `${o}/keys/${key.id}`]] as const) {
+      const res = await t.api(method, path, { token: tenant.ownerToken, body: { name: 'scoped', allowedPluginIds: ids } });
+      assertWireError(res, 400, 'unknown_plugin', `allowedPluginIds.${index}`, `${label}: ${method}`);
+      assert.ok(res.json.error.message.includes(JSON.stringify(ids[index])), `${label}: the message names the entry: ${res.json.error.message}`);
+      assert.match(res.json.error.message, /first_party:whatsapp/, 'the message says what is accepted');
+    }
+  }
+  assert.deepEqual(snapshotTables(t.app.db, IGNORE_TOUCH), before, 'nothing stored was lost or changed');
+
+  // What is valid: the organisation's installations and first-party plugins (usable yet or not), [] and null.
+  for (const ids of [[own], ['first_party:whatsapp'], [own, 'first_party:whatsapp'], [], null]) {
+    const created = await t.api('POST', `${o}/keys`, { token: tenant.ownerToken, body: { allowedPluginIds: ids } });
+    assert.equal(created.status, 201, `${JSON.stringify(ids)}: ${created.text}`);
+    assert.deepEqual(created.json.allowedPluginIds, ids);
+    const patched = await t.api('PATCH', `${o}/keys/${key.id}`, { token: tenant.ownerToken, body: { allowedPluginIds: ids } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.deepEqual(patched.json.allowedPluginIds, ids);
+  }
+  // A patch that leaves allowedPluginIds out keeps it, and an unknown key is still a 404 first.
+  assert.equal((await t.api('PATCH', `${o}/keys/${key.id}`, { token: tenant.ownerToken, body: { name: 'renamed' } })).status, 200);
+  assertWireError(await t.api('PATCH', `${o}/keys/00000000-0000-4000-8000-000000000000`, { token: tenant.ownerToken, body: { allowedPluginIds: ['nope'] } }), 404, 'key_not_found', 'keyId');
 });
 
 test('wrong types, bad values and missing required fields name the param', async () => {

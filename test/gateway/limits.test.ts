@@ -8,8 +8,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import OpenAI from 'openai';
 import { startApp, type TestApp } from '../helpers/app.ts';
-import { chatCompletion, startFakeUpstream, type FakeUpstream } from '../fakes/openai-upstream.ts';
+import { chatCompletion, contentChunks, startFakeUpstream, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { assertWireError } from '../helpers/factories.ts';
+import { startMcpTestServer } from '../fakes/mcp/test-server.ts';
+import { toolMessages } from '../fakes/openai-upstream.ts';
+import { MAX_JSON_DEPTH } from '../../src/net/json-depth.ts';
 
 const MESSAGES = [{ role: 'user' as const, content: 'hi' }];
 
@@ -232,4 +235,70 @@ test('malformed, non-object and mistyped bodies are 400s naming the param; the u
   t.app.recorder.flush();
   const failures = t.app.db.prepare("SELECT status, http_status FROM usage_events WHERE org_id = ? AND status = 'ok'").all(orgId);
   assert.deepEqual(failures, [], 'a refused request is never recorded as a success');
+});
+
+/** A chat body whose `metadata` nests `depth` levels in all (the body object counts as 1). */
+function nestedChat(depth: number, extra: Record<string, unknown> = {}): string {
+  const head = JSON.stringify({ model: 'gpt-test', messages: MESSAGES, ...extra }).slice(0, -1);
+  return `${head},"metadata":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+}
+
+test(`JSON nested deeper than ${MAX_JSON_DEPTH} levels is a 400 json_too_deep on every gateway path (passthrough, streaming, plugins); at the limit it passes`, async () => {
+  await using upstream = await startFakeUpstream();
+  answerEverything(upstream);
+  await using mcp = await startMcpTestServer();
+  await using t = await startApp({ PLUGBOARD_UPSTREAM_BASE_URL: upstream.url, PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' });
+  const plain = t.tenant('Plain');
+  const withPlugin = t.tenant('With plugin');
+  const installed = await t.api('POST', `/organizations/${withPlugin.orgId}/mcp-integrations`, { token: withPlugin.ownerToken, body: { slug: 'crm', displayName: 'CRM', url: mcp.url } });
+  assert.equal(installed.status, 201, installed.text);
+  const keys = { passthrough: t.key(plain.orgId).secret, plugins: t.key(withPlugin.orgId).secret };
+  // Under the 8 MiB body limit; the old code overflowed JSON.stringify's stack on these (500) or passed them on (200).
+  for (const depth of [MAX_JSON_DEPTH + 1, 5_000, 1_000_000]) {
+    for (const [path, key] of Object.entries(keys)) {
+      for (const stream of [false, true]) {
+        const label = `${path}, ${stream ? 'streaming' : 'JSON'}, depth ${depth}`;
+        const res = await post(t, key, nestedChat(depth, stream ? { stream: true } : {}));
+        assertWireError(res, 400, 'json_too_deep', null, label);
+        assert.equal(res.json.error.type, 'invalid_request_error', label);
+      }
+    }
+  }
+  assert.equal(upstream.requests.length, 0, 'the upstream was never called');
+  assert.ok(t.logs.every((l) => !l.includes('"level":"error"')), 'nothing was logged as an error');
+
+  for (const [path, key] of Object.entries(keys)) {
+    for (const stream of [false, true]) {
+      if (stream) upstream.script({ sse: contentChunks(['ok']) });
+      const res = await post(t, key, nestedChat(MAX_JSON_DEPTH, stream ? { stream: true } : {}));
+      assert.equal(res.status, 200, `${path}, ${stream ? 'streaming' : 'JSON'} at the limit: ${res.text.slice(0, 200)}`);
+    }
+  }
+  assert.equal(upstream.requests.length, 4);
+  assert.ok(upstream.requests.every((r) => JSON.stringify(r.body).includes('['.repeat(MAX_JSON_DEPTH - 1))), 'the nested field reached the upstream as sent');
+});
+
+test(`tool-call arguments nested deeper than ${MAX_JSON_DEPTH} levels are refused to the model as invalid_arguments, never run`, async () => {
+  await using upstream = await startFakeUpstream();
+  await using mcp = await startMcpTestServer();
+  await using t = await startApp({ PLUGBOARD_UPSTREAM_BASE_URL: upstream.url, PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' });
+  const tenant = t.tenant();
+  const installed = await t.api('POST', `/organizations/${tenant.orgId}/mcp-integrations`, { token: tenant.ownerToken, body: { slug: 'crm', displayName: 'CRM', url: mcp.url } });
+  assert.equal(installed.status, 201, installed.text);
+  const deep = `{"text":"x","extra":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+  upstream.script(
+    { json: chatCompletion({ toolCalls: [{ id: 'call_deep', name: 'crm__echo', arguments: deep }] }) },
+    {
+      expect(req) {
+        const [msg] = toolMessages(req);
+        assert.match(msg.content, /status="error"/);
+        assert.match(msg.content, new RegExp(`deeper than ${MAX_JSON_DEPTH} levels`));
+      },
+      json: chatCompletion({ content: 'done' }),
+    },
+  );
+  const r = await t.openai(t.key(tenant.orgId).secret).chat.completions.create({ model: 'gpt-test', messages: MESSAGES });
+  assert.equal(r.choices[0].message.content, 'done');
+  assert.equal(upstream.remaining, 0);
+  assert.equal(mcp.calls.length, 0, 'the tool never ran');
 });

@@ -207,6 +207,21 @@ describe('McpConnection', () => {
     await assert.rejects(anonymous.listAllTools(), (err: unknown) => err instanceof McpClientError && err.errorClass === 'transport' && /401/.test(err.detail));
   });
 
+  it('words a 401 by whether a credential is stored: "refused the stored credential" only when there is one', async () => {
+    await using srv = await startMcpTestServer({ requireBearer: CREDENTIAL });
+    await using none = connect(srv.url, 'streamable_http', { headers: {} });
+    const without = await call(none, 'echo', { text: 'x' });
+    assert.ok(!without.ok, 'refused');
+    assert.match(without.message, /requires authentication \(HTTP 401\).*no credential stored/);
+    assert.doesNotMatch(without.message, /stored credential/);
+    await assert.rejects(none.listAllTools(), (err: unknown) => err instanceof McpClientError && /no credential stored/.test(err.message));
+
+    await using wrong = connect(srv.url, 'streamable_http', { headers: { Authorization: 'Bearer not-the-one' } });
+    const refused = await call(wrong, 'echo', { text: 'x' });
+    assert.ok(!refused.ok);
+    assert.equal(refused.message, 'The MCP server refused the stored credential (HTTP 401).');
+  });
+
   it('refuses a loopback server when the network policy does not allow it', async () => {
     await using srv = await startMcpTestServer();
     await using conn = connect(srv.url, 'streamable_http', { fetch: createGuardedFetch({ allowedNetworks: [] }) });

@@ -192,3 +192,73 @@ describe('createGuardedFetch', () => {
     assert.throws(() => createGuardedFetch({ allowedNetworks: ['10.0.0.0/99'] }), /not a CIDR/);
   });
 });
+
+describe('IPv6 forms that embed an IPv4 address', () => {
+  // [address, what it embeds, verdict without allowlist, verdict with 10/8 + 127/8 allowlisted]
+  const table: Array<[ip: string, embeds: string, none: boolean, allowlisted: boolean]> = [
+    // IPv4-compatible ::/96 (RFC 4291, deprecated): judged as the IPv4 inside.
+    ['::a9fe:a9fe', '169.254.169.254 (metadata)', false, false],
+    ['::169.254.169.254', '169.254.169.254 (metadata)', false, false],
+    ['::7f00:1', '127.0.0.1 (loopback)', false, true],
+    ['::a00:1', '10.0.0.1 (private)', false, true],
+    ['::c0a8:101', '192.168.1.1 (private)', false, false],
+    ['::e000:1', '224.0.0.1 (multicast)', false, false],
+    ['::808:808', '8.8.8.8 (public)', true, true],
+    // IPv4-translated ::ffff:0:0/96 (RFC 6145).
+    ['::ffff:0:a9fe:a9fe', '169.254.169.254 (metadata)', false, false],
+    ['::ffff:0:7f00:1', '127.0.0.1 (loopback)', false, true],
+    ['::ffff:0:808:808', '8.8.8.8 (public)', true, true],
+    // NAT64 well-known prefix 64:ff9b::/96 (RFC 6052): a NAT64 gateway connects to the IPv4 inside.
+    ['64:ff9b::a9fe:a9fe', '169.254.169.254 (metadata)', false, false],
+    ['64:ff9b::169.254.169.254', '169.254.169.254 (metadata)', false, false],
+    ['64:ff9b::7f00:1', '127.0.0.1 (loopback)', false, true],
+    ['64:ff9b::a00:5', '10.0.0.5 (private)', false, true],
+    ['64:ff9b::808:808', '8.8.8.8 (public)', true, true],
+    // NAT64 local-use 64:ff9b:1::/48 (RFC 8215): where the IPv4 sits is the network's choice, so refused.
+    ['64:ff9b:1::a9fe:a9fe', 'unknowable', false, false],
+    ['64:ff9b:1:a9fe:a9:fe00::', 'unknowable', false, false],
+    ['64:ff9b:1::808:808', 'unknowable', false, false],
+    // 6to4 2002::/16 (RFC 3056): the relay delivers to the IPv4 in bits 16–47.
+    ['2002:a9fe:a9fe::1', '169.254.169.254 (metadata)', false, false],
+    ['2002:7f00:1::1', '127.0.0.1 (loopback)', false, true],
+    ['2002:a00:1::', '10.0.0.1 (private)', false, true],
+    ['2002:808:808::1', '8.8.8.8 (public)', true, true],
+    // Teredo 2001::/32: server and (obfuscated) client IPv4 inside, a tunnel: refused.
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'unknowable', false, false],
+    ['2001::a9fe:a9fe', 'unknowable', false, false],
+    // Not embedding forms: the unspecified and loopback addresses keep their own verdicts.
+    ['::', 'nothing (unspecified)', false, false],
+    ['::1', 'nothing (loopback)', false, false],
+    ['2606:4700:4700::1111', 'nothing (public)', true, true],
+  ];
+  const ALLOW = { allowedNetworks: ['10.0.0.0/8', '127.0.0.0/8'] };
+
+  it('judges each as the IPv4 address it routes to, or refuses it when that cannot be read', () => {
+    for (const [ip, embeds, none, allowlisted] of table) {
+      assert.equal(checkAddress(ip, NONE).ok, none, `${ip} (${embeds}) without allowlist`);
+      assert.equal(checkAddress(ip, ALLOW).ok, allowlisted, `${ip} (${embeds}) with 10/8 and 127/8 allowlisted`);
+      if (embeds.includes('metadata') || embeds === 'unknowable') assert.equal(checkAddress(ip, EVERYTHING).ok, false, `${ip}: never, whatever the allowlist`);
+    }
+    const meta = checkAddress('::a9fe:a9fe', EVERYTHING);
+    assert.ok(!meta.ok && /IPv4-compatible IPv6 of 169\.254\.169\.254: link-local \/ cloud metadata/.test(meta.reason), JSON.stringify(meta));
+    const teredo = checkAddress('2001::1', EVERYTHING);
+    assert.ok(!teredo.ok && /Teredo/.test(teredo.reason));
+  });
+
+  it('is applied to URLs at install time and to addresses at connect time', async () => {
+    for (const ip of ['::a9fe:a9fe', '::7f00:1', '64:ff9b::a9fe:a9fe', '64:ff9b:1::1', '2002:a9fe:a9fe::1', '2001::1']) {
+      await assert.rejects(assertUrlAllowed(`http://[${ip}]/mcp`, NONE), SsrfError, `literal ${ip}`);
+      await assert.rejects(assertUrlAllowed('http://sneaky.example/mcp', NONE, { resolve: fixedResolver({ 'sneaky.example': [ip] }) }), SsrfError, `resolved ${ip}`);
+      await assert.rejects(createGuardedFetch(NONE)(`http://[${ip}]:80/mcp`), SsrfError, `connect to literal ${ip}`);
+      await assert.rejects(createGuardedFetch(NONE, { resolve: fixedResolver({ 'sneaky.example': [ip] }) })('http://sneaky.example/mcp'), SsrfError, `connect to resolved ${ip}`);
+    }
+    await assertUrlAllowed('http://[64:ff9b::808:808]/mcp', NONE);
+  });
+
+  it('counts an IPv4-compatible address of this machine as this machine for the own-port rule', async () => {
+    await using own = await startTarget();
+    const policy = { allowedNetworks: ['127.0.0.0/8'], selfPorts: [own.port] };
+    await assert.rejects(assertUrlAllowed(`http://[::7f00:1]:${own.port}/`, policy), /is Plugboard itself/);
+    await assert.rejects(assertUrlAllowed(`http://[64:ff9b::7f00:1]:${own.port}/`, policy), /is Plugboard itself/);
+  });
+});

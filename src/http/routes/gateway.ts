@@ -21,6 +21,8 @@ import { createNodeSink } from '../node-sink.ts';
 import { createAccessLog, resolveRequestId, writeRawError, type RequestState } from '../request-context.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayKey } from '../../storage/repos/gateway-keys.ts';
+import { clientAddress, type AuthThrottle } from '../auth-throttle.ts';
+import { isAppError } from '../../errors.ts';
 
 /** Largest model list read from the upstream (a list of thousands of models is well below it). */
 const MODEL_LIST_MAX_BYTES = 8 * 1024 * 1024;
@@ -33,6 +35,9 @@ export interface GatewayRouteDeps {
   pool: UpstreamPool;
   chat: ChatDeps;
   aliases: Readonly<Record<string, string>>;
+  /** Failed-authentication throttle of the Koa-free path (the Koa routes have it as middleware). */
+  authThrottle?: AuthThrottle;
+  trustProxy?: boolean;
 }
 
 async function authorizeKey(deps: GatewayRouteDeps, authorization: string | undefined, state: { orgId?: string; keyId?: string }): Promise<{ key: GatewayKey; limitHeaders: Record<string, string> }> {
@@ -86,8 +91,22 @@ export function fastChatCompletions(deps: GatewayRouteDeps, log: Logger, secrets
     const requestId = resolveRequestId(header(req, 'x-request-id'));
     const state: { orgId?: string; keyId?: string } = {};
     res.setHeader('x-request-id', requestId);
-    serveChatCompletion(deps, req, res, requestId, state)
-      .catch((err: unknown) => writeRawError(res, err, requestId, log, secrets))
+    // The client address is worked out only when needed: an address was throttled, or this request failed.
+    const throttle = deps.authThrottle;
+    let address: string | undefined;
+    const addressOf = (): string => (address ??= clientAddress(req, deps.trustProxy ?? false));
+    let served: Promise<void>;
+    try {
+      if (throttle?.size) throttle.assertAllowed(addressOf());
+      served = serveChatCompletion(deps, req, res, requestId, state);
+    } catch (err) {
+      served = Promise.reject(err);
+    }
+    served
+      .catch(async (err: unknown) => {
+        const refusal = throttle && isAppError(err) && err.status === 401 ? await throttle.failed(addressOf()).catch(() => null) : null;
+        writeRawError(res, refusal ?? err, requestId, log, secrets);
+      })
       .finally(() => accessLog({ requestId, method: 'POST', path: '/v1/chat/completions', status: res.statusCode, ms: performance.now() - started, orgId: state.orgId, keyId: state.keyId }));
   };
 }

@@ -9,6 +9,7 @@ import { actorOf, requireOrgAction } from '../../control-auth.ts';
 import { validate } from '../../validate.ts';
 import { presentKey } from '../../presenters/control.ts';
 import { readJson } from './organizations.ts';
+import { assertKnownPluginIds, type PluginIdLister } from '../../../control/plugin-ids.ts';
 
 const pluginIds = z.array(z.string().min(1).max(200)).max(500).nullable();
 const CreateKey = z.strictObject({
@@ -18,7 +19,8 @@ const CreateKey = z.strictObject({
 });
 const UpdateKey = CreateKey;
 
-export function keyRoutes(r: TenancyRepos, onChange: () => void): Router {
+/** `pluginIds` lists the ids a key's `allowedPluginIds` may name (the plugin runtime's `pluginIdsOf`). */
+export function keyRoutes(r: TenancyRepos, onChange: () => void, pluginIds: PluginIdLister): Router {
   const router = new Router();
   const auth = { orgs: r.orgs, tokens: r.tokens };
 
@@ -29,6 +31,7 @@ export function keyRoutes(r: TenancyRepos, onChange: () => void): Router {
   router.post('/organizations/:organizationId/keys', requireOrgAction(auth, 'keys:write'), async function createKey(ctx) {
     const actor = actorOf(ctx);
     const input = validate(CreateKey, await readJson(ctx));
+    if (input.allowedPluginIds) assertKnownPluginIds(pluginIds, actor.orgId, input.allowedPluginIds, 'allowedPluginIds');
     const { key, secret } = r.keys.create(actor.orgId, { ...input, createdBy: actor.userId });
     ctx.status = 201;
     ctx.body = { ...presentKey(key), key: secret };
@@ -43,6 +46,8 @@ export function keyRoutes(r: TenancyRepos, onChange: () => void): Router {
   router.patch('/organizations/:organizationId/keys/:keyId', requireOrgAction(auth, 'keys:write'), async function updateKey(ctx) {
     const actor = actorOf(ctx);
     const input = validate(UpdateKey, await readJson(ctx));
+    if (!r.keys.get(actor.orgId, ctx.params.keyId)) throw notFound('key', 'keyId');
+    if (input.allowedPluginIds) assertKnownPluginIds(pluginIds, actor.orgId, input.allowedPluginIds, 'allowedPluginIds');
     const key = r.keys.update(actor.orgId, ctx.params.keyId, input);
     if (!key) throw notFound('key', 'keyId');
     onChange();

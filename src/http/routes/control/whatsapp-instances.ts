@@ -14,10 +14,9 @@ import type { ControlAuthDeps } from '../../control-auth.ts';
 import { actorOf, requireOrgAction } from '../../control-auth.ts';
 import { validate } from '../../validate.ts';
 import { readJson } from './organizations.ts';
-import type { InstallationsRepo } from '../../../storage/repos/plugin-installations.ts';
+import { assertKnownPluginIds, type PluginIdLister } from '../../../control/plugin-ids.ts';
 import type { WhatsAppInstance } from '../../../storage/repos/whatsapp-instances.ts';
 import type { WhatsAppChannel } from '../../../channels/whatsapp/index.ts';
-import { WHATSAPP_PLUGIN_ID } from '../../../channels/whatsapp/index.ts';
 import { presentConversation, presentInstance, presentMessage } from '../../presenters/whatsapp.ts';
 
 const MAX_GRANTS = 200;
@@ -62,10 +61,10 @@ const limit = z.string().regex(/^\d+$/, 'must be a whole number').transform(Numb
 const ConversationsQuery = z.strictObject({ limit: limit.optional(), cursor: z.string().max(200).optional() });
 const MessagesQuery = z.strictObject({ limit: limit.optional(), cursor: z.string().regex(/^\d{1,15}$/, 'must be a cursor from a previous page').optional() });
 
-/** What the instance routes need: the channel's repositories and URLs, and installations to validate grants. */
+/** What the instance routes need: the channel's repositories and URLs, and the plugin ids grants may name. */
 export interface WhatsAppInstanceRouteDeps extends ControlAuthDeps {
   channel: Pick<WhatsAppChannel, 'repos' | 'clients' | 'webhookUrl' | 'statusCallbackUrl'>;
-  installations: InstallationsRepo;
+  pluginIds: PluginIdLister;
 }
 
 /** Query parameters as single strings; a repeated one is a 400. */
@@ -178,11 +177,7 @@ export function whatsappInstanceRoutes(deps: WhatsAppInstanceRouteDeps): Router 
     const inst = load(orgId, ctx.params.id);
     const input = validate(Grants, await readJson(ctx));
     const ids = [...new Set(input.enabledPluginIds)];
-    ids.forEach((id) => {
-      if (id !== WHATSAPP_PLUGIN_ID && !deps.installations.get(orgId, id)) {
-        throw invalidRequest(`"${id}" is not a plugin of this organization (an MCP integration id or ${WHATSAPP_PLUGIN_ID}).`, `enabledPluginIds.${input.enabledPluginIds.indexOf(id)}`, 'unknown_plugin');
-      }
-    });
+    assertKnownPluginIds(deps.pluginIds, orgId, input.enabledPluginIds, 'enabledPluginIds');
     const stored = grants.replace(orgId, inst.id, ids);
     if (stored === null) throw notFound('whatsapp_instance', 'id');
     ctx.body = { enabledPluginIds: stored };

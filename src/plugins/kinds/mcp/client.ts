@@ -348,7 +348,7 @@ export class McpConnection {
         break;
       default:
         if (err instanceof ConnectionClosedLocally) message = err.message;
-        else if (status === 401 || status === 403) message = `The MCP server refused the stored credential (HTTP ${status}).`;
+        else if (status === 401 || status === 403) message = credentialRefusal(status, Object.keys(this.#opts.headers).length > 0);
         else if (brokenBy) message = `The connection to the MCP server broke during the call: ${detail}`;
         else message = `The MCP server could not be reached: ${detail}`;
         this.#recordError(detail);
@@ -418,4 +418,12 @@ function isSessionExpired(err: unknown, session: Session): boolean {
 function isStreamBreak(err: unknown): boolean {
   if (err instanceof SseError) return true;
   return err instanceof Error && /SSE stream disconnected|Maximum reconnection attempts|Failed to reconnect SSE stream/.test(err.message);
+}
+
+/** A 401/403 worded by whether the integration has a credential to refuse. */
+export function credentialRefusal(status: number, hasCredential: boolean): string {
+  if (hasCredential) return `The MCP server refused the stored credential (HTTP ${status}).`;
+  return status === 401
+    ? 'The MCP server requires authentication (HTTP 401), and this integration has no credential stored: add one to the integration.'
+    : 'The MCP server refused the request (HTTP 403), and this integration has no credential stored: add one to the integration if the server needs it.';
 }
