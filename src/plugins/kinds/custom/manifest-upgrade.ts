@@ -21,7 +21,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** What of a tool the installer consented to; defaults applied so an omitted default hashes as written. */
-type HashedTool = Pick<ManifestTool, 'name' | 'description' | 'inputSchema' | 'effect'> & Partial<Pick<ManifestTool, 'outputSchema' | 'permissions' | 'confirmation'>>;
+type HashedTool = Pick<ManifestTool, 'name' | 'description' | 'inputSchema' | 'effect'> & Partial<ManifestTool>;
 
 /**
  * SHA-256 (hex) of a tool's definition: name, description, inputSchema, outputSchema,

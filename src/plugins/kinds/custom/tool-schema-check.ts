@@ -38,20 +38,31 @@ const REFUSED_KEYWORDS: Record<string, string> = {
 };
 const LOCAL_REF = /^#(\/[^#]*)?$/;
 
-let sharedAjv: Ajv2020 | null = null;
-/** One ajv for every tool schema; each compiled schema is removed again, so nothing accumulates. */
-function ajv(): Ajv2020 {
-  sharedAjv ??= new Ajv2020({
-    allErrors: true,
-    strictSchema: true,
-    strictTypes: false,
-    strictTuples: false,
-    strictRequired: false,
-    allowUnionTypes: true,
-    validateFormats: false,
-    logger: false,
-  });
-  return sharedAjv;
+const OPTIONS = {
+  allErrors: true,
+  strictSchema: true,
+  strictTypes: false,
+  strictTuples: false,
+  strictRequired: false,
+  allowUnionTypes: true,
+  validateFormats: false,
+  logger: false,
+} as const;
+
+let metaAjv: Ajv2020 | null = null;
+/** The meta-schema checker, shared: validateSchema() adds nothing to the instance. */
+function metaChecker(): Ajv2020 {
+  metaAjv ??= new Ajv2020(OPTIONS);
+  return metaAjv;
+}
+
+/**
+ * A compiler for one schema, dropped afterwards: ajv's code-generation scope keeps every compiled
+ * schema's values even after removeSchema(), so a shared instance would grow with each manifest.
+ * Without meta-schemas it is cheap to build; the meta check ran on metaChecker() before.
+ */
+function oneShotCompiler(): Ajv2020 {
+  return new Ajv2020({ ...OPTIONS, meta: false, validateSchema: false });
 }
 
 /** Walks schema positions only (not `enum`/`const`/`default` values), without recursion. */
@@ -120,7 +131,7 @@ export function toolSchemaProblems(schema: Record<string, unknown>, base: string
   if (kind === 'input' && schema.additionalProperties !== false) {
     problems.push({ path: `${base}/additionalProperties`, message: 'must be false: a strict input schema refuses arguments it does not name' });
   }
-  const validator = ajv();
+  const validator = metaChecker();
   walkSchema(schema, base, (node, path, isRoot) => {
     for (const k of Object.keys(node)) {
       if (!(k in validator.RULES.keywords)) problems.push({ path: `${path}/${pointerSegment(k)}`, message: 'is not a JSON Schema 2020-12 keyword (a strict schema has no unknown keywords; check the spelling)' });
@@ -154,13 +165,11 @@ export function toolSchemaProblems(schema: Record<string, unknown>, base: string
     // was found; compiling waits until the schema is known to be self-contained and safe.
     if (!validator.validateSchema(schema)) return [...problems, ...metaProblems(validator.errors, base, schema)];
     if (problems.length > 0) return problems;
-    validator.compile(schema);
+    oneShotCompiler().compile(schema);
   } catch (err) {
     // e.g. an unknown `$schema` (already reported above) or a `$ref` to nothing.
     if (problems.length > 0) return problems;
     return [{ path: base, message: `does not compile as JSON Schema: ${(err as Error).message}` }];
-  } finally {
-    validator.removeSchema(schema);
   }
   return [];
 }
