@@ -19,6 +19,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src
+# The published plugin-manifest JSON Schema, read at run time by src/plugins/kinds/custom/manifest.ts.
+COPY schemas ./schemas
 COPY tui ./tui
 RUN ln -s /app/bin/plugboard.js /usr/local/bin/plugboard \
  && mkdir -p /app/data && chown -R node:node /app/data
