@@ -187,6 +187,9 @@ export function createStripeProvider(config: StripeProviderConfig, deps: StripeP
         // The SDK's message describes the configured secret (length, last characters): never pass it on.
         throw webhookInvalid('The Stripe-Signature does not verify for this binding (wrong secret, altered body, or outside the time tolerance).');
       }
+      // The SDK refuses only old timestamps; one from the future is refused too (Standard Webhooks: either direction).
+      const signedAt = Number(/(?:^|,)t=(\d{1,12})(?:,|$)/.exec(signature)?.[1]);
+      if (signedAt > deps.now().getTime() / 1000 + config.webhookToleranceSec) throw webhookInvalid('The Stripe-Signature timestamp is in the future.');
       if (typeof event.id !== 'string' || !event.id.startsWith('evt_')) throw webhookInvalid('Not a Stripe event.');
       if (event.livemode !== live) throw webhookInvalid(`A ${event.livemode ? 'live' : 'test'} mode event for a ${live ? 'live' : 'test'} mode key.`);
       return normalise(event);
