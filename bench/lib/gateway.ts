@@ -148,9 +148,12 @@ export async function startGateway(ctx: SuiteContext, upstreamOrigin: string, g:
   let otherOrgs: OrgCredentials[];
   try {
     const orgName = g.orgName ?? 'bench';
+    // Only `serve` and `migrate` create a database; the set-up commands need one.
+    const migrated = await runNode([main, 'migrate'], env, 60_000, o.repoRoot);
+    if (migrated.code !== 0 || migrated.timedOut) throw new Error(`gateway set-up failed: ${describeCli(`node src/main.ts migrate`, migrated)}`);
     const [organizationId, ownerToken] = await cli(['org', 'create', '--name', orgName, '--json'], ['organizationId', 'ownerToken']);
     org = { name: orgName, id: organizationId, ownerToken };
-    // The database exists now (migrated by the first command): the rest may run side by side.
+    // The database exists now: the rest may run side by side.
     const [k, ...others] = await Promise.all([
       cli(['key', 'create', '--org', organizationId, '--json'], ['key']),
       ...(g.otherOrgs ?? []).map((name) => cli(['org', 'create', '--name', name, '--json'], ['organizationId', 'ownerToken'])),
