@@ -7,7 +7,7 @@ import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Pool } from 'undici';
 import { McpHttpTransport } from '../../src/plugins/kinds/mcp/http-transport.ts';
-import { createGuardedFetch } from '../../src/plugins/ssrf.ts';
+import { createGuardedFetch } from '../../src/net/ssrf.ts';
 
 export type McpTransportKind = 'plugboard' | 'sdk';
 

@@ -13,7 +13,7 @@ import { prefixToolNames } from './naming.ts';
 import { toFunctionParameters, type ArgumentValidator } from './schema.ts';
 import type { ToolLimiter, ToolRateLimits } from './limits.ts';
 import { scrubText } from './scrub.ts';
-import { capUtf8 } from './kinds/mcp/result-text.ts';
+import { capUtf8 } from '../net/text.ts';
 import type { FirstPartyPlugin, PluginHandle, ToolCallContext, ToolDescriptor } from './types.ts';
 import { createVersionedCache, type ConfigVersion } from '../storage/config-version.ts';
 import { NO_SECRETS, type Redactor } from '../storage/known-secrets.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { McpClientError, McpConnection } from '../../src/plugins/kinds/mcp/client.ts';
 import type { McpConnectionOptions, McpTransportChoice } from '../../src/plugins/kinds/mcp/client.ts';
-import { createGuardedFetch } from '../../src/plugins/ssrf.ts';
+import { createGuardedFetch } from '../../src/net/ssrf.ts';
 import { PLANTED_SECRET, PLANTED_TOKEN, startMcpTestServer } from '../fakes/mcp/test-server.ts';
 
 const CREDENTIAL = 'cred-7f3a9c2e1b4d8f60';

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { McpConnection } from '../../src/plugins/kinds/mcp/client.ts';
-import { createGuardedFetch } from '../../src/plugins/ssrf.ts';
+import { createGuardedFetch } from '../../src/net/ssrf.ts';
 import { startEverythingServer } from '../fakes/mcp/everything.ts';
 import type { EverythingServer } from '../fakes/mcp/everything.ts';
 

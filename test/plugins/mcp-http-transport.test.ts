@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpClientError, McpConnection } from '../../src/plugins/kinds/mcp/client.ts';
 import { McpHttpError, McpHttpTransport } from '../../src/plugins/kinds/mcp/http-transport.ts';
-import { createGuardedFetch, SsrfError } from '../../src/plugins/ssrf.ts';
+import { createGuardedFetch, SsrfError } from '../../src/net/ssrf.ts';
 import { startMcpTestServer } from '../fakes/mcp/test-server.ts';
 
 const guard = createGuardedFetch({ allowedNetworks: ['127.0.0.0/8'] });

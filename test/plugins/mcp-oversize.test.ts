@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpConnection, type McpTransportChoice } from '../../src/plugins/kinds/mcp/client.ts';
 import { MESSAGE_MAX_BYTES } from '../../src/plugins/kinds/mcp/http-transport.ts';
-import { createGuardedFetch } from '../../src/plugins/ssrf.ts';
+import { createGuardedFetch } from '../../src/net/ssrf.ts';
 import { CappedBodyError, cappedFetch } from '../../src/net/capped-fetch.ts';
 import { startMcpTestServer } from '../fakes/mcp/test-server.ts';
 

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { capUtf8, formatBytes, toolResultToText } from '../../src/plugins/kinds/mcp/result-text.ts';
+import { toolResultToText } from '../../src/plugins/kinds/mcp/result-text.ts';
+import { capUtf8, formatBytes } from '../../src/net/text.ts';
 
 const MAX = 32_768;
 

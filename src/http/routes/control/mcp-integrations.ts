@@ -11,7 +11,7 @@ import { actorOf, requireOrgAction } from '../../control-auth.ts';
 import { validate } from '../../validate.ts';
 import { readJson } from './organizations.ts';
 import { slugProblem } from '../../../plugins/naming.ts';
-import { assertUrlAllowed, SsrfError, type NetworkPolicy } from '../../../plugins/ssrf.ts';
+import { assertUrlAllowed, SsrfError, type NetworkPolicy } from '../../../net/ssrf.ts';
 import type { InstallationsRepo, Installation } from '../../../storage/repos/plugin-installations.ts';
 import type { McpManager } from '../../../plugins/kinds/mcp/manager.ts';
 import type { PluginRuntime } from '../../../plugins/runtime.ts';

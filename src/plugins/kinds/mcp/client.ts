@@ -13,12 +13,13 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { redactSecrets, scrubError, scrubText, type SecretSource } from '../../scrub.ts';
-import type { FetchLike, GuardedFetch } from '../../ssrf.ts';
+import type { FetchLike, GuardedFetch } from '../../../net/ssrf.ts';
 import { McpHttpError, McpHttpTransport, MESSAGE_MAX_BYTES } from './http-transport.ts';
 import { cappedFetch } from '../../../net/capped-fetch.ts';
 import { isReservedHeader } from '../../../net/reserved-headers.ts';
 import { CallAborted, DeadlineExceeded, remaining, untilDeadline, withTimeout } from './deadline.ts';
-import { capUtf8, toolResultToText } from './result-text.ts';
+import { toolResultToText } from './result-text.ts';
+import { capUtf8 } from '../../../net/text.ts';
 import { normaliseTool } from './tool-info.ts';
 import type { McpToolInfo } from './tool-info.ts';
 

@@ -20,7 +20,7 @@
 import type { Dispatcher } from 'undici';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { GuardedRequest } from '../../ssrf.ts';
+import type { GuardedRequest } from '../../../net/ssrf.ts';
 import { SseEventParser, SseLimitError } from '../../../net/sse-events.ts';
 
 /** An HTTP status the server answered with (`code`), or -1 for an answer of the wrong type. */

@@ -7,7 +7,7 @@
 import type { Logger } from '../../../log.ts';
 import type { CatalogTool, Credential, Installation, InstallationsRepo } from '../../../storage/repos/plugin-installations.ts';
 import { prefixToolNames } from '../../naming.ts';
-import { createGuardedFetch, type NetworkPolicy } from '../../ssrf.ts';
+import { createGuardedFetch, type NetworkPolicy } from '../../../net/ssrf.ts';
 import { redactSecrets, scrubText } from '../../scrub.ts';
 import { NO_SECRETS, type Redactor } from '../../../storage/known-secrets.ts';
 import type { PluginHandle, ToolCallContext, ToolOutcome } from '../../types.ts';

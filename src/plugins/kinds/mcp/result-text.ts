@@ -1,10 +1,11 @@
 /**
- * Converts an MCP `tools/call` result into the text a chat model reads, and caps text in UTF-8 bytes.
+ * Converts an MCP `tools/call` result into the text a chat model reads.
  *
  * Every content block shows up: text as it is, other kinds as a short description, so nothing is
- * silently dropped. This module must never import the MCP SDK (it takes plain objects), and must
- * never return more than the cap plus its truncation marker or split a multi-byte character.
+ * silently dropped. The byte cap and size wording are net/text.ts's, shared with every plugin kind.
+ * This module must never import the MCP SDK (it takes plain objects).
  */
+import { capUtf8, formatBytes } from '../../../net/text.ts';
 
 /** The parts of a `CallToolResult` this module reads; anything else is ignored. */
 export interface ToolResultLike {
@@ -99,30 +100,4 @@ function base64Bytes(data: unknown): number {
   const clean = data.replace(/\s+/g, '');
   const padding = clean.endsWith('==') ? 2 : clean.endsWith('=') ? 1 : 0;
   return Math.max(0, Math.floor((clean.length * 3) / 4) - padding);
-}
-
-/** `512 B`, `12.3 KB`, `4.0 MB`. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
-
-const encoder = new TextEncoder();
-
-/**
- * Caps `text` at `maxBytes` UTF-8 bytes, marker included where the cap allows it: the kept part
- * ends on a character boundary and is followed by `\n…[truncated N bytes]` (N = bytes dropped).
- */
-export function capUtf8(text: string, maxBytes: number): string {
-  // Each UTF-16 unit encodes to at most 3 bytes, so short strings need no measuring.
-  if (text.length * 3 <= maxBytes) return text;
-  const total = Buffer.byteLength(text, 'utf8');
-  if (total <= maxBytes) return text;
-  const markerFor = (dropped: number) => `\n…[truncated ${dropped} bytes]`;
-  // The marker's length depends on the count; size it for the largest possible count.
-  const budget = Math.max(0, maxBytes - Buffer.byteLength(markerFor(total)));
-  // encodeInto writes whole characters only, so `read` is a safe cut point in UTF-16 units.
-  const { read, written } = encoder.encodeInto(text, new Uint8Array(budget));
-  return `${text.slice(0, read)}${markerFor(total - written)}`;
 }

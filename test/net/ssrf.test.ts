@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SsrfError, assertUrlAllowed, checkAddress, createGuardedFetch } from '../../src/plugins/ssrf.ts';
-import type { Resolver } from '../../src/plugins/ssrf.ts';
+import { SsrfError, assertUrlAllowed, checkAddress, createGuardedFetch } from '../../src/net/ssrf.ts';
+import type { Resolver } from '../../src/net/ssrf.ts';
 
 const NONE = { allowedNetworks: [] };
 const EVERYTHING = { allowedNetworks: ['0.0.0.0/0', '::/0'] };

@@ -14,7 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { Agent, buildConnector, fetch as undiciFetch, type Dispatcher } from 'undici';
-import { embeddedIPv4, parseCidr, type ParsedCidr } from '../net/cidr.ts';
+import { embeddedIPv4, parseCidr, type ParsedCidr } from './cidr.ts';
 
 /** A `fetch` as the MCP SDK transports take it. */
 export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;
