@@ -251,6 +251,17 @@ describe('McpConnection', () => {
     assert.deepEqual(await call(conn, 'image'), { ok: true, isError: false, text: 'Here is the chart:\n[image: image/png, 12.1 KB, not shown]' });
   });
 
+  it('a call still running when the connection is closed is a transport error', async () => {
+    await using srv = await startMcpTestServer();
+    const conn = connect(srv.url, 'streamable_http');
+    await conn.listAllTools();
+    const running = call(conn, 'slow', { ms: 10_000 }, { timeoutMs: 10_000 });
+    await waitFor(() => srv.calls.some((c) => c.tool === 'slow'));
+    await conn.close();
+    const out = await running;
+    assert.equal(!out.ok && out.errorClass, 'transport');
+  });
+
   it('close() ends the session and later calls fail as transport errors', async () => {
     await using srv = await startMcpTestServer();
     const conn = connect(srv.url, 'streamable_http');

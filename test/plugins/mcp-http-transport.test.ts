@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpClientError, McpConnection } from '../../src/plugins/kinds/mcp/client.ts';
-import { McpHttpError, McpHttpTransport } from '../../src/plugins/kinds/mcp/http-transport.ts';
+import { McpHttpError, McpHttpTransport, McpStreamBroken } from '../../src/plugins/kinds/mcp/http-transport.ts';
 import { createGuardedFetch, SsrfError } from '../../src/net/ssrf.ts';
 import { startMcpTestServer } from '../fakes/mcp/test-server.ts';
 
@@ -33,6 +33,38 @@ async function rawServer(handler: (req: http.IncomingMessage, res: http.ServerRe
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     hits,
+    async [Symbol.asyncDispose]() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * A bare Streamable HTTP MCP server (JSON answers to initialize, 202 to notifications, 405 to GET):
+ * every other request is answered by `onRequest` with the request's JSON-RPC id.
+ */
+async function bareMcpServer(onRequest: (id: number, res: http.ServerResponse) => void) {
+  let initializes = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST') return void res.writeHead(405).end();
+      const msg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id?: number; method: string };
+      if (msg.method === 'initialize') {
+        initializes++;
+        const result = { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'bare', version: '1' } };
+        return void res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': `s${initializes}` }).end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result }));
+      }
+      if (msg.id === undefined) return void res.writeHead(202).end();
+      onRequest(msg.id, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    initializes: () => initializes,
     async [Symbol.asyncDispose]() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -141,6 +173,53 @@ describe('McpHttpTransport', () => {
     await transport.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
     assert.deepEqual(await got, { jsonrpc: '2.0', id: 1, result: { text: 'olá 👋 ação' } });
     await transport.close();
+  });
+
+  it('reports a response stream that breaks before its answer as a typed McpStreamBroken', async () => {
+    await using srv = await rawServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(': open\n\n');
+      setTimeout(() => res.destroy(), 20);
+    });
+    const transport = new McpHttpTransport(new URL(srv.url), { request: guard.request, headers: {} });
+    const errors: Error[] = [];
+    transport.onerror = (e) => errors.push(e);
+    await transport.start();
+    await transport.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    const until = Date.now() + 2_000;
+    while (errors.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof McpStreamBroken, `a typed break, not ${errors[0]?.name}`);
+    assert.equal((errors[0] as McpStreamBroken).reason, 'disconnected');
+    await transport.close();
+  });
+
+  it('a server message that only says "SSE stream disconnected" does not tear the session down (breaks are typed, not read from text)', async () => {
+    // The SDK's Protocol reports an odd message through onerror with the message quoted; recognising
+    // breaks by their wording would take this session down and reconnect.
+    await using srv = await bareMcpServer((id, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', note: 'SSE stream disconnected: Maximum reconnection attempts' })}\n\n`);
+      setTimeout(() => res.end(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'fine' }] } })}\n\n`), 50);
+    });
+    await using conn = connect(srv.url);
+    for (const _ of [1, 2]) {
+      assert.deepEqual(await conn.callTool('any', {}, { timeoutMs: 5_000, maxResultBytes: 10_000 }), { ok: true, isError: false, text: 'fine' });
+    }
+    assert.equal(srv.initializes(), 1, 'one session served both calls');
+    assert.equal(conn.health().connected, true);
+  });
+
+  it('a server\'s own JSON-RPC error -32000 "Connection closed" is a protocol answer, not a closed connection', async () => {
+    await using srv = await bareMcpServer((id, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message: 'Connection closed' } }));
+    });
+    await using conn = connect(srv.url);
+    for (const _ of [1, 2]) {
+      const out = await conn.callTool('any', {}, { timeoutMs: 5_000, maxResultBytes: 10_000 });
+      assert.equal(!out.ok && out.errorClass, 'protocol');
+    }
+    assert.equal(srv.initializes(), 1, 'the session was kept');
   });
 
   it('goes through the SSRF guard: a refused address never gets a connection', async () => {

@@ -14,7 +14,7 @@ import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/s
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { redactSecrets, scrubError, scrubText, type SecretSource } from '../../scrub.ts';
 import type { FetchLike, GuardedFetch } from '../../../net/ssrf.ts';
-import { McpHttpError, McpHttpTransport, MESSAGE_MAX_BYTES } from './http-transport.ts';
+import { McpHttpError, McpHttpTransport, McpStreamBroken, MESSAGE_MAX_BYTES } from './http-transport.ts';
 import { cappedFetch } from '../../../net/capped-fetch.ts';
 import { isReservedHeader } from '../../../net/reserved-headers.ts';
 import { CallAborted, DeadlineExceeded, remaining, untilDeadline, withTimeout } from './deadline.ts';
@@ -93,6 +93,8 @@ interface Session {
   /** Set (scrubbed cause) when the transport reported a dead stream: pending requests fail as transport errors. */
   broken: string | null;
   retired: boolean;
+  /** Set when we began closing the client: from then on the SDK fails pending requests with ConnectionClosed. */
+  closing: boolean;
   inFlight: number;
 }
 
@@ -210,8 +212,8 @@ export class McpConnection {
           this.#retire(session, false);
           continue;
         }
-        // Remember whether the stream broke first (then `err` is only the echo of that).
-        const failure: Failure = { err, brokenBy: session.broken };
+        // Remember whether the stream broke, or we closed the session, first (then `err` is only the echo of that).
+        const failure: Failure = { err, brokenBy: session.broken, closed: session.closing };
         if (classify(failure, signal) === 'transport') this.#markBroken(session, err);
         throw failure;
       } finally {
@@ -265,7 +267,7 @@ export class McpConnection {
       kind === 'streamable_http'
         ? new McpHttpTransport(url, { request: this.#opts.fetch.request, headers: this.#opts.headers })
         : new SSEClientTransport(url, { requestInit, fetch: cappedFetch(this.#opts.fetch, { maxBodyBytes: MESSAGE_MAX_BYTES, maxEventBytes: MESSAGE_MAX_BYTES }) });
-    const session: Session = { kind, client, transport, broken: null, retired: false, inFlight: 0 };
+    const session: Session = { kind, client, transport, broken: null, retired: false, closing: false, inFlight: 0 };
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       if (!session.retired) this.#scheduleToolsChanged();
     });
@@ -277,6 +279,7 @@ export class McpConnection {
       await client.connect(transport, { timeout: this.#opts.timeoutMs, maxTotalTimeout: this.#opts.timeoutMs });
     } catch (err) {
       session.retired = true;
+      session.closing = true;
       await client.close().catch(() => undefined);
       throw err;
     }
@@ -302,6 +305,7 @@ export class McpConnection {
 
   async #dispose(session: Session, terminate: boolean): Promise<void> {
     session.retired = true;
+    session.closing = true;
     if (terminate && session.transport instanceof McpHttpTransport) {
       await withTimeout(session.transport.terminateSession().catch(() => undefined), CLOSE_TIMEOUT_MS);
     }
@@ -362,10 +366,12 @@ export class McpConnection {
 interface Failure {
   err: unknown;
   brokenBy: string | null;
+  /** The session was being closed (by us, or after its transport closed) when the request failed. */
+  closed: boolean;
 }
 
 function isWrapped(value: unknown): value is Failure {
-  return !!value && typeof value === 'object' && 'err' in value && 'brokenBy' in value;
+  return !!value && typeof value === 'object' && 'err' in value && 'brokenBy' in value && 'closed' in value;
 }
 
 function classify(failure: unknown, signal: AbortSignal | undefined): McpErrorClass {
@@ -375,7 +381,9 @@ function classify(failure: unknown, signal: AbortSignal | undefined): McpErrorCl
   if (isWrapped(failure) && failure.brokenBy) return 'transport';
   if (err instanceof McpError) {
     if (err.code === ErrorCode.RequestTimeout) return 'timeout';
-    if (err.code === ErrorCode.ConnectionClosed && /Connection closed$/.test(err.message)) return 'transport';
+    // The SDK fails pending requests with ConnectionClosed once the client closes; a server may send
+    // the same JSON-RPC code (-32000) itself, which is a protocol answer. Told apart by our own state.
+    if (err.code === ErrorCode.ConnectionClosed && isWrapped(failure) && failure.closed) return 'transport';
     return 'protocol';
   }
   // A result that does not match the MCP schema (zod) is the server's fault, not the network's.
@@ -415,10 +423,13 @@ function isSessionExpired(err: unknown, session: Session): boolean {
   );
 }
 
-/** Transport errors that mean the session's stream is gone (SSE GET, or a POST's response stream). */
+/**
+ * Transport errors that mean the session's stream is gone: our Streamable HTTP transport's typed
+ * break (a POST's response stream or the GET stream ended, broke, or could not be resumed), and the
+ * SDK's legacy SSE transport's SseError. Classes only: never a match on message text.
+ */
 function isStreamBreak(err: unknown): boolean {
-  if (err instanceof SseError) return true;
-  return err instanceof Error && /SSE stream disconnected|Maximum reconnection attempts|Failed to reconnect SSE stream/.test(err.message);
+  return err instanceof McpStreamBroken || err instanceof SseError;
 }
 
 /** A 401/403 worded by whether the integration has a credential to refuse. */

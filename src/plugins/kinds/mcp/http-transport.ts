@@ -33,6 +33,23 @@ export class McpHttpError extends Error {
   }
 }
 
+/** Why a stream is gone: it ended or broke before its answer, a resume failed, or resumes ran out. */
+export type McpStreamBreakReason = 'disconnected' | 'reconnect_failed' | 'reconnect_exhausted';
+
+/**
+ * The session's event stream is gone (reported through `onerror`): the client fails the requests
+ * waiting on it as transport errors and reconnects on the next call. Typed, so the client never
+ * has to recognise a break by its message.
+ */
+export class McpStreamBroken extends Error {
+  override name = 'McpStreamBroken';
+  readonly reason: McpStreamBreakReason;
+  constructor(reason: McpStreamBreakReason, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
 /** Same schedule as the SDK's transport: 1 s, then ×1.5, at most 30 s, two attempts. */
 const RECONNECT = { initialMs: 1_000, maxMs: 30_000, factor: 1.5, maxRetries: 2 };
 /** Some gateways and WAFs in front of MCP servers refuse requests without one. */
@@ -303,7 +320,7 @@ export class McpHttpTransport implements Transport {
       if (settled) return;
       settled = true;
       if (this.#closed) return;
-      if (err) this.#error(new Error(`SSE stream disconnected: ${err instanceof Error ? err.message : String(err)}`));
+      if (err) this.#error(new McpStreamBroken('disconnected', `SSE stream disconnected: ${err instanceof Error ? err.message : String(err)}`));
       if ((reconnectable || lastEventId !== undefined) && !answered && !oversize) {
         this.#scheduleReconnect({ resumptionToken: lastEventId, onresumptiontoken: opts.onresumptiontoken, replayMessageId: opts.replayMessageId }, 0);
       }
@@ -330,14 +347,14 @@ export class McpHttpTransport implements Transport {
   #scheduleReconnect(opts: StreamOptions, attempt: number): void {
     if (this.#closed) return;
     if (attempt >= RECONNECT.maxRetries) {
-      this.#error(new Error(`Maximum reconnection attempts (${RECONNECT.maxRetries}) exceeded.`));
+      this.#error(new McpStreamBroken('reconnect_exhausted', `Maximum reconnection attempts (${RECONNECT.maxRetries}) exceeded.`));
       return;
     }
     const delay = this.#serverRetryMs ?? Math.min(RECONNECT.initialMs * RECONNECT.factor ** attempt, RECONNECT.maxMs);
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       this.#openStream(opts).catch((err: unknown) => {
-        this.#error(new Error(`Failed to reconnect SSE stream: ${err instanceof Error ? err.message : String(err)}`));
+        this.#error(new McpStreamBroken('reconnect_failed', `Failed to reconnect SSE stream: ${err instanceof Error ? err.message : String(err)}`));
         this.#scheduleReconnect(opts, attempt + 1);
       });
     }, delay);
