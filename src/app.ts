@@ -34,11 +34,12 @@ import { usageRoutes } from './http/routes/control/usage.ts';
 import { mcpIntegrationRoutes } from './http/routes/control/mcp-integrations.ts';
 import { eventRoutes } from './http/routes/control/events.ts';
 import { createInstallationsRepo, type InstallationsRepo } from './storage/repos/plugin-installations.ts';
-import { createMcpManager } from './plugins/kinds/mcp/manager.ts';
-import { createPluginRuntime, type PluginRuntime } from './plugins/runtime.ts';
+import { createGrantsRepo, type GrantsRepo } from './storage/repos/grants.ts';
+import { createMcpKind, type McpKind } from './plugins/kinds/mcp/kind.ts';
+import { createPluginRuntime, pluginKinds, type PluginRuntime } from './plugins/runtime.ts';
 import { createArgumentValidator } from './plugins/schema.ts';
 import { createToolLimiter } from './plugins/limits.ts';
-import type { FirstPartyPlugin } from './plugins/types.ts';
+import { createWhatsAppToolkit } from './toolkits/whatsapp/index.ts';
 import { createToolLoop } from './gateway/tool-loop.ts';
 import { createHttpOrchestrator, createInProcessCompletion, type InProcessCompletion } from './gateway/orchestrate.ts';
 import { createJobQueue, type JobQueue } from './jobs/queue.ts';
@@ -65,13 +66,18 @@ export interface App {
   readonly recorder: UsageRecorder;
   readonly bus: EventBus;
   readonly server: http.Server;
+  /** Plugin installations of every kind (the shared columns). */
   readonly installations: InstallationsRepo;
+  /** The MCP plugin kind; `mcp.installations` reads MCP installations with their endpoints. */
+  readonly mcp: McpKind;
+  /** Grants (subject → plugin), e.g. a WhatsApp instance's plugins. */
+  readonly grants: GrantsRepo;
   readonly runtime: PluginRuntime;
   /** Completions for in-process callers (the WhatsApp reply worker). */
   readonly complete: InProcessCompletion;
   /** The durable job table (WhatsApp replies). */
   readonly queue: JobQueue;
-  /** The WhatsApp channel: plugin, inbound and status use cases, reply worker. */
+  /** The WhatsApp channel (inbound and status use cases, reply worker) over its toolkit (`whatsapp.toolkit`: plugin, repos, sending). */
   readonly whatsapp: WhatsAppChannel;
   /** Starts listening, then the reply worker; resolves with the bound URL. */
   listen(): Promise<string>;
@@ -138,20 +144,35 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   });
   const keyAuth = createKeyAuthenticator(db, keys);
   const configVersion = createConfigVersion(db);
-  const installations = createInstallationsRepo(db, box);
+  const installations = createInstallationsRepo(db);
+  const grants = createGrantsRepo(db);
   // The bound port joins selfPorts at listen (config.port may be 0): MCP endpoints never point at Plugboard itself.
   const selfPorts: number[] = config.port ? [config.port] : [];
   const policy = { allowedNetworks: config.mcpAllowedNetworks, selfPorts };
-  const mcp = createMcpManager({ installations, policy, log, defaultTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, secrets });
+  const mcp = createMcpKind({
+    db, box, installations, policy, log, defaultTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, secrets,
+  });
   const queue = createJobQueue(db, {
     backoff: { baseMs: config.workerRetryBaseMs, capMs: config.workerRetryCapMs }, defaultMaxAttempts: config.workerMaxAttempts, secrets,
   });
-  const whatsapp = createWhatsAppChannel({
-    db, box, masterKey, queue, log,
-    // Late-bound: the completion needs the runtime, which needs this channel's plugin.
-    complete: (request) => complete(request),
+  // Toolkits first: the runtime offers their plugins, and they need nothing built after it.
+  const whatsappToolkit = createWhatsAppToolkit({
+    db, box, masterKey, grants, log,
     publicBaseUrl: config.publicBaseUrl, twilioApiBaseUrl: config.twilioApiBaseUrl, twilioTimeoutMs: config.twilioTimeoutMs,
-    historyMessages: config.whatsappHistoryMessages,
+  });
+  const runtime = createPluginRuntime({
+    installations, kinds: pluginKinds(mcp), firstParty: [whatsappToolkit.plugin], validator: createArgumentValidator(), limiter: createToolLimiter(),
+    toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, configVersion, secrets, log,
+  });
+  const loop = createToolLoop({
+    pool, runtime, recorder, bus, toolConcurrency: config.toolConcurrency, toolTimeoutMs: config.toolTimeoutMs, keepAliveMs: config.sseKeepAliveMs, log, secrets,
+  });
+  const orchestration = { pluginsEnabled: config.pluginsEnabled, loopCap: config.toolLoopCap, aliases: config.modelAliases, orgs, runtime, loop, pool, recorder, configVersion };
+  const complete = createInProcessCompletion(orchestration);
+  // Channels last: they answer with the completion, which exists now.
+  const whatsapp = createWhatsAppChannel({
+    toolkit: whatsappToolkit, db, queue, log, complete,
+    publicBaseUrl: config.publicBaseUrl, historyMessages: config.whatsappHistoryMessages,
     worker: {
       enabled: config.workerEnabled, concurrency: config.workerConcurrency, pollMs: config.workerPollMs, leaseMs: config.workerLeaseMs,
       // Twilio's 429 carries no Retry-After: wait a few backoff steps.
@@ -159,16 +180,6 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       idPrefix: applianceWorkerPrefix(config.dbFile),
     },
   });
-  const firstParty: FirstPartyPlugin[] = [whatsapp.plugin];
-  const runtime = createPluginRuntime({
-    installations, mcp, firstParty, validator: createArgumentValidator(), limiter: createToolLimiter(),
-    toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, configVersion, secrets,
-  });
-  const loop = createToolLoop({
-    pool, runtime, recorder, bus, toolConcurrency: config.toolConcurrency, toolTimeoutMs: config.toolTimeoutMs, keepAliveMs: config.sseKeepAliveMs, log, secrets,
-  });
-  const orchestration = { pluginsEnabled: config.pluginsEnabled, loopCap: config.toolLoopCap, aliases: config.modelAliases, orgs, runtime, loop, pool, recorder, configVersion };
-  const complete = createInProcessCompletion(orchestration);
   const onChange = (): void => keyAuth.invalidate();
   let shuttingDown = false;
   const shutdown = new AbortController();
@@ -190,7 +201,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       organizationRoutes(repos, onChange),
       keyRoutes(repos, onChange, runtime.pluginIdsOf),
       usageRoutes({ orgs, tokens, usage, recorder }),
-      mcpIntegrationRoutes({ orgs, tokens, installations, mcp, runtime, policy, onChange }),
+      mcpIntegrationRoutes({ orgs, tokens, installations: mcp.installations, mcp, runtime, policy, onChange }),
       eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs, shutdownSignal: shutdown.signal, secrets }),
       whatsappInstanceRoutes({ orgs, tokens, channel: whatsapp, pluginIds: runtime.pluginIdsOf }),
       jobRoutes({ orgs, tokens, queue, wake: whatsapp.wake }),
@@ -205,7 +216,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
 
   let closing: Promise<void> | null = null;
   return {
-    config, db, log, box, secrets, repos, recorder, bus, server, installations, runtime, complete, queue, whatsapp,
+    config, db, log, box, secrets, repos, recorder, bus, server, installations, mcp, grants, runtime, complete, queue, whatsapp,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -233,7 +244,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         await Promise.all([wasListening ? closed : undefined, whatsapp.stop(config.shutdownTimeoutMs)]);
         clearInterval(sweep);
         clearTimeout(timer);
-        await mcp.closeAll();
+        await runtime.closeAll();
         await pool.close().catch(() => undefined);
         recorder.close();
         db.close();

@@ -68,7 +68,7 @@ test('lower layers never import upper ones', () => {
     jobs: ['storage'],
     plugins: ['net', 'storage', 'usage'],
     gateway: ['net', 'plugins', 'storage', 'usage'],
-    channels: ['plugins', 'storage', 'usage', 'jobs', 'gateway'],
+    channels: ['plugins', 'storage', 'usage', 'jobs', 'gateway', 'toolkits'],
     control: ['storage', 'plugins', 'usage'],
     shared: [],
   };

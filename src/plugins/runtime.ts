@@ -6,15 +6,19 @@
  * call with every safeguard: name resolution through a stored map, allowlist, argument validation,
  * per-tool rate limit, timeout, size cap and scrubbed errors. A plugin failure is a tool error the
  * model reads — never an exception out of here. Knows nothing of HTTP.
+ *
+ * Installed plugins are driven by their kind, looked up in the map the runtime is built from: an
+ * installation of a kind the map lacks is skipped (and logged once), never handed to another kind.
+ * A new kind is a new entry in that map; nothing here names one.
  */
+import type { Logger } from '../log.ts';
 import type { InstallationsRepo, Installation } from '../storage/repos/plugin-installations.ts';
-import type { McpManager } from './kinds/mcp/manager.ts';
 import { prefixToolNames } from './naming.ts';
 import { toFunctionParameters, type ArgumentValidator } from './schema.ts';
 import type { ToolLimiter, ToolRateLimits } from './limits.ts';
 import { scrubText } from './scrub.ts';
 import { capUtf8 } from '../net/text.ts';
-import type { FirstPartyPlugin, PluginHandle, ToolCallContext, ToolDescriptor } from './types.ts';
+import type { FirstPartyPlugin, PluginHandle, PluginKind, ToolCallContext, ToolDescriptor } from './types.ts';
 import { createVersionedCache, type ConfigVersion } from '../storage/config-version.ts';
 import { NO_SECRETS, type Redactor } from '../storage/known-secrets.ts';
 import { isTooDeep, MAX_JSON_DEPTH } from '../net/json-depth.ts';
@@ -23,6 +27,18 @@ import { isTooDeep, MAX_JSON_DEPTH } from '../net/json-depth.ts';
 export const MAX_TOOLS_PER_REQUEST = 128;
 /** Unknown-tool errors list at most this many valid names back to the model. */
 const MAX_NAMES_IN_ERROR = 20;
+/** Installations of an unknown kind remembered as already logged (beyond this, one may be logged again). */
+const MAX_SKIPS_REMEMBERED = 10_000;
+
+/** The kinds map the runtime is built from, keyed by each kind's name; a kind named twice is a wiring error. */
+export function pluginKinds(...kinds: PluginKind[]): ReadonlyMap<string, PluginKind> {
+  const map = new Map<string, PluginKind>();
+  for (const k of kinds) {
+    if (map.has(k.kind)) throw new Error(`Plugin kind "${k.kind}" is registered twice.`);
+    map.set(k.kind, k);
+  }
+  return map;
+}
 
 export interface PluginSummary {
   handle: PluginHandle;
@@ -65,7 +81,8 @@ export interface ToolCallResult {
 
 export interface RuntimeDeps {
   installations: InstallationsRepo;
-  mcp: McpManager;
+  /** The installed-plugin kinds this runtime drives, by name (see `pluginKinds`). */
+  kinds: ReadonlyMap<string, PluginKind>;
   firstParty: readonly FirstPartyPlugin[];
   validator: ArgumentValidator;
   limiter: ToolLimiter;
@@ -75,6 +92,8 @@ export interface RuntimeDeps {
   configVersion: ConfigVersion;
   /** Every known secret leaves every tool result (ok or error, of any plugin kind) before the model reads it. */
   secrets?: Redactor;
+  /** Where a skipped installation (unknown kind) is reported, once. */
+  log?: Pick<Logger, 'warn'>;
 }
 
 export interface PluginScope {
@@ -90,6 +109,14 @@ export function createPluginRuntime(deps: RuntimeDeps) {
     return !inst || inst.toolAllowlist === null || inst.toolAllowlist.includes(name);
   }
 
+  const skipped = new Set<string>();
+  function skip(inst: Installation): void {
+    if (skipped.has(inst.id)) return;
+    if (skipped.size >= MAX_SKIPS_REMEMBERED) skipped.clear();
+    skipped.add(inst.id);
+    deps.log?.warn({ installationId: inst.id, organizationId: inst.orgId, kind: inst.kind }, 'installation of a plugin kind this runtime does not drive: skipped');
+  }
+
   const cache = createVersionedCache<string, PluginSummary[]>(deps.configVersion);
   const plugins = (orgId: string): PluginSummary[] => cache.get(orgId, () => loadPlugins(orgId));
 
@@ -100,8 +127,13 @@ export function createPluginRuntime(deps: RuntimeDeps) {
       if (handle) out.push({ handle, toolCount: prefixToolNames(handle.slug, handle.tools().map((t) => t.name)).named.length, installation: null });
     }
     for (const inst of deps.installations.listActive(orgId)) {
+      const kind = deps.kinds.get(inst.kind);
+      if (!kind) {
+        skip(inst);
+        continue;
+      }
       const toolCount = inst.catalog.filter((t) => allowlisted(inst, t.name)).length;
-      out.push({ handle: deps.mcp.handle(inst), toolCount, installation: inst });
+      out.push({ handle: kind.handle(inst), toolCount, installation: inst });
     }
     return out;
   }
@@ -139,8 +171,18 @@ export function createPluginRuntime(deps: RuntimeDeps) {
   const matches = (p: PluginSummary, ids: readonly string[]): boolean => ids.includes(p.handle.id) || ids.includes(p.handle.slug);
 
   return {
-    /** Every plugin of the organisation (first-party ones where usable, active installations). */
+    /** Every plugin of the organisation (first-party ones where usable, active installations of a known kind). */
     listPlugins: plugins,
+
+    /** The kind that drives installations named `name`, if this runtime has it. */
+    kind(name: string): PluginKind | undefined {
+      return deps.kinds.get(name);
+    },
+
+    /** Closes every kind's connections (shutdown). */
+    async closeAll(): Promise<void> {
+      await Promise.all([...deps.kinds.values()].map((k) => k.closeAll().catch(() => undefined)));
+    },
 
     /**
      * Every plugin id the organisation's keys and grants may name: its installations of any status

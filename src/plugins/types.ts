@@ -1,18 +1,16 @@
 /**
  * The plugin runtime's contracts: one surface over every plugin kind.
  *
- * A kind (first-party module, MCP server, later HTTP manifest plugin) only has to list its tools
+ * A plugin (first-party module, MCP server, next a custom HTTP plugin) only has to list its tools
  * and call one; naming, allowlists, rate limits, argument validation, scrubbing and auditing
- * are the runtime's job, so a new kind plugs in without touching the tool loop.
+ * are the runtime's job, so a new kind plugs in without touching the tool loop. An installed kind
+ * implements `PluginKind`; the runtime is built from a map of them.
  * Must never import HTTP/Koa code.
  */
+import type { Installation, InstallationKind } from '../storage/repos/plugin-installations.ts';
 
-export const PluginKind = {
-  firstParty: 'first_party',
-  mcp: 'mcp',
-  http: 'http',
-} as const;
-export type PluginKindValue = (typeof PluginKind)[keyof typeof PluginKind];
+/** What a plugin handle says it is: a first-party plugin, or the kind of its installation. */
+export type PluginHandleKind = 'first_party' | InstallationKind;
 
 /** JSON Schema object as sent by a plugin (MCP `inputSchema`). */
 export type JsonSchema = Record<string, unknown>;
@@ -55,7 +53,7 @@ export interface ToolOutcome {
 export interface PluginHandle {
   /** `first_party:<slug>` for first-party plugins, the installation UUID otherwise. */
   readonly id: string;
-  readonly kind: PluginKindValue;
+  readonly kind: PluginHandleKind;
   readonly slug: string;
   readonly displayName: string;
   readonly description: string;
@@ -75,4 +73,30 @@ export interface FirstPartyPlugin {
   readonly displayName: string;
   readonly description: string;
   forOrg(orgId: string): PluginHandle | null;
+}
+
+/** How an installation's plugin is doing, as its kind sees it (live connection first, stored health otherwise). */
+export interface InstallationHealth {
+  connected: boolean;
+  lastSuccessAt: number | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
+}
+
+/**
+ * One kind of installed plugin ('mcp' now, 'custom' next): turns an installation row into a plugin
+ * handle, re-lists and stores its catalog, reports its health, and owns its connections and its
+ * own settings table. The runtime hands a kind only installations of its own `kind`.
+ */
+export interface PluginKind {
+  readonly kind: InstallationKind;
+  /** The installation as a plugin: `tools()` from the stored catalog; `call()` never throws. */
+  handle(inst: Installation): PluginHandle;
+  /** Re-lists the catalog, stores it and records health; resolves with the stored installation. */
+  refresh(inst: Installation): Promise<Installation>;
+  health(inst: Installation): InstallationHealth;
+  /** Forgets the installation's live state (deleted, disabled); a running call may finish. */
+  drop(installationId: string): Promise<void>;
+  /** Closes every connection (shutdown). */
+  closeAll(): Promise<void>;
 }

@@ -111,7 +111,7 @@ export interface DeletedResponse {
 /** One item of `GET /organizations/{orgId}/plugins`. */
 export interface Plugin {
   id: string;
-  kind: 'mcp' | 'first_party' | 'http';
+  kind: 'mcp' | 'first_party' | 'custom';
   slug: string;
   displayName: string;
   description: string | null;

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   customerRef, deriveCustomerRefKey, maskPhone, maskPhonesIn, toE164, toWhatsAppAddress,
-} from '../../src/channels/whatsapp/customer-ref.ts';
+} from '../../src/toolkits/whatsapp/customer-ref.ts';
 
 const key = crypto.randomBytes(32);
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { splitForWhatsApp } from '../../src/channels/whatsapp/twilio.ts';
+import { splitForWhatsApp } from '../../src/toolkits/whatsapp/twilio.ts';
 
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 

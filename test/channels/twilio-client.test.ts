@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import twilio from 'twilio';
 import {
   classifyTwilioError, createTwilioClient, TwilioErrorCode, type TwilioMessaging,
-} from '../../src/channels/whatsapp/twilio.ts';
+} from '../../src/toolkits/whatsapp/twilio.ts';
 import { fakeSid, startFakeTwilio, type FakeTwilio, type StoredMessage } from '../fakes/twilio-api.ts';
 
 const SENDER = 'whatsapp:+14155550100';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { computeTwilioSignature, parseTwilioForm, validateTwilioSignature } from '../../src/channels/whatsapp/twilio.ts';
+import { computeTwilioSignature, parseTwilioForm, validateTwilioSignature } from '../../src/toolkits/whatsapp/twilio.ts';
 import { deliverTwilioWebhook, inboundParams, statusParams } from '../fakes/twilio-webhooks.ts';
 
 const TOKEN = '12345678901234567890123456789012';

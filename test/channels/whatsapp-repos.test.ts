@@ -1,16 +1,16 @@
 /**
  * WhatsApp tables and repositories: migration 0003, sealed secrets bound to their rows, tenant
- * scoping (including composite foreign keys), inbound dedupe, write-once reply intents and
+ * scoping (including composite foreign keys, and the grants table's subject trigger), inbound dedupe, write-once reply intents and
  * forward-only statuses.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
-import { customerRef, maskPhone } from '../../src/channels/whatsapp/customer-ref.ts';
+import { customerRef, maskPhone } from '../../src/toolkits/whatsapp/customer-ref.ts';
 import { openDb } from '../../src/storage/db.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 import { createWhatsAppCustomersRepo } from '../../src/storage/repos/whatsapp-customers.ts';
-import { createWhatsAppGrantsRepo } from '../../src/storage/repos/whatsapp-grants.ts';
+import { createGrantsRepo, whatsappInstanceSubject as sub } from '../../src/storage/repos/grants.ts';
 import { createWhatsAppInstancesRepo } from '../../src/storage/repos/whatsapp-instances.ts';
 import { createWhatsAppMessagesRepo } from '../../src/storage/repos/whatsapp-messages.ts';
 import { createSecretBox } from '../../src/storage/secret-box.ts';
@@ -27,7 +27,7 @@ function setup() {
   const refKey = crypto.randomBytes(32);
   const repos = {
     instances: createWhatsAppInstancesRepo(db, box),
-    grants: createWhatsAppGrantsRepo(db),
+    grants: createGrantsRepo(db),
     customers: createWhatsAppCustomersRepo(db, box),
     messages: createWhatsAppMessagesRepo(db),
   };
@@ -52,7 +52,8 @@ describe('migration 0003', () => {
     assert.deepEqual(db.pragma('foreign_key_check'), []);
     assert.deepEqual(migrate(db).applied, []);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name);
-    for (const t of ['jobs', 'whatsapp_instances', 'whatsapp_grants', 'whatsapp_customers', 'whatsapp_messages']) {
+    // Migration 0005 replaced whatsapp_grants by the general grants table.
+    for (const t of ['jobs', 'whatsapp_instances', 'grants', 'whatsapp_customers', 'whatsapp_messages']) {
       assert.ok(tables.includes(t), t);
       const cols = (db.prepare(`PRAGMA table_info(${t})`).all() as Array<{ name: string }>).map((c) => c.name);
       assert.ok(cols.includes('org_id'), `${t} carries org_id`);
@@ -110,29 +111,31 @@ describe('whatsapp grants', () => {
   it('grants idempotently, only for the same org, and disappear with the instance or installation', () => {
     const { db, grants, instances, instance } = setup();
     const inst = instance();
-    assert.deepEqual(grants.grant('org_a', inst.id, 'first_party:whatsapp'), { created: true });
-    assert.deepEqual(grants.grant('org_a', inst.id, 'first_party:whatsapp'), { created: false });
-    assert.equal(grants.grant('org_b', inst.id, 'first_party:whatsapp'), null, 'not across organisations');
-    db.prepare(`INSERT INTO plugin_installations (id, org_id, kind, slug, display_name, url, transport, created_at, updated_at)
-      VALUES ('inst-crm', 'org_a', 'mcp', 'crm', 'CRM', 'https://crm.example.com/mcp', 'auto', 0, 0)`).run();
-    grants.grant('org_a', inst.id, 'inst-crm');
-    assert.deepEqual(grants.pluginIds('org_a', inst.id).sort(), ['first_party:whatsapp', 'inst-crm']);
-    assert.deepEqual(grants.pluginIds('org_b', inst.id), []);
+    assert.deepEqual(grants.grant('org_a', sub(inst.id), 'first_party:whatsapp'), { created: true });
+    assert.deepEqual(grants.grant('org_a', sub(inst.id), 'first_party:whatsapp'), { created: false });
+    assert.equal(grants.grant('org_b', sub(inst.id), 'first_party:whatsapp'), null, 'not across organisations');
+    db.prepare(`INSERT INTO plugin_installations (id, org_id, kind, slug, display_name, created_at, updated_at)
+      VALUES ('inst-crm', 'org_a', 'mcp', 'crm', 'CRM', 0, 0)`).run();
+    grants.grant('org_a', sub(inst.id), 'inst-crm');
+    assert.deepEqual(grants.pluginIds('org_a', sub(inst.id)).sort(), ['first_party:whatsapp', 'inst-crm']);
+    assert.deepEqual(grants.pluginIds('org_b', sub(inst.id)), []);
     db.prepare("DELETE FROM plugin_installations WHERE id = 'inst-crm'").run();
-    assert.deepEqual(grants.pluginIds('org_a', inst.id), ['first_party:whatsapp'], 'trigger dropped the grant');
-    assert.equal(grants.revoke('org_a', inst.id, 'first_party:whatsapp'), true);
-    grants.grant('org_a', inst.id, 'first_party:whatsapp');
+    assert.deepEqual(grants.pluginIds('org_a', sub(inst.id)), ['first_party:whatsapp'], 'trigger dropped the grant');
+    assert.equal(grants.revoke('org_a', sub(inst.id), 'first_party:whatsapp'), true);
+    grants.grant('org_a', sub(inst.id), 'first_party:whatsapp');
     instances.delete('org_a', inst.id);
     assert.deepEqual(grants.listForOrg('org_a'), []);
   });
 
-  it('cannot be inserted with a mismatched org even by raw SQL (composite foreign key)', () => {
+  it('cannot be inserted with a mismatched org even by raw SQL (subject trigger)', () => {
     const { db, instance } = setup();
     const inst = instance();
     assert.throws(
-      () => db.prepare("INSERT INTO whatsapp_grants (instance_id, org_id, plugin_id, created_at) VALUES (?, 'org_b', 'p', 0)").run(inst.id),
-      /FOREIGN KEY/,
+      () => db.prepare("INSERT INTO grants (org_id, subject_type, subject_id, plugin_id, created_at) VALUES ('org_b', 'whatsapp_instance', ?, 'p', 0)").run(inst.id),
+      /not a whatsapp instance of this organization/,
     );
+    db.prepare("INSERT INTO grants (org_id, subject_type, subject_id, plugin_id, created_at) VALUES ('org_a', 'whatsapp_instance', ?, 'p', 0)").run(inst.id);
+    assert.throws(() => db.prepare("UPDATE grants SET org_id = 'org_b' WHERE subject_id = ?").run(inst.id), /not a whatsapp instance of this organization/);
   });
 });
 

@@ -14,11 +14,12 @@ import { createSecretBox } from '../../src/storage/secret-box.ts';
 import { createWhatsAppInstancesRepo } from '../../src/storage/repos/whatsapp-instances.ts';
 import { createWhatsAppCustomersRepo } from '../../src/storage/repos/whatsapp-customers.ts';
 import { createWhatsAppMessagesRepo, type WhatsAppMessage } from '../../src/storage/repos/whatsapp-messages.ts';
-import { customerRef, maskPhone } from '../../src/channels/whatsapp/customer-ref.ts';
+import { customerRef, maskPhone } from '../../src/toolkits/whatsapp/customer-ref.ts';
 import { createStatusCallbacks } from '../../src/channels/whatsapp/status.ts';
+import { createDeliveryStatus } from '../../src/toolkits/whatsapp/delivery-status.ts';
 import { buildConversation } from '../../src/channels/whatsapp/reply-worker.ts';
-import { createTwilioClient } from '../../src/channels/whatsapp/twilio.ts';
-import { sendPartOnce } from '../../src/channels/whatsapp/outbound.ts';
+import { createTwilioClient } from '../../src/toolkits/whatsapp/twilio.ts';
+import { sendPartOnce } from '../../src/toolkits/whatsapp/outbound.ts';
 import { fakeSid, startFakeTwilio, type FakeTwilio } from '../fakes/twilio-api.ts';
 import { tempDir } from '../helpers/app.ts';
 
@@ -51,13 +52,14 @@ describe('status callbacks', () => {
   it('holds a status whose SID is not stored yet and applies it when the SID is recorded', () => {
     const s = setup();
     const [part] = s.reply(s.inbound('hi'), ['hello']);
-    const status = createStatusCallbacks({ messages: s.messages, log: silent });
+    const delivery = createDeliveryStatus({ messages: s.messages, log: silent });
+    const status = createStatusCallbacks({ delivery });
     const wh = { id: s.instance.id, orgId: 'org_a', status: 'active' as const, sender: s.instance.sender, messagingServiceSid: null, twilioAccountSid: s.instance.twilioAccountSid, authToken: 'x' };
     const sid = fakeSid('SM');
     assert.equal(status.handle(wh, { MessageSid: sid, MessageStatus: 'delivered' }), 'held');
     assert.equal(status.handle(wh, { MessageSid: sid, MessageStatus: 'sent' }), 'held');
     s.messages.recordSent('org_a', part.id, { twilioSid: sid, status: 'queued' });
-    status.settleEarly('org_a', s.instance.id, part.id, sid);
+    delivery.settleEarly('org_a', s.instance.id, part.id, sid);
     assert.equal(s.messages.get('org_a', part.id)?.status, 'delivered');
     assert.equal(status.handle(wh, { MessageSid: sid, MessageStatus: 'read' }), 'updated');
     assert.equal(status.handle(wh, { MessageSid: sid, MessageStatus: 'read' }), 'unchanged');

@@ -42,7 +42,7 @@ test('the control API refuses a credential header with any reserved name, on cre
     }
   }
   assert.equal(t.app.installations.list(tenant.orgId).length, 1);
-  assert.equal(t.app.installations.credential(tenant.orgId, created.json.id), null);
+  assert.equal(t.app.mcp.installations.credential(tenant.orgId, created.json.id), null);
 });
 
 test('a stored credential with a reserved header name is never sent to the MCP server', async () => {
@@ -55,7 +55,7 @@ test('a stored credential with a reserved header name is never sent to the MCP s
   for (const name of RESERVED_HEADERS) {
     const value = `stored-reserved-${name}`;
     // Written past the API, as an older version or a hand edit could have.
-    t.app.installations.update(tenant.orgId, created.json.id, { credential: { type: 'header', name, value } });
+    t.app.mcp.installations.update(tenant.orgId, created.json.id, { credential: { type: 'header', name, value } });
     const seenBefore = mcp.requestHeaders.length;
     const refreshed = await t.api('POST', `${o}/mcp-integrations/${created.json.id}/refresh`, { token: tenant.ownerToken });
     assert.equal(refreshed.status, 200, `${name}: ${refreshed.text}`);

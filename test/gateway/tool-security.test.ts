@@ -221,15 +221,19 @@ test('credentials reach only their own server and never the API, the DB in plain
   ]);
 
   // Never in the DB in plaintext (every column) nor anywhere in the data directory.
-  const rows = t.app.repos.db.prepare('SELECT * FROM plugin_installations').all() as Array<Record<string, unknown>>;
-  assert.equal(rows.length, 2);
-  for (const row of rows) {
-    for (const [col, value] of Object.entries(row)) {
-      for (const secret of [BEARER_TOKEN, HEADER_VALUE, rotated, Buffer.from(BEARER_TOKEN).toString('base64'), Buffer.from(HEADER_VALUE).toString('base64')]) {
-        assert.ok(!String(value).includes(secret), `plugin_installations.${col} holds ${secret} in plaintext`);
+  // The installation row and (since migration 0005) its MCP endpoint row, which holds the sealed credential.
+  for (const table of ['plugin_installations', 'mcp_endpoints']) {
+    const rows = t.app.repos.db.prepare(`SELECT * FROM ${table}`).all() as Array<Record<string, unknown>>;
+    assert.equal(rows.length, 2, table);
+    for (const row of rows) {
+      for (const [col, value] of Object.entries(row)) {
+        for (const secret of [BEARER_TOKEN, HEADER_VALUE, rotated, Buffer.from(BEARER_TOKEN).toString('base64'), Buffer.from(HEADER_VALUE).toString('base64')]) {
+          assert.ok(!String(value).includes(secret), `${table}.${col} holds ${secret} in plaintext`);
+        }
       }
     }
   }
+  assert.equal((t.app.repos.db.prepare('SELECT COUNT(*) AS n FROM mcp_endpoints WHERE credential_sealed IS NOT NULL').get() as { n: number }).n, 2, 'both credentials are stored, sealed');
   await w[Symbol.asyncDispose]();
   for (const { file, data } of filesUnder(t.config.dataDir)) {
     for (const secret of [BEARER_TOKEN, HEADER_VALUE, rotated]) assert.equal(data.indexOf(secret), -1, `${file} holds ${secret}`);

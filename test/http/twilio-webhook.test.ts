@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeTwilioSignature } from '../../src/channels/whatsapp/twilio.ts';
+import { computeTwilioSignature } from '../../src/toolkits/whatsapp/twilio.ts';
 import { chatCompletion } from '../fakes/openai-upstream.ts';
 import { inboundParams, deliverTwilioWebhook } from '../fakes/twilio-webhooks.ts';
 import { assertWireError, snapshotTables, waitFor } from '../helpers/factories.ts';

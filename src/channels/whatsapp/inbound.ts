@@ -14,8 +14,8 @@ import type { JobQueue } from '../../jobs/queue.ts';
 import type { WebhookInstance } from '../../storage/repos/whatsapp-instances.ts';
 import type { WhatsAppCustomersRepo } from '../../storage/repos/whatsapp-customers.ts';
 import type { MediaItem, WhatsAppMessagesRepo } from '../../storage/repos/whatsapp-messages.ts';
-import { customerRef, maskPhone, toE164 } from './customer-ref.ts';
-import type { TwilioParams } from './twilio.ts';
+import { customerRef, maskPhone, toE164 } from '../../toolkits/whatsapp/customer-ref.ts';
+import type { TwilioParams } from '../../toolkits/whatsapp/twilio.ts';
 import { REPLY_JOB_KIND, type ReplyPayload } from './reply-worker.ts';
 
 const MESSAGE_SID = /^(SM|MM)[0-9a-fA-F]{32}$/;

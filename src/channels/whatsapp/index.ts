@@ -1,7 +1,8 @@
 /**
- * The WhatsApp channel's composition root: builds its repositories, the per-instance Twilio
- * clients, the first-party plugin, the inbound and status-callback use cases and the reply
- * worker, and owns the worker's lifecycle.
+ * The WhatsApp channel: the inbound side of WhatsApp over the toolkit (src/toolkits/whatsapp/) —
+ * the inbound and status-callback use cases and the reply worker, whose lifecycle it owns. Built
+ * AFTER the completion exists (it is passed in, never bound late); the toolkit, built before the
+ * plugin runtime, brings the repositories, Twilio clients, sending and the plugin.
  *
  * `start()` first hands back jobs that a killed previous process of this appliance left running
  * (claim tokens carry a stable per-appliance prefix), so they run again at once instead of after
@@ -11,24 +12,19 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../../storage/db.ts';
-import type { SecretBox } from '../../storage/secret-box.ts';
 import type { Logger } from '../../log.ts';
 import type { JobQueue } from '../../jobs/queue.ts';
 import { JobWorker, type WorkerEvent } from '../../jobs/worker.ts';
 import type { InProcessRequest, InProcessResult } from '../../gateway/orchestrate.ts';
-import type { FirstPartyPlugin } from '../../plugins/types.ts';
-import { createWhatsAppInstancesRepo, type WhatsAppInstancesRepo } from '../../storage/repos/whatsapp-instances.ts';
-import { createWhatsAppGrantsRepo, type WhatsAppGrantsRepo } from '../../storage/repos/whatsapp-grants.ts';
-import { createWhatsAppCustomersRepo, type WhatsAppCustomersRepo } from '../../storage/repos/whatsapp-customers.ts';
-import { createWhatsAppMessagesRepo, type WhatsAppMessage, type WhatsAppMessagesRepo } from '../../storage/repos/whatsapp-messages.ts';
-import { deriveCustomerRefKey, maskPhonesIn } from './customer-ref.ts';
-import { createTwilioClients, type TwilioClients } from './outbound.ts';
-import { createWhatsAppPlugin } from './plugin.ts';
+import type { TwilioClients } from '../../toolkits/whatsapp/outbound.ts';
+import type { WhatsAppRepos, WhatsAppToolkit } from '../../toolkits/whatsapp/index.ts';
+import { maskPhonesIn } from '../../toolkits/whatsapp/customer-ref.ts';
 import { createInbound, type Inbound } from './inbound.ts';
 import { createStatusCallbacks, type StatusCallbacks } from './status.ts';
 import { createReplyHandler, REPLY_JOB_KIND } from './reply-worker.ts';
 
-export { WHATSAPP_PLUGIN_ID } from './plugin.ts';
+export { WHATSAPP_PLUGIN_ID } from '../../toolkits/whatsapp/index.ts';
+export type { WhatsAppRepos } from '../../toolkits/whatsapp/index.ts';
 export { REPLY_JOB_KIND } from './reply-worker.ts';
 
 /** Done jobs are kept this long for operators, then purged at the next start. */
@@ -48,38 +44,28 @@ export interface WhatsAppWorkerSettings {
 
 /** Everything the channel is built from; the composition root passes it in. */
 export interface WhatsAppChannelDeps {
+  /** The toolkit (repositories, Twilio clients, sending), built before the plugin runtime. */
+  toolkit: WhatsAppToolkit;
   db: Db;
-  box: SecretBox;
-  /** The appliance master key; the customer-ref key is derived from it. */
-  masterKey: Buffer;
   queue: JobQueue;
   log: Logger;
   /** The gateway's in-process completion; called only when a reply job runs. */
   complete(request: InProcessRequest): Promise<InProcessResult>;
   /** Public origin Twilio calls (PLUGBOARD_PUBLIC_BASE_URL), without a trailing slash. */
   publicBaseUrl: string;
-  twilioApiBaseUrl: string;
-  twilioTimeoutMs: number;
   historyMessages: number;
   worker: WhatsAppWorkerSettings;
   now?: () => number;
 }
 
-/** The channel's repositories, shared by its use cases and the control routes. */
-export interface WhatsAppRepos {
-  instances: WhatsAppInstancesRepo;
-  grants: WhatsAppGrantsRepo;
-  customers: WhatsAppCustomersRepo;
-  messages: WhatsAppMessagesRepo;
-}
-
-/** The built channel: what app.ts wires into the runtime, the routes and shutdown. */
+/** The built channel: what app.ts wires into the routes and shutdown. */
 export interface WhatsAppChannel {
-  plugin: FirstPartyPlugin;
+  toolkit: WhatsAppToolkit;
   inbound: Inbound;
   status: StatusCallbacks;
   /** Null when PLUGBOARD_WORKER_ENABLED is false (jobs then wait in the queue). */
   worker: JobWorker | null;
+  /** The toolkit's repositories and clients, for the control routes. */
   repos: WhatsAppRepos;
   clients: TwilioClients;
   /** The URL to paste into Twilio as the number's "A message comes in" webhook. */
@@ -111,18 +97,10 @@ function logWorkerEvent(log: Logger, e: WorkerEvent): void {
 
 /** Builds the channel. Nothing runs until `start()`. */
 export function createWhatsAppChannel(deps: WhatsAppChannelDeps): WhatsAppChannel {
-  const repos: WhatsAppRepos = {
-    instances: createWhatsAppInstancesRepo(deps.db, deps.box),
-    grants: createWhatsAppGrantsRepo(deps.db),
-    customers: createWhatsAppCustomersRepo(deps.db, deps.box),
-    messages: createWhatsAppMessagesRepo(deps.db),
-  };
-  const refKey = deriveCustomerRefKey(deps.masterKey);
-  const clients = createTwilioClients({ instances: repos.instances, apiBaseUrl: deps.twilioApiBaseUrl, timeoutMs: deps.twilioTimeoutMs });
+  const { toolkit } = deps;
+  const { repos, clients, refKey, onSid, statusCallbackUrl } = toolkit;
   const webhookUrl = (id: string): string => `${deps.publicBaseUrl}/webhooks/twilio/whatsapp/${encodeURIComponent(id)}`;
-  const statusCallbackUrl = (id: string): string => `${deps.publicBaseUrl}/webhooks/twilio/status?instanceId=${encodeURIComponent(id)}`;
-  const status = createStatusCallbacks({ messages: repos.messages, log: deps.log, now: deps.now });
-  const onSid = (part: WhatsAppMessage, sid: string): void => status.settleEarly(part.orgId, part.instanceId, part.id, sid);
+  const status = createStatusCallbacks({ delivery: toolkit.delivery });
 
   const worker = deps.worker.enabled
     ? new JobWorker({
@@ -145,7 +123,7 @@ export function createWhatsAppChannel(deps: WhatsAppChannelDeps): WhatsAppChanne
   let started = false;
   let stopping: Promise<void> | null = null;
   return {
-    plugin: createWhatsAppPlugin({ ...repos, clients, refKey, statusCallbackUrl, onSid, log: deps.log, now: deps.now }),
+    toolkit,
     inbound: createInbound({ db: deps.db, customers: repos.customers, messages: repos.messages, queue: deps.queue, refKey, wake, log: deps.log, now: deps.now }),
     status,
     worker,

@@ -16,13 +16,13 @@ import type { Job } from '../../jobs/queue.ts';
 import type { Logger } from '../../log.ts';
 import type { InProcessRequest, InProcessResult } from '../../gateway/orchestrate.ts';
 import type { WhatsAppInstance, WhatsAppInstancesRepo } from '../../storage/repos/whatsapp-instances.ts';
-import type { WhatsAppGrantsRepo } from '../../storage/repos/whatsapp-grants.ts';
+import { whatsappInstanceSubject, type GrantsRepo } from '../../storage/repos/grants.ts';
 import type { WhatsAppCustomersRepo } from '../../storage/repos/whatsapp-customers.ts';
 import type { WhatsAppMessage, WhatsAppMessagesRepo } from '../../storage/repos/whatsapp-messages.ts';
-import { maskPhone, maskPhonesIn, toWhatsAppAddress } from './customer-ref.ts';
-import { splitForWhatsApp } from './split.ts';
-import { WHATSAPP_PART_LIMIT } from './twilio.ts';
-import { SendAborted, sendPartOnce, type PartOutcome, type TwilioClients } from './outbound.ts';
+import { maskPhone, maskPhonesIn, toWhatsAppAddress } from '../../toolkits/whatsapp/customer-ref.ts';
+import { splitForWhatsApp } from '../../toolkits/whatsapp/split.ts';
+import { WHATSAPP_PART_LIMIT } from '../../toolkits/whatsapp/twilio.ts';
+import { SendAborted, sendPartOnce, type PartOutcome, type TwilioClients } from '../../toolkits/whatsapp/outbound.ts';
 
 /** Job kind of a reply to one inbound message. */
 export const REPLY_JOB_KIND = 'whatsapp.reply';
@@ -42,7 +42,7 @@ export interface ReplyPayload {
 /** What the reply handler needs (one deps object). */
 export interface ReplyWorkerDeps {
   instances: WhatsAppInstancesRepo;
-  grants: WhatsAppGrantsRepo;
+  grants: GrantsRepo;
   customers: WhatsAppCustomersRepo;
   messages: WhatsAppMessagesRepo;
   clients: TwilioClients;
@@ -112,7 +112,7 @@ export function createReplyHandler(deps: ReplyWorkerDeps): JobHandler {
         orgId: job.orgId, instanceId: instance.id, customerRef: inbound.customerRef,
         // Stable across attempts, so idempotent tool sends of a re-run loop find their first try.
         requestId: `wa_${inbound.id.replace(/-/g, '')}`,
-        model: instance.model, messages, enabledPluginIds: () => deps.grants.pluginIds(job.orgId, instance.id),
+        model: instance.model, messages, enabledPluginIds: () => deps.grants.pluginIds(job.orgId, whatsappInstanceSubject(instance.id)),
         ...(instance.loopCap !== null && { loopCap: instance.loopCap }), signal,
       });
     } catch (err) {

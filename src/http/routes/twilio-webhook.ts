@@ -13,7 +13,7 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { AppError, ErrorType, invalidRequest, notFound } from '../../errors.ts';
 import { readRawBody } from '../body.ts';
-import { parseTwilioForm, validateTwilioSignature, type TwilioParams } from '../../channels/whatsapp/twilio.ts';
+import { parseTwilioForm, validateTwilioSignature, type TwilioParams } from '../../toolkits/whatsapp/twilio.ts';
 import { InboundRejected, type Inbound } from '../../channels/whatsapp/inbound.ts';
 import { StatusCallbackError, type StatusCallbacks } from '../../channels/whatsapp/status.ts';
 import type { WebhookInstance } from '../../storage/repos/whatsapp-instances.ts';

@@ -12,7 +12,7 @@ import { validate } from '../../validate.ts';
 import { readJson } from './organizations.ts';
 import { slugProblem } from '../../../plugins/naming.ts';
 import { assertUrlAllowed, SsrfError, type NetworkPolicy } from '../../../net/ssrf.ts';
-import type { InstallationsRepo, Installation } from '../../../storage/repos/plugin-installations.ts';
+import type { McpInstallationsRepo as InstallationsRepo, McpInstallation as Installation } from '../../../plugins/kinds/mcp/settings.ts';
 import type { McpManager } from '../../../plugins/kinds/mcp/manager.ts';
 import type { PluginRuntime } from '../../../plugins/runtime.ts';
 import { iso } from '../../presenters/control.ts';

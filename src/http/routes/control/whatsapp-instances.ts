@@ -17,6 +17,7 @@ import { readJson } from './organizations.ts';
 import { assertKnownPluginIds, type PluginIdLister } from '../../../control/plugin-ids.ts';
 import type { WhatsAppInstance } from '../../../storage/repos/whatsapp-instances.ts';
 import type { WhatsAppChannel } from '../../../channels/whatsapp/index.ts';
+import { whatsappInstanceSubject } from '../../../storage/repos/grants.ts';
 import { presentConversation, presentInstance, presentMessage } from '../../presenters/whatsapp.ts';
 
 const MAX_GRANTS = 200;
@@ -169,7 +170,7 @@ export function whatsappInstanceRoutes(deps: WhatsAppInstanceRouteDeps): Router 
   router.get(`${base}/:id/plugins`, requireOrgAction(deps, 'instances:read'), async function getWhatsAppGrants(ctx) {
     const orgId = actorOf(ctx).orgId;
     const inst = load(orgId, ctx.params.id);
-    ctx.body = { enabledPluginIds: grants.pluginIds(orgId, inst.id) };
+    ctx.body = { enabledPluginIds: grants.pluginIds(orgId, whatsappInstanceSubject(inst.id)) };
   });
 
   router.put(`${base}/:id/plugins`, requireOrgAction(deps, 'instances:write'), async function setWhatsAppGrants(ctx) {
@@ -178,7 +179,7 @@ export function whatsappInstanceRoutes(deps: WhatsAppInstanceRouteDeps): Router 
     const input = validate(Grants, await readJson(ctx));
     const ids = [...new Set(input.enabledPluginIds)];
     assertKnownPluginIds(deps.pluginIds, orgId, input.enabledPluginIds, 'enabledPluginIds');
-    const stored = grants.replace(orgId, inst.id, ids);
+    const stored = grants.replace(orgId, whatsappInstanceSubject(inst.id), ids);
     if (stored === null) throw notFound('whatsapp_instance', 'id');
     ctx.body = { enabledPluginIds: stored };
   });

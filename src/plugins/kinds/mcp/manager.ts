@@ -5,7 +5,8 @@
  * Credentials are opened here and sent only to the endpoint they were stored for.
  */
 import type { Logger } from '../../../log.ts';
-import type { CatalogTool, Credential, Installation, InstallationsRepo } from '../../../storage/repos/plugin-installations.ts';
+import type { CatalogTool } from '../../../storage/repos/plugin-installations.ts';
+import type { Credential, McpInstallation as Installation, McpInstallationsRepo } from './settings.ts';
 import { prefixToolNames } from '../../naming.ts';
 import { createGuardedFetch, type NetworkPolicy } from '../../../net/ssrf.ts';
 import { redactSecrets, scrubText } from '../../scrub.ts';
@@ -17,7 +18,7 @@ import { McpConnection, McpClientError } from './client.ts';
 const HEALTH_WRITE_INTERVAL_MS = 5_000;
 
 export interface McpManagerDeps {
-  installations: InstallationsRepo;
+  installations: McpInstallationsRepo;
   policy: NetworkPolicy;
   log: Logger;
   defaultTimeoutMs: number;

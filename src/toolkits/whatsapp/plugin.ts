@@ -17,7 +17,7 @@ import crypto from 'node:crypto';
 import type { Logger } from '../../log.ts';
 import type { FirstPartyPlugin, PluginHandle, ToolCallContext, ToolDescriptor, ToolOutcome } from '../../plugins/types.ts';
 import type { WhatsAppInstance, WhatsAppInstancesRepo } from '../../storage/repos/whatsapp-instances.ts';
-import type { WhatsAppGrantsRepo } from '../../storage/repos/whatsapp-grants.ts';
+import { whatsappInstanceSubject, type GrantsRepo } from '../../storage/repos/grants.ts';
 import type { WhatsAppCustomersRepo } from '../../storage/repos/whatsapp-customers.ts';
 import type { OutboundPart, WhatsAppMessage, WhatsAppMessagesRepo } from '../../storage/repos/whatsapp-messages.ts';
 import { customerRef, maskPhone, maskPhonesIn, toE164, toWhatsAppAddress } from './customer-ref.ts';
@@ -85,7 +85,7 @@ export const WHATSAPP_TOOLS: readonly ToolDescriptor[] = [
 /** What the plugin needs (one deps object). */
 export interface WhatsAppPluginDeps {
   instances: WhatsAppInstancesRepo;
-  grants: WhatsAppGrantsRepo;
+  grants: GrantsRepo;
   customers: WhatsAppCustomersRepo;
   messages: WhatsAppMessagesRepo;
   clients: TwilioClients;
@@ -127,7 +127,7 @@ export function createWhatsAppPlugin(deps: WhatsAppPluginDeps): FirstPartyPlugin
       const inst = deps.instances.get(ctx.orgId, ctx.instanceId);
       if (!inst || inst.status !== 'active') return fail('This WhatsApp number is not active; nothing was sent.', 'not_allowed');
       // Grants are read at call time, so a revoke takes effect on the very next call.
-      if (!deps.grants.pluginIds(ctx.orgId, inst.id).includes(WHATSAPP_PLUGIN_ID)) {
+      if (!deps.grants.pluginIds(ctx.orgId, whatsappInstanceSubject(inst.id)).includes(WHATSAPP_PLUGIN_ID)) {
         return fail('The WhatsApp plugin is not granted to this WhatsApp number; nothing was sent. Answer without it.', 'not_allowed');
       }
       return inst;
