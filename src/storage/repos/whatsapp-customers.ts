@@ -2,7 +2,7 @@
  * WhatsApp customers per instance: the opaque customer ref, the sealed phone number (needed to
  * reply), its masked form for screens and logs, and the start of the 24-hour window.
  *
- * The caller computes `customerRef` and the mask (channels/whatsapp/customer-ref.ts); this module
+ * The caller computes `customerRef` and the mask (toolkits/whatsapp/customer-ref.ts); this module
  * only stores them. The phone is sealed with AAD `whatsapp_customers|phone_sealed|<org>|<id>`.
  * Every query is scoped by organisation. Must never return the phone except through `phone()`.
  */
