@@ -38,11 +38,14 @@ export function describeBaseline(dir: string): BaselineInfo {
   const abs = path.resolve(dir);
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new Error(`--baseline ${dir}: not a directory`);
   if (!fs.existsSync(path.join(abs, 'src', 'main.ts'))) throw new Error(`--baseline ${dir}: no src/main.ts — not a Plugboard checkout (e.g. \`git worktree add /work/wt/base <commit>\`)`);
-  const status = git(abs, ['status', '--porcelain', '--untracked-files=no']);
+  // Only DIR's own repository (a plain copy inside another repository is not that repository's HEAD).
+  const top = git(abs, ['rev-parse', '--show-toplevel']);
+  const own = top !== undefined && fs.realpathSync(top) === fs.realpathSync(abs);
+  const status = own ? git(abs, ['status', '--porcelain', '--untracked-files=no']) : undefined;
   return {
     dir: abs,
-    commit: git(abs, ['rev-parse', 'HEAD']),
-    subject: git(abs, ['log', '-1', '--format=%s']),
+    commit: own ? git(abs, ['rev-parse', 'HEAD']) : undefined,
+    subject: own ? git(abs, ['log', '-1', '--format=%s']) : undefined,
     dirty: status === undefined ? undefined : status !== '',
     ownNodeModules: fs.existsSync(path.join(abs, 'node_modules')),
   };
@@ -155,9 +158,11 @@ export function abNotes(b: BaselineInfo): string[] {
 }
 
 /** One settings line summing up the flags of a suite. */
-export function abVerdict(flagged: { key: string; worse: string[] }[]): string {
+export function abVerdict(flagged: { key: string; worse: string[] }[], rounds: number): string {
   const bad = flagged.filter((f) => f.worse.length);
+  const every = `in every one of ${rounds} round${rounds === 1 ? '' : 's'} by > ${AB_WORSE * 100}%`;
+  const few = rounds < 3 ? ` (only ${rounds} round${rounds === 1 ? '' : 's'}: a weak signal; use more rounds)` : '';
   return bad.length
-    ? `${bad.length} scenario(s) worse than the baseline in every round by > ${AB_WORSE * 100}%: ${bad.map((f) => `${f.key} (${f.worse.join(', ')})`).join('; ')}`
-    : `no scenario worse than the baseline in every round by > ${AB_WORSE * 100}%`;
+    ? `${bad.length} scenario(s) worse than the baseline ${every}: ${bad.map((f) => `${f.key} (${f.worse.join(', ')})`).join('; ')}${few}`
+    : `no scenario worse than the baseline ${every}${few}`;
 }

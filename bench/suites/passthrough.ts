@@ -539,7 +539,7 @@ export const passthroughSuite: Suite = {
           }),
           notes: [...abNotes(o.baseline), '+x = gateway (or baseline) minus direct, ms, as in the table above; CPU/req = each gateway process\'s CPU per request.'],
         });
-        settings.push(['A/B', abVerdict(perScenario.map((s) => ({ key: s.key, worse: s.ab?.worse ?? [] })))]);
+        settings.push(['A/B', abVerdict(perScenario.map((s) => ({ key: s.key, worse: s.ab?.worse ?? [] })), nR)]);
       }
       if (check) {
         sections.push({

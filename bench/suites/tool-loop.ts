@@ -405,7 +405,7 @@ export const toolLoopSuite: Suite = {
           }),
           notes: [...abNotes(o.baseline), 'p50 = full answer (2 model turns + 1 MCP call), median over rounds; +p50 vs floor-lean = what each gateway adds per tool-loop request; CPU/req = each gateway process\'s CPU per request.'],
         });
-        settings.push(['A/B', abVerdict(perScenario.map((s) => ({ key: s.key, worse: s.ab?.worse ?? [] })))]);
+        settings.push(['A/B', abVerdict(perScenario.map((s) => ({ key: s.key, worse: s.ab?.worse ?? [] })), nR)]);
       }
 
       const goals: Goal[] = [];
