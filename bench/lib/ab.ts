@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { rotate } from './gateway.ts';
 import type { LoadResult } from './loadgen-types.ts';
 import { fmtDiffMs, fmtRatio, withRange } from './report.ts';
 import { median, range } from './stats.ts';
@@ -54,6 +55,21 @@ export function describeBaseline(dir: string): BaselineInfo {
 export function baselineLabel(b: BaselineInfo): string {
   const c = b.commit ? b.commit.slice(0, 7) : 'unknown commit';
   return `${c}${b.dirty ? ' + local changes' : ''}${b.subject ? ` "${b.subject.length > 70 ? `${b.subject.slice(0, 70)}…` : b.subject}"` : ''} in ${b.dir}`;
+}
+
+/**
+ * The order of the targets in round `r`: rotated as usual (`rotate`), but with `gateway` and
+ * `baseline` back to back as one unit, the gateway first in even rounds and the baseline first in
+ * odd ones. A plain rotation keeps the cyclic order, so each target would always follow the same
+ * one (and inherit whatever it leaves behind); the swap keeps that from favouring either side.
+ * Without a baseline it is exactly `rotate(items, r)`.
+ */
+export function roundOrder<T>(items: readonly T[], r: number, nameOf: (t: T) => string): T[] {
+  const a = items.find((t) => nameOf(t) === 'gateway');
+  const b = items.find((t) => nameOf(t) === 'baseline');
+  if (a === undefined || b === undefined) return rotate(items, r);
+  const units = items.filter((t) => t !== b).map((t) => (t === a ? (r % 2 ? [b, a] : [a, b]) : [t]));
+  return rotate(units, r).flat();
 }
 
 /** One round: the gateway against the baseline measured in the same round. */

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { abCells, abNotes, abRound, abSummary, abVerdict, AB_COLUMNS, baselineLabel, type AbSummary } from '../lib/ab.ts';
+import { abCells, abNotes, abRound, abSummary, abVerdict, AB_COLUMNS, baselineLabel, roundOrder, type AbSummary } from '../lib/ab.ts';
 import { chatRequestBody, checkJsonBody } from '../lib/fixtures.ts';
 import { gatewayLogSummary, installMcpIntegration, rotate, sleep, splitBaseUrl, startGateway, type GatewayStart } from '../lib/gateway.ts';
 import type { LoadJob, LoadResult, ProbeResult, RequestSpec } from '../lib/loadgen-types.ts';
@@ -361,7 +361,7 @@ export const passthroughSuite: Suite = {
         rounds.push(round);
         for (const sc of rotate(scenarios, r)) {
           round[sc.key] = {};
-          for (const t of rotate(targets, r)) {
+          for (const t of roundOrder(targets, r, (x) => x.name)) {
             const cpuPids: Record<string, number> = {};
             if (t.pid) cpuPids.hop = t.pid;
             if (up.pid) cpuPids.upstream = up.pid;

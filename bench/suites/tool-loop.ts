@@ -30,7 +30,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { abCells, abNotes, abRound, abSummary, abVerdict, AB_COLUMNS, baselineLabel } from '../lib/ab.ts';
+import { abCells, abNotes, abRound, abSummary, abVerdict, AB_COLUMNS, baselineLabel, roundOrder } from '../lib/ab.ts';
 import { BENCH_TOOL_ARGS, finalAnswerContent, finalAnswerPieces, toolLoopRequestBody } from '../lib/fixtures.ts';
 import { gatewayLogSummary, installMcpIntegration, rotate, sleep, startGateway, type GatewayStart } from '../lib/gateway.ts';
 import type { LoadJob, LoadResult } from '../lib/loadgen-types.ts';
@@ -261,7 +261,7 @@ export const toolLoopSuite: Suite = {
         rounds.push(round);
         for (const sc of rotate(scenarios, r)) {
           round[sc.key] = {} as Record<ToolTarget, LoadResult>;
-          for (const target of rotate(targets, r)) {
+          for (const target of roundOrder(targets, r, (x) => x)) {
             const job = jobFor(sc, target, `${sc.key} ${target}`, t.warmupMs, t.durationMs);
             const res = await ctx.loadgen.load(job);
             if (!res.validation.ok) {
