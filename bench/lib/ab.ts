@@ -167,7 +167,7 @@ export function abCells(s: AbSummary, sse: boolean): string[] {
 
 export function abNotes(b: BaselineInfo): string[] {
   return [
-    `baseline = ${baselineLabel(b)}, started exactly like the gateway and measured in the same rounds (rotating order).`,
+    `baseline = ${baselineLabel(b)}, started exactly like the gateway and measured in the same rounds, right before or after it (the order swaps every round).`,
     `gw/base > 1.00× and negative differences: the gateway is faster. Per-round values, then the median [min…max]; p50 and TTFB differences are gateway − baseline in ms (= the difference of what each adds over direct).`,
     `"WORSE" marks a measure whose EVERY round is worse by more than ${AB_WORSE * 100}% (req/s ratio < ${(1 - AB_WORSE).toFixed(2)}×, or p50/TTFB > ${(1 + AB_WORSE).toFixed(2)}× the baseline's). Reported, not a goal.`,
   ];
