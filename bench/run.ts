@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { baselineLabel, describeBaseline } from './lib/ab.ts';
 import { LoadGenerator } from './lib/loadgen.ts';
 import { killAllChildren } from './lib/proc.ts';
 import { renderSuite, writeResults } from './lib/report.ts';
@@ -58,6 +59,13 @@ whatsapp (webhook acknowledgement under a burst, end-to-end replies):
   --whatsapp-messages N       webhooks per burst (default 500; quick 200)
   --whatsapp-connections N    concurrency of a burst (default 32)
   --whatsapp-rounds N         rounds, each a /healthz burst and a webhook burst (default 3; quick 1)
+
+A/B against another checkout (passthrough and tool-loop; whatsapp ignores it):
+  --baseline DIR          also start the gateway of the Plugboard checkout DIR (e.g. made with
+                          \`git worktree add /work/wt/base <commit>\`) exactly like this one, and measure
+                          it as the target "baseline" in the same interleaved rounds; reports gateway ÷
+                          baseline req/s and gateway − baseline p50/TTFB per round (median [min…max]).
+                          DIR without node_modules uses this checkout's (resolve hook; DIR is not written)
 
 all suites:
   --rate-limit-rpm N      PLUGBOARD_RATE_LIMIT_RPM of the spawned gateways (default 0 = limiter off)
@@ -141,6 +149,7 @@ function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string 
         'whatsapp-connections': { type: 'string' },
         'whatsapp-rounds': { type: 'string' },
         out: { type: 'string' },
+        baseline: { type: 'string' },
         'keep-temp': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -175,6 +184,17 @@ function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string 
     if (url && !URL.canParse(url)) die(`${name}: not a URL: ${url}`);
   }
   if (upstreamUrl && v['upstream-port']) die('--upstream-url and --upstream-port exclude each other');
+  const targets = list<TargetName>(v.targets!, ['direct', 'bare', 'gateway'], '--targets');
+  let baseline: BenchOptions['baseline'];
+  if (v.baseline !== undefined) {
+    if (targetUrl) die('--baseline and --target-url exclude each other: the A/B comparison starts both gateways itself');
+    if (!targets.includes('gateway')) die('--baseline needs the gateway target (it is compared with the gateway)');
+    try {
+      baseline = describeBaseline(v.baseline);
+    } catch (err) {
+      die((err as Error).message);
+    }
+  }
   const options: BenchOptions = {
     rounds: int(v.rounds, '--rounds', 1, quick ? 2 : 5),
     durationMs: int(v['duration-ms'], '--duration-ms', 100, quick ? 600 : 2000),
@@ -185,7 +205,7 @@ function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string 
     requestTimeoutMs: 30_000,
     connections: [...new Set(connections)],
     scenarios: list<Scenario>(v.scenarios!, ['json', 'sse'], '--scenarios'),
-    targets: list<TargetName>(v.targets!, ['direct', 'bare', 'gateway'], '--targets'),
+    targets,
     pieces: int(v.pieces, '--pieces', 1, 8),
     streamGapMs: int(v['stream-gap-ms'], '--stream-gap-ms', 20, 200),
     checkStreams: quick ? 3 : 5,
@@ -198,6 +218,7 @@ function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string 
     gatewayEnv,
     gatewayNodeArgs: v['gateway-node-arg'] ?? [],
     keepTemp: v['keep-temp'] ?? false,
+    baseline,
     clockTicksPerSecond: clockTicks(),
     repoRoot: REPO,
     toolLoop: {
@@ -234,7 +255,9 @@ async function main(): Promise<number> {
   };
   process.stdout.write(
     `Plugboard bench — ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, load avg ${machine.loadAvgStart.map((x) => x.toFixed(2)).join(' ')}\n` +
-      `Note: the load generator, the servers and the upstream share these ${machine.cpus} cores.\n\n`,
+      `Note: the load generator, the servers and the upstream share these ${machine.cpus} cores.\n` +
+      (options.baseline ? `A/B: the gateway (${gitCommit()?.slice(0, 7) ?? 'this checkout'}) against the baseline ${baselineLabel(options.baseline)}, in the same rounds.\n` : '') +
+      '\n',
   );
 
   const loadgen = new LoadGenerator();
@@ -272,6 +295,7 @@ async function main(): Promise<number> {
       startedAt: started.toISOString(),
       durationS: (Date.now() - started.getTime()) / 1000,
       commit: gitCommit(),
+      baseline: options.baseline,
       machine: { ...machine, loadAvgEnd: os.loadavg() },
       options: { ...options, targetKey: options.targetKey ? '[redacted]' : undefined },
       ok,

@@ -1,12 +1,15 @@
 /**
  * The gateway as the suites start it: a fresh temporary data dir, organisations and a key made
  * with its own CLI (`org create --json`, `key create --json`), then `node src/main.ts serve` with
- * the upstream pointed at the fake, waiting for /healthz. Also: the control API calls the suites
+ * the upstream pointed at the fake, waiting for /healthz — from this checkout, or from another one
+ * (the A/B baseline, `--baseline DIR`), started the same way. Also: the control API calls the suites
  * make once it runs (MCP integrations, WhatsApp instances), and a few helpers shared by suites.
+ * It never writes into a checkout: only into the temporary data dir.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freePort, runNode, spawnLogged, tail, waitForHttp200, type ChildHandle, type CliResult } from './proc.ts';
 import type { SuiteContext } from './suite.ts';
 
@@ -83,6 +86,8 @@ export interface GatewayStart {
   /** Further organisations (no keys), by name. */
   otherOrgs: OrgCredentials[];
   settings: [string, string][];
+  /** How this checkout was started where it differs from the usual (node_modules, no `migrate`). */
+  notes: string[];
 }
 
 export interface GatewayOptions {
@@ -98,24 +103,44 @@ export interface GatewayOptions {
   logName?: string;
   /** May an already running gateway (--target-url) stand in? Suites that must configure it say no. */
   allowExternal?: boolean;
+  /** The checkout to start (default: this one); the A/B baseline passes its own. */
+  root?: string;
+  /** Its name in progress lines, process names and settings (default `gateway`). */
+  label?: string;
+}
+
+/** Node options that let a checkout without node_modules use this checkout's (see resolve-fallback.ts). */
+export function nodeModulesFallback(root: string, current: string): { args: string[]; note?: string } {
+  if (path.resolve(root) === path.resolve(current) || fs.existsSync(path.join(root, 'node_modules'))) return { args: [] };
+  const hook = pathToFileURL(path.join(current, 'bench', 'lib', 'resolve-fallback.ts'));
+  hook.searchParams.set('root', current);
+  return {
+    args: ['--import', hook.href],
+    note: `${root} has no node_modules: packages it cannot resolve come from ${path.join(current, 'node_modules')} (resolve hook bench/lib/resolve-fallback.ts; nothing written into ${root})`,
+  };
 }
 
 /** Creates organisations and a key with the CLI, then starts `node src/main.ts serve` and waits for /healthz. */
 export async function startGateway(ctx: SuiteContext, upstreamOrigin: string, g: GatewayOptions = {}): Promise<GatewayStart> {
   const o = ctx.options;
-  if (o.targetUrl && (g.allowExternal ?? true)) {
+  if (o.targetUrl && (g.allowExternal ?? true) && !g.root) {
     if (!o.targetKey) throw new Error('--target-url needs --target-key (or BENCH_TARGET_KEY): a gateway key of that gateway');
     const { origin, prefix } = splitBaseUrl(o.targetUrl);
     return {
       target: { where: `${origin}${prefix} (external)`, origin, prefix, headers: { authorization: `Bearer ${o.targetKey}` }, pid: o.targetPid },
       otherOrgs: [],
       settings: [['gateway', `${origin}${prefix} — already running (--target-url); its settings are its own`]],
+      notes: [],
     };
   }
-  const main = path.join(o.repoRoot, 'src', 'main.ts');
+  const root = g.root ?? o.repoRoot;
+  const label = g.label ?? 'gateway';
+  const main = path.join(root, 'src', 'main.ts');
   if (!fs.existsSync(main)) {
     throw new Error(`${main} does not exist (yet). Run with --targets direct,bare, or point --target-url/--target-key at a running gateway.`);
   }
+  const fallback = nodeModulesFallback(root, o.repoRoot);
+  const notes = fallback.note ? [fallback.note] : [];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plugboard-bench-'));
   const port = g.port ?? (await freePort());
   const env: NodeJS.ProcessEnv = {};
@@ -131,15 +156,16 @@ export async function startGateway(ctx: SuiteContext, upstreamOrigin: string, g:
     ...g.env,
     ...o.gatewayEnv,
   });
-  ctx.log(`gateway: data dir ${dataDir}`);
+  ctx.log(`${label}: data dir ${dataDir}`);
+  const where = root === o.repoRoot ? '' : ` (in ${root})`;
   const cli = async (args: string[], fields: string[]) => {
-    const what = `node src/main.ts ${args.join(' ')}`;
-    const r = await runNode([main, ...args], env, 60_000, o.repoRoot);
-    if (r.code !== 0 || r.timedOut) throw new Error(`gateway set-up failed: ${describeCli(what, r)}`);
+    const what = `node src/main.ts ${args.join(' ')}${where}`;
+    const r = await runNode([...fallback.args, main, ...args], env, 60_000, root);
+    if (r.code !== 0 || r.timedOut) throw new Error(`${label} set-up failed: ${describeCli(what, r)}`);
     const json = parseJsonOutput(r.stdout);
     return fields.map((field) => {
       const value = json?.[field];
-      if (typeof value !== 'string' || !value) throw new Error(`gateway set-up failed: \`${what}\` printed no JSON with a "${field}" string.\n${describeCli(what, r)}`);
+      if (typeof value !== 'string' || !value) throw new Error(`${label} set-up failed: \`${what}\` printed no JSON with a "${field}" string.\n${describeCli(what, r)}`);
       return value;
     });
   };
@@ -148,9 +174,14 @@ export async function startGateway(ctx: SuiteContext, upstreamOrigin: string, g:
   let otherOrgs: OrgCredentials[];
   try {
     const orgName = g.orgName ?? 'bench';
-    // Only `serve` and `migrate` create a database; the set-up commands need one.
-    const migrated = await runNode([main, 'migrate'], env, 60_000, o.repoRoot);
-    if (migrated.code !== 0 || migrated.timedOut) throw new Error(`gateway set-up failed: ${describeCli(`node src/main.ts migrate`, migrated)}`);
+    // Only `serve` and `migrate` create a database; the set-up commands need one. An older CLI
+    // (a baseline) may have no `migrate`: its set-up commands then create the database themselves.
+    const migrated = await runNode([...fallback.args, main, 'migrate'], env, 60_000, root);
+    if (migrated.code !== 0 || migrated.timedOut) {
+      const unknown = !migrated.timedOut && /unknown command/i.test(`${migrated.stdout}\n${migrated.stderr}`);
+      if (!unknown || root === o.repoRoot) throw new Error(`${label} set-up failed: ${describeCli(`node src/main.ts migrate${where}`, migrated)}`);
+      notes.push('its CLI has no `migrate` command: the set-up commands created the database');
+    }
     const [organizationId, ownerToken] = await cli(['org', 'create', '--name', orgName, '--json'], ['organizationId', 'ownerToken']);
     org = { name: orgName, id: organizationId, ownerToken };
     // The database exists now: the rest may run side by side.
@@ -164,17 +195,17 @@ export async function startGateway(ctx: SuiteContext, upstreamOrigin: string, g:
     if (!o.keepTemp) fs.rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
-  const logFile = path.join(dataDir, g.logName ?? 'gateway.log');
+  const logFile = path.join(dataDir, g.logName ?? `${label}.log`);
   const nodeArgs = [...o.gatewayNodeArgs];
   // Profiles go next to the log unless told otherwise.
   if (nodeArgs.includes('--cpu-prof') && !nodeArgs.some((a) => a.startsWith('--cpu-prof-dir'))) nodeArgs.push(`--cpu-prof-dir=${dataDir}`);
   if (nodeArgs.includes('--heap-prof') && !nodeArgs.some((a) => a.startsWith('--heap-prof-dir'))) nodeArgs.push(`--heap-prof-dir=${dataDir}`);
-  const handle = spawnLogged('gateway', [...nodeArgs, main, 'serve'], env, port, logFile, o.repoRoot);
+  const handle = spawnLogged(label, [...nodeArgs, ...fallback.args, main, 'serve'], env, port, logFile, root);
   try {
     await waitForHttp200(`http://127.0.0.1:${port}/healthz`, 30_000, handle);
   } catch (err) {
     await handle.stop(2000);
-    throw new Error(`gateway did not become healthy: ${(err as Error).message}\n  last lines of ${logFile}:\n${tail(logFile, 20)}`);
+    throw new Error(`${label} did not become healthy: ${(err as Error).message}\n  last lines of ${logFile}:\n${tail(logFile, 20)}`);
   }
   const level = o.gatewayEnv.PLUGBOARD_LOG_LEVEL ?? g.env?.PLUGBOARD_LOG_LEVEL ?? 'info (default)';
   const limiter = o.rateLimitRpm > 0 ? `ON — PLUGBOARD_RATE_LIMIT_RPM=${o.rateLimitRpm} (limiter on the code path)` : 'off — PLUGBOARD_RATE_LIMIT_RPM=0 (unlimited, limiter not on the code path)';
@@ -187,12 +218,13 @@ export async function startGateway(ctx: SuiteContext, upstreamOrigin: string, g:
     org,
     otherOrgs,
     settings: [
-      ['gateway', `node src/main.ts serve, pid ${handle.pid}, port ${port}, logs → ${logFile}`],
+      [label, `node src/main.ts serve${where}, pid ${handle.pid}, port ${port}, logs → ${logFile}`],
       ['log level', level],
       ['rate limiter', limiter],
       ['extra env', extra.length ? extra.join(' ') : '(none; other settings at their defaults)'],
       ...(o.gatewayNodeArgs.length ? [['node options', o.gatewayNodeArgs.join(' ')] as [string, string]] : []),
     ],
+    notes,
   };
 }
 

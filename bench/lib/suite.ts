@@ -3,9 +3,11 @@
  * measures and returns tables, goals and failures. `run.ts` prints and saves the results of every
  * suite it ran (passthrough, tool-loop, whatsapp).
  */
+import type { BaselineInfo } from './ab.ts';
 import type { LoadGenerator } from './loadgen.ts';
 
-export type TargetName = 'direct' | 'bare' | 'gateway';
+/** `baseline`: the gateway of another checkout (`--baseline DIR`), never chosen with --targets. */
+export type TargetName = 'direct' | 'bare' | 'gateway' | 'baseline';
 export type Scenario = 'json' | 'sse';
 
 export interface BenchOptions {
@@ -41,6 +43,8 @@ export interface BenchOptions {
   /** Extra Node options for the spawned gateway (e.g. --cpu-prof, --trace-gc). */
   gatewayNodeArgs: string[];
   keepTemp: boolean;
+  /** A/B: another checkout whose gateway is measured in the same rounds (passthrough, tool-loop). */
+  baseline?: BaselineInfo;
   clockTicksPerSecond: number;
   repoRoot: string;
   /** Tool-loop suite: rounds, measured phase and warm-up per (scenario, target), connections, scenarios. */

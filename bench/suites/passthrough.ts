@@ -4,7 +4,8 @@
  * Targets, all in front of the same fake upstream (its own process):
  *   direct   the fake upstream itself (the floor),
  *   bare     a bare Node `http` proxy that only pipes bytes (the practical limit of a Node hop),
- *   gateway  Plugboard (`node src/main.ts serve`, or an already running one via --target-url).
+ *   gateway  Plugboard (`node src/main.ts serve`, or an already running one via --target-url),
+ *   baseline with --baseline DIR: the gateway of another checkout, started the same way (A/B).
  * Scenarios: {json, sse} × connections (default 1 and 32). Every round runs each
  * (scenario, target) once, in an order that rotates from round to round; ratios and differences
  * are computed within a round and the report shows their median across rounds.
@@ -13,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { abCells, abNotes, abRound, abSummary, abVerdict, AB_COLUMNS, baselineLabel, roundOrder, type AbSummary } from '../lib/ab.ts';
 import { chatRequestBody, checkJsonBody } from '../lib/fixtures.ts';
 import { gatewayLogSummary, installMcpIntegration, rotate, sleep, splitBaseUrl, startGateway, type GatewayStart } from '../lib/gateway.ts';
 import type { LoadJob, LoadResult, ProbeResult, RequestSpec } from '../lib/loadgen-types.ts';
@@ -244,6 +246,7 @@ export const passthroughSuite: Suite = {
     const failures: string[] = [];
     const settings: [string, string][] = [];
     let gatewayStart: GatewayStart | undefined;
+    let baselineStart: GatewayStart | undefined;
     /** The other organisation's MCP server, to check afterwards that none of our requests used it. */
     let mcpCheck: { origin: string } | undefined;
     let completed = false;
@@ -309,6 +312,21 @@ export const passthroughSuite: Suite = {
         } else if (o.targetUrl) {
           settings.push(['other organisation', 'not set up: the gateway is external (--target-url)']);
         }
+        if (o.baseline && mcp) {
+          // A/B: the baseline checkout, set up exactly like the gateway (same env, upstream, other organisation and plugin).
+          ctx.log(`starting the baseline gateway from ${o.baseline.dir} the same way…`);
+          baselineStart = await startGateway(ctx, up.origin, { otherOrgs: ['other'], env: { PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' }, root: o.baseline.dir, label: 'baseline' });
+          const bh = baselineStart.handle;
+          if (bh) stops.push(() => bh.stop());
+          targets.push({ name: 'baseline', ...baselineStart.target });
+          const bOther = baselineStart.otherOrgs[0];
+          const inst = await installMcpIntegration(baselineStart.target.origin, bOther, { slug: 'crm', displayName: 'CRM', url: `http://127.0.0.1:${mcp.port}/mcp` });
+          settings.push([
+            'baseline',
+            `${baselineLabel(o.baseline)}; ${baselineStart.settings[0]?.[1] ?? ''}; same env; its other organisation has "crm" too (${inst.toolCount} tool${inst.toolCount === 1 ? '' : 's'}, same MCP server)`,
+          ]);
+          for (const n of baselineStart.notes) settings.push(['', `  baseline: ${n}`]);
+        }
       }
       settings.push(['load generator', `undici Pool in its own process (pid ${ctx.loadgen.pid}), pipelining 1, closed loop`]);
       settings.push(['method', `${o.primeMs} ms priming per (kind, target), not measured; then ${o.rounds} round(s) × each (scenario, target) once, rotating order; ${o.warmupMs} ms warm-up + ${o.durationMs} ms (≤ ${fmtInt(o.maxRequests)} requests) per measurement`]);
@@ -337,12 +355,13 @@ export const passthroughSuite: Suite = {
       }
       const rounds: Record<string, Record<string, LoadResult>>[] = [];
       let gatewayRequests = 0;
+      let baselineRequests = 0;
       for (let r = 0; r < o.rounds; r++) {
         const round: Record<string, Record<string, LoadResult>> = {};
         rounds.push(round);
         for (const sc of rotate(scenarios, r)) {
           round[sc.key] = {};
-          for (const t of rotate(targets, r)) {
+          for (const t of roundOrder(targets, r, (x) => x.name)) {
             const cpuPids: Record<string, number> = {};
             if (t.pid) cpuPids.hop = t.pid;
             if (up.pid) cpuPids.upstream = up.pid;
@@ -365,12 +384,15 @@ export const passthroughSuite: Suite = {
             }
             round[sc.key][t.name] = res;
             if (t.name === 'gateway') gatewayRequests += res.requests + res.warmup.requests + 1;
+            if (t.name === 'baseline') baselineRequests += res.requests + res.warmup.requests + 1;
             const err = describeErrors(`round ${r + 1} ${job.label}`, res);
             if (err) failures.push(err);
             const ttfb = res.ttfb ? ` ttfb p50 ${fmtMs(res.ttfb.p50)} ms` : '';
             ctx.log(`[round ${r + 1}/${o.rounds}] ${job.label.padEnd(20)} ${fmtInt(res.rps).padStart(7)} req/s  p50 ${fmtMs(res.latency.p50)} ms  p99 ${fmtMs(res.latency.p99)} ms${ttfb}${err ? '  ERRORS' : ''}`);
-            const ended = gatewayStart?.handle?.exitDescription();
-            if (ended) throw new Error(`the gateway ${ended} during the run; last log lines:\n${tail(gatewayStart!.handle!.logFile!, 20)}`);
+            for (const [who, st] of [['gateway', gatewayStart], ['baseline', baselineStart]] as const) {
+              const ended = st?.handle?.exitDescription();
+              if (ended) throw new Error(`the ${who} ${ended} during the run; last log lines:\n${tail(st!.handle!.logFile!, 20)}`);
+            }
             await sleep(100);
           }
         }
@@ -387,7 +409,7 @@ export const passthroughSuite: Suite = {
         ctx.log(`stream buffering check (upstream holds ${o.streamGapMs} ms after the first chunk)…`);
         ({ results: check, mode: checkMode, maxExcessMs: checkMaxExcess } = await streamCheck(ctx, targets, up));
         // direct and the bare proxy cannot hold a stream back: if they fail, the check itself is off (or the machine too busy).
-        for (const c of check) if (!c.pass && c.target !== 'gateway') failures.push(`buffering check failed for ${c.target}, which cannot buffer: the check is unreliable here: ${c.problem}`);
+        for (const c of check) if (!c.pass && c.target !== 'gateway' && c.target !== 'baseline') failures.push(`buffering check failed for ${c.target}, which cannot buffer: the check is unreliable here: ${c.problem}`);
       }
 
       // The measured requests must have stayed passthrough despite the other organisation's plugin.
@@ -433,7 +455,9 @@ export const passthroughSuite: Suite = {
         );
         const keys = Object.keys(derived[0] ?? {}) as (keyof RoundDerived)[];
         const overhead = Object.fromEntries(keys.map((k) => [k, { median: med((d) => d[k]), range: range(pick((d) => d[k])), perRound: pick((d) => d[k]) }]));
-        return { ...sc, targetMedians, overhead: overhead as Record<keyof RoundDerived, { median: number; range: [number, number]; perRound: number[] }> };
+        // A/B: the gateway against the baseline of the same round (hop CPU: each one's own process).
+        const ab: AbSummary | undefined = has('baseline') ? abSummary(rs.map((x) => abRound(x.gateway, x.baseline, () => 'hop')), sc.kind === 'sse') : undefined;
+        return { ...sc, targetMedians, overhead: overhead as Record<keyof RoundDerived, { median: number; range: [number, number]; perRound: number[] }>, ...(ab ? { ab } : {}) };
       });
 
       // ── report sections ────────────────────────────────────────────────────
@@ -488,6 +512,34 @@ export const passthroughSuite: Suite = {
           ]),
           notes: ['+x = gateway (or bare proxy) minus direct, ms. Ratios and differences are taken within each round, then the median across rounds.'],
         });
+      }
+      if (o.baseline && has('baseline')) {
+        sections.push({
+          title: 'A/B: gateway vs baseline — median of per-round ratios / differences [min…max over rounds]',
+          columns: ['scenario', '+p50 gw', '+p50 base', '+TTFB gw', '+TTFB base', ...AB_COLUMNS],
+          rows: perScenario.map((s) => {
+            const baseAdded = (f: (x: LoadResult) => number | undefined) => {
+              const v = rounds.map((rd) => {
+                const b = rd[s.key].baseline;
+                const d = rd[s.key].direct;
+                return b && d ? (f(b) ?? Number.NaN) - (f(d) ?? Number.NaN) : Number.NaN;
+              });
+              const [lo, hi] = range(v);
+              return Number.isFinite(median(v)) ? withRange(fmtDiffMs(median(v)), fmtDiffMs(lo), fmtDiffMs(hi), nR) : '-';
+            };
+            const sse = s.kind === 'sse';
+            return [
+              s.key,
+              ov(s, 'gwAddedP50', fmtDiffMs),
+              baseAdded((x) => x.latency.p50),
+              sse ? ov(s, 'gwAddedTtfb', fmtDiffMs) : '-',
+              sse ? baseAdded((x) => x.ttfb?.p50) : '-',
+              ...abCells(s.ab!, sse),
+            ];
+          }),
+          notes: [...abNotes(o.baseline), '+x = gateway (or baseline) minus direct, ms, as in the table above; CPU/req = each gateway process\'s CPU per request.'],
+        });
+        settings.push(['A/B', abVerdict(perScenario.map((s) => ({ key: s.key, worse: s.ab?.worse ?? [] })), nR)]);
       }
       if (check) {
         sections.push({
@@ -557,6 +609,8 @@ export const passthroughSuite: Suite = {
         settings.push(['gateway log', `${fmtInt(logInfo.lines)} lines (${(logInfo.bytes / 1e6).toFixed(1)} MB, ${logInfo.perRequest.toFixed(2)} lines/request, ${logInfo.warnOrWorse} warn or worse)`]);
         for (const l of logInfo.samples.slice(0, 3)) settings.push(['', `  ${l.length > 240 ? `${l.slice(0, 240)}…` : l}`]);
       }
+      const baselineLog = gatewayLogSummary(baselineStart?.handle?.logFile, baselineRequests);
+      if (baselineLog) settings.push(['baseline log', `${fmtInt(baselineLog.lines)} lines (${(baselineLog.bytes / 1e6).toFixed(1)} MB, ${baselineLog.perRequest.toFixed(2)} lines/request, ${baselineLog.warnOrWorse} warn or worse)`]);
 
       completed = true;
       return {
@@ -574,12 +628,15 @@ export const passthroughSuite: Suite = {
           streamCheck: check ? { mode: checkMode, maxExcessMs: checkMaxExcess, results: check } : checkNote,
           gatewayLog: logInfo,
           gatewayDataDir: gatewayStart?.dataDir,
+          ...(baselineStart ? { baseline: { ...o.baseline, notes: baselineStart.notes, log: baselineLog, dataDir: baselineStart.dataDir } } : {}),
         },
       };
     } finally {
       for (const stop of stops.reverse()) await stop().catch(() => {});
       // Keep the gateway's data dir (and log) when something went wrong, for a look afterwards.
-      if (gatewayStart?.dataDir && !o.keepTemp && ((completed && failures.length === 0) || ctx.interrupted())) fs.rmSync(gatewayStart.dataDir, { recursive: true, force: true });
+      for (const st of [gatewayStart, baselineStart]) {
+        if (st?.dataDir && !o.keepTemp && ((completed && failures.length === 0) || ctx.interrupted())) fs.rmSync(st.dataDir, { recursive: true, force: true });
+      }
     }
   },
 };

@@ -16,6 +16,10 @@
  *            (src/plugins/kinds/mcp/http-transport.ts, undici's request API): the stricter floor,
  *            so that `gateway − floor-lean` is the gateway's own cost and not a transport difference.
  *
+ *   baseline with --baseline DIR: the gateway of another checkout, set up the same way (its own
+ *            organisation with the same integration on the same MCP server), measured in the same
+ *            rounds; the report adds gateway ÷ baseline req/s and gateway − baseline p50 (A/B).
+ *
  * Each round measures every (scenario, target) once, the order of targets rotating; the ratio
  * gateway p50 / floor p50 is taken within a round, the report shows its median over rounds.
  * Goal (issue): ≤ 1.3× the floor at p50, c=1 — "(the floor measured here is ~3 ms, so about 1 ms
@@ -26,6 +30,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { abCells, abNotes, abRound, abSummary, abVerdict, AB_COLUMNS, baselineLabel, roundOrder } from '../lib/ab.ts';
 import { BENCH_TOOL_ARGS, finalAnswerContent, finalAnswerPieces, toolLoopRequestBody } from '../lib/fixtures.ts';
 import { gatewayLogSummary, installMcpIntegration, rotate, sleep, startGateway, type GatewayStart } from '../lib/gateway.ts';
 import type { LoadJob, LoadResult } from '../lib/loadgen-types.ts';
@@ -46,7 +51,7 @@ const GOAL_RATIO = 1.3;
 const SLUG = 'crm';
 
 /** `floor`: the SDK's Client and transport (the issue's floor); `floor-lean`: the SDK's Client over the gateway's own transport. */
-type ToolTarget = 'gateway' | 'floor' | 'floor-lean' | 'bare-loop';
+type ToolTarget = 'gateway' | 'floor' | 'floor-lean' | 'bare-loop' | 'baseline';
 
 interface ScenarioSpec {
   key: string;
@@ -102,6 +107,7 @@ export const toolLoopSuite: Suite = {
     const failures: string[] = [];
     const settings: [string, string][] = [];
     let gw: GatewayStart | undefined;
+    let baseGw: GatewayStart | undefined;
     let completed = false;
     try {
       // ── processes ───────────────────────────────────────────────────────────
@@ -129,6 +135,18 @@ export const toolLoopSuite: Suite = {
       if (cfg.status !== 200) throw new Error(`fake upstream refused the tool config: HTTP ${cfg.status}`);
       await cfg.arrayBuffer();
       settings.push(['plugin', `organisation "${gw.org!.name}" (the measured key's) has MCP integration "${SLUG}" → the gateway injects ${inst.tools.map((x) => x.prefixedName).join(', ')} and runs the loop; 1 request = 2 upstream turns + 1 MCP tools/call`]);
+      if (o.baseline) {
+        ctx.log(`tool-loop: starting the baseline gateway from ${o.baseline.dir} the same way…`);
+        baseGw = await startGateway(ctx, upOrigin, { env: { PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' }, allowExternal: false, root: o.baseline.dir, label: 'baseline' });
+        const bh = baseGw.handle!;
+        stops.push(() => bh.stop());
+        const bInst = await installMcpIntegration(baseGw.target.origin, baseGw.org!, { slug: SLUG, displayName: 'CRM', url: mcpUrl });
+        const bTool = bInst.tools.find((x) => x.name === 'lookup');
+        // One scripted upstream serves both: it can only call the tool by one name.
+        if (bTool?.prefixedName !== tool.prefixedName) throw new Error(`the baseline names the MCP tool ${JSON.stringify(bTool?.prefixedName)}, the gateway ${JSON.stringify(tool.prefixedName)}: one scripted upstream cannot serve both`);
+        settings.push(['baseline', `${baselineLabel(o.baseline)}; ${baseGw.settings[0]?.[1] ?? ''}; same env; its organisation has "${SLUG}" on the same MCP server`]);
+        for (const n of baseGw.notes) settings.push(['', `  baseline: ${n}`]);
+      }
 
       const expected = finalAnswerContent(lookupText((JSON.parse(BENCH_TOOL_ARGS) as { id: string }).id));
       const expectedPieces = finalAnswerPieces(expected).length;
@@ -158,7 +176,29 @@ export const toolLoopSuite: Suite = {
         firstTurn[kind] = cap.toolCall;
         gatewayFinalTurn[kind] = cap.toolFinal;
       }
-      ctx.log('tool-loop: preflight OK (gateway ran the tool and returned the final answer)');
+      const baseFirstTurn: Partial<Record<Scenario, string>> = {};
+      for (const kind of baseGw ? t.scenarios : []) {
+        const before = await getJson<UpstreamStats>(`${upOrigin}/__bench/stats`);
+        const res = await fetch(`${baseGw!.target.origin}${baseGw!.target.prefix}/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...baseGw!.target.headers },
+          body: toolLoopRequestBody(kind === 'sse'),
+          signal: AbortSignal.timeout(15_000),
+        });
+        const text = await res.text();
+        if (res.status !== 200) throw new Error(`preflight (${kind}): the baseline answered HTTP ${res.status}: ${text.slice(0, 400)}`);
+        if (!text.includes(kind === 'sse' ? expected.split(' ')[0] : JSON.stringify(expected))) throw new Error(`preflight (${kind}): the baseline's answer is not the expected final answer: ${text.slice(0, 400)}`);
+        const after = await getJson<UpstreamStats>(`${upOrigin}/__bench/stats`);
+        if (after.toolCall !== before.toolCall + 1 || after.toolFinal !== before.toolFinal + 1) throw new Error(`preflight (${kind}): the baseline did not run one tool call (turns: ${after.toolCall - before.toolCall} tool-call, ${after.toolFinal - before.toolFinal} final)`);
+        const cap = await getJson<{ toolCall: string | null }>(`${upOrigin}/__bench/captured`);
+        if (cap.toolCall) baseFirstTurn[kind] = cap.toolCall;
+      }
+      for (const kind of baseGw ? t.scenarios : []) {
+        const a = baseFirstTurn[kind];
+        const b = firstTurn[kind];
+        if (a && b) settings.push([`first turn (${kind})`, a === b ? `baseline and gateway send identical bodies (${fmtInt(Buffer.byteLength(a))} bytes)` : `baseline ${fmtInt(Buffer.byteLength(a))} bytes, gateway ${fmtInt(Buffer.byteLength(b))} bytes — not identical (the floors replay the gateway's)`]);
+      }
+      ctx.log(`tool-loop: preflight OK (${baseGw ? 'gateway and baseline' : 'gateway'} ran the tool and returned the final answer)`);
       settings.push(['floor', `load generator (pid ${ctx.loadgen.pid}): undici Pool to the upstream + the SDK's MCP Client and StreamableHTTPClientTransport (one warm session) — first turn (the gateway's own bytes), tools/call, final turn, sequentially`]);
       settings.push(['floor-lean', 'the same, the SDK\'s MCP Client over the gateway\'s own transport (McpHttpTransport: undici request API, no fetch or web streams; its own warm session)']);
       // The same work behind a bare Node HTTP server: the least a server-side loop costs here.
@@ -174,11 +214,13 @@ export const toolLoopSuite: Suite = {
       // ── interleaved rounds ─────────────────────────────────────────────────
       const scenarios: ScenarioSpec[] = [];
       for (const kind of t.scenarios) for (const c of t.connections) scenarios.push({ key: `${kind} c=${c}`, kind, connections: c });
-      const targets: ToolTarget[] = ['gateway', 'floor', 'floor-lean', 'bare-loop'];
-      const cpuPids = { gateway: handle.pid, upstream: upH.pid, mcp: mcpH.pid, bareLoop: bareH.pid };
+      const targets: ToolTarget[] = ['gateway', 'floor', 'floor-lean', 'bare-loop', ...(baseGw ? (['baseline'] as const) : [])];
+      const cpuPids: Record<string, number> = { gateway: handle.pid, upstream: upH.pid, mcp: mcpH.pid, bareLoop: bareH.pid, ...(baseGw ? { baseline: baseGw.handle!.pid } : {}) };
       const rounds: Record<string, Record<ToolTarget, LoadResult>>[] = [];
       const floorBodies: Partial<Record<Scenario, string>> = {};
       let gatewayRequests = 0;
+      let baselineRequests = 0;
+      const baseT = baseGw?.target;
       const jobFor = (sc: ScenarioSpec, target: ToolTarget, label: string, warmupMs: number, durationMs: number): LoadJob => {
         const base = {
           label,
@@ -195,6 +237,7 @@ export const toolLoopSuite: Suite = {
           pieces: expectedPieces,
           expectContent: expected,
         };
+        if (target === 'baseline') return { ...base, origin: baseT!.origin, path: `${baseT!.prefix}/chat/completions`, headers: { 'content-type': 'application/json', ...baseT!.headers }, body: toolLoopRequestBody(sc.kind === 'sse').toString('utf8') };
         if (target === 'bare-loop') return { ...base, origin: bareOrigin, path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: toolLoopRequestBody(sc.kind === 'sse').toString('utf8') };
         return target === 'gateway'
           ? { ...base, origin: gw!.target.origin, path: `${gw!.target.prefix}/chat/completions`, headers: { 'content-type': 'application/json', ...gw!.target.headers }, body: toolLoopRequestBody(sc.kind === 'sse').toString('utf8') }
@@ -210,6 +253,7 @@ export const toolLoopSuite: Suite = {
           const err = res.validation.ok ? describeErrors(`priming ${kind} ${target}`, res) : `priming ${kind} ${target}: ${res.validation.problem}`;
           if (err) failures.push(err);
           if (target === 'gateway') gatewayRequests += res.requests + 1;
+          if (target === 'baseline') baselineRequests += res.requests + 1;
         }
       }
       for (let r = 0; r < t.rounds; r++) {
@@ -217,7 +261,7 @@ export const toolLoopSuite: Suite = {
         rounds.push(round);
         for (const sc of rotate(scenarios, r)) {
           round[sc.key] = {} as Record<ToolTarget, LoadResult>;
-          for (const target of rotate(targets, r)) {
+          for (const target of roundOrder(targets, r, (x) => x)) {
             const job = jobFor(sc, target, `${sc.key} ${target}`, t.warmupMs, t.durationMs);
             const res = await ctx.loadgen.load(job);
             if (!res.validation.ok) {
@@ -226,11 +270,14 @@ export const toolLoopSuite: Suite = {
             if (target === 'floor' && res.validation.floorFinalTurnBody) floorBodies[sc.kind] ??= res.validation.floorFinalTurnBody;
             round[sc.key][target] = res;
             if (target === 'gateway') gatewayRequests += res.requests + res.warmup.requests + 1;
+            if (target === 'baseline') baselineRequests += res.requests + res.warmup.requests + 1;
             const err = describeErrors(`round ${r + 1} ${job.label}`, res);
             if (err) failures.push(err);
             ctx.log(`[tool-loop ${r + 1}/${t.rounds}] ${job.label.padEnd(14)} ${fmtInt(res.rps).padStart(6)} req/s  p50 ${fmtMs(res.latency.p50)} ms  p99 ${fmtMs(res.latency.p99)} ms${err ? '  ERRORS' : ''}`);
-            const ended = handle.exitDescription();
-            if (ended) throw new Error(`the gateway ${ended} during the run; last log lines:\n${tail(handle.logFile!, 20)}`);
+            for (const [who, h] of [['gateway', handle], ['baseline', baseGw?.handle]] as const) {
+              const ended = h?.exitDescription();
+              if (ended) throw new Error(`the ${who} ${ended} during the run; last log lines:\n${tail(h!.logFile!, 20)}`);
+            }
             await sleep(100);
           }
         }
@@ -242,7 +289,7 @@ export const toolLoopSuite: Suite = {
       if (upEnd.toolCall !== upEnd.toolFinal || upEnd.toolFinal !== mcpEnd.calls) {
         failures.push(`turns and tool calls do not add up: ${upEnd.toolCall} tool-call turns, ${upEnd.toolFinal} final turns, ${mcpEnd.calls} MCP calls (each request makes one of each)`);
       }
-      settings.push(['totals', `${fmtInt(upEnd.toolCall)} tool-call turns, ${fmtInt(upEnd.toolFinal)} final turns, ${fmtInt(mcpEnd.calls)} MCP tools/call over ${mcpEnd.sessions} MCP session(s) (gateway + floor)`]);
+      settings.push(['totals', `${fmtInt(upEnd.toolCall)} tool-call turns, ${fmtInt(upEnd.toolFinal)} final turns, ${fmtInt(mcpEnd.calls)} MCP tools/call over ${mcpEnd.sessions} MCP session(s) (gateway + floor${baseGw ? ' + baseline' : ''})`]);
       // Same work: the floor's final turn should be byte for byte the gateway's.
       for (const kind of t.scenarios) {
         const a = floorBodies[kind];
@@ -261,7 +308,7 @@ export const toolLoopSuite: Suite = {
             rps: m((x) => x.rps),
             p50: m((x) => x.latency.p50),
             p99: m((x) => x.latency.p99),
-            gatewayCpuUs: m((x) => x.cpu.gateway?.usPerRequest),
+            gatewayCpuUs: m((x) => x.cpu[target === 'baseline' ? 'baseline' : 'gateway']?.usPerRequest),
             bareLoopCpuUs: m((x) => x.cpu.bareLoop?.usPerRequest),
             upstreamCpuUs: m((x) => x.cpu.upstream?.usPerRequest),
             mcpCpuUs: m((x) => x.cpu.mcp?.usPerRequest),
@@ -280,8 +327,11 @@ export const toolLoopSuite: Suite = {
         const bareAddedP50 = rs.map((x) => x['bare-loop'].latency.p50 - x['floor-lean'].latency.p50);
         const ownP50 = rs.map((x) => x.gateway.latency.p50 - x['bare-loop'].latency.p50);
         const agg = (v: number[]) => ({ median: median(v), range: range(v), perRound: v });
+        // A/B: the gateway against the baseline of the same round (CPU: each gateway's own process).
+        const ab = baseGw ? abSummary(rs.map((x) => abRound(x.gateway, x.baseline, (w) => w)), sc.kind === 'sse') : undefined;
         return {
           ...sc,
+          ...(ab ? { baseline: per('baseline'), ab } : {}),
           gateway: per('gateway'),
           floor: per('floor'),
           floorLean: per('floor-lean'),
@@ -305,9 +355,9 @@ export const toolLoopSuite: Suite = {
           title: `Per target — median over ${nR} round(s) (ms, full answer; one request = 2 model turns + 1 MCP tools/call)`,
           columns: ['scenario', 'target', 'req/s', 'p50', 'p99', 'hop CPU µs/req', 'upstream CPU µs/req', 'MCP server CPU µs/req', 'loadgen CPU µs/req', 'other CPU'],
           rows: perScenario.flatMap((s) =>
-            (['gateway', 'bare-loop', 'floor-lean', 'floor'] as const).map((name, i) => {
-              const m = name === 'floor-lean' ? s.floorLean : name === 'bare-loop' ? s.bareLoop : s[name];
-              const hop = name === 'gateway' ? m.gatewayCpuUs : name === 'bare-loop' ? m.bareLoopCpuUs : Number.NaN;
+            (['gateway', ...(s.baseline ? (['baseline'] as const) : []), 'bare-loop', 'floor-lean', 'floor'] as const).map((name, i) => {
+              const m = name === 'floor-lean' ? s.floorLean : name === 'bare-loop' ? s.bareLoop : name === 'baseline' ? s.baseline! : s[name];
+              const hop = name === 'gateway' || name === 'baseline' ? m.gatewayCpuUs : name === 'bare-loop' ? m.bareLoopCpuUs : Number.NaN;
               return [i === 0 ? s.key : '', name, fmtInt(m.rps), fmtMs(m.p50), fmtMs(m.p99), Number.isFinite(hop) ? fmtInt(hop) : '-', fmtInt(m.upstreamCpuUs), fmtInt(m.mcpCpuUs), fmtInt(m.loadgenCpuUs), pct(m.otherCpuPct)];
             }),
           ),
@@ -337,6 +387,27 @@ export const toolLoopSuite: Suite = {
         },
       ];
 
+      if (o.baseline && baseGw) {
+        sections.push({
+          title: 'A/B: gateway vs baseline — median of per-round ratios / differences [min…max over rounds]',
+          columns: ['scenario', 'p50 gw', 'p50 base', '+p50 gw vs floor-lean', '+p50 base vs floor-lean', ...AB_COLUMNS],
+          rows: perScenario.map((s) => {
+            const baseLean = rounds.map((rd) => rd[s.key].baseline.latency.p50 - rd[s.key]['floor-lean'].latency.p50);
+            const [lo, hi] = range(baseLean);
+            return [
+              s.key,
+              fmtMs(s.gateway.p50),
+              fmtMs(s.baseline!.p50),
+              withRange(fmtDiffMs(s.addedP50Lean.median), fmtDiffMs(s.addedP50Lean.range[0]), fmtDiffMs(s.addedP50Lean.range[1]), nR),
+              withRange(fmtDiffMs(median(baseLean)), fmtDiffMs(lo), fmtDiffMs(hi), nR),
+              ...abCells(s.ab!, s.kind === 'sse'),
+            ];
+          }),
+          notes: [...abNotes(o.baseline), 'p50 = full answer (2 model turns + 1 MCP call), median over rounds; +p50 vs floor-lean = what each gateway adds per tool-loop request; CPU/req = each gateway process\'s CPU per request.'],
+        });
+        settings.push(['A/B', abVerdict(perScenario.map((s) => ({ key: s.key, worse: s.ab?.worse ?? [] })), nR)]);
+      }
+
       const goals: Goal[] = [];
       const c1 = perScenario.find((s) => s.kind === 'json' && s.connections === 1);
       {
@@ -364,6 +435,8 @@ export const toolLoopSuite: Suite = {
         settings.push(['gateway log', `${fmtInt(logInfo.lines)} lines (${(logInfo.bytes / 1e6).toFixed(1)} MB, ${logInfo.perRequest.toFixed(2)} lines/request, ${logInfo.warnOrWorse} warn or worse)`]);
         for (const l of logInfo.samples.slice(0, 3)) settings.push(['', `  ${l.length > 240 ? `${l.slice(0, 240)}…` : l}`]);
       }
+      const baselineLog = gatewayLogSummary(baseGw?.handle?.logFile, baselineRequests);
+      if (baselineLog) settings.push(['baseline log', `${fmtInt(baselineLog.lines)} lines (${(baselineLog.bytes / 1e6).toFixed(1)} MB, ${baselineLog.perRequest.toFixed(2)} lines/request, ${baselineLog.warnOrWorse} warn or worse)`]);
 
       completed = true;
       return {
@@ -383,11 +456,14 @@ export const toolLoopSuite: Suite = {
           totals: { upstream: upEnd, mcp: mcpEnd },
           gatewayLog: logInfo,
           gatewayDataDir: gw.dataDir,
+          ...(baseGw ? { baseline: { ...o.baseline, notes: baseGw.notes, firstTurnBodies: baseFirstTurn, log: baselineLog, dataDir: baseGw.dataDir } } : {}),
         },
       };
     } finally {
       for (const stop of stops.reverse()) await stop().catch(() => {});
-      if (gw?.dataDir && !o.keepTemp && ((completed && failures.length === 0) || ctx.interrupted())) fs.rmSync(gw.dataDir, { recursive: true, force: true });
+      for (const st of [gw, baseGw]) {
+        if (st?.dataDir && !o.keepTemp && ((completed && failures.length === 0) || ctx.interrupted())) fs.rmSync(st.dataDir, { recursive: true, force: true });
+      }
     }
   },
 };

@@ -376,6 +376,7 @@ export const whatsappSuite: Suite = {
         },
       ];
       settings.push(['goals', 'none set by the issue for this suite: figures only']);
+      if (o.baseline) settings.push(['baseline', 'not measured in this suite (the A/B comparison covers passthrough and tool-loop)']);
       const noise = machineNoise(rounds.map((x) => [x.healthz, x.webhook]));
       if (noise) settings.push(['machine noise', noise.line]);
       const logInfo = gatewayLogSummary(handle.logFile, gatewayRequests);
