@@ -29,6 +29,8 @@ import { fastChatCompletions, gatewayRoutes } from './http/routes/gateway.ts';
 import { createConfigVersion } from './storage/config-version.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { organizationRoutes } from './http/routes/control/organizations.ts';
+import { memberRoutes } from './http/routes/control/members.ts';
+import { pluginRoutes } from './http/routes/control/plugins.ts';
 import { keyRoutes } from './http/routes/control/keys.ts';
 import { usageRoutes } from './http/routes/control/usage.ts';
 import { mcpIntegrationRoutes } from './http/routes/control/mcp-integrations.ts';
@@ -199,9 +201,11 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       healthRoutes({ db, isShuttingDown: () => shuttingDown, storage, usage: recorder.stats }),
       gatewayRoutes(gatewayDeps),
       organizationRoutes(repos, onChange),
+      memberRoutes(repos),
       keyRoutes(repos, onChange, runtime.pluginIdsOf),
       usageRoutes({ orgs, tokens, usage, recorder }),
-      mcpIntegrationRoutes({ orgs, tokens, installations: mcp.installations, mcp, runtime, policy, onChange }),
+      mcpIntegrationRoutes({ orgs, tokens, installations: mcp.installations, mcp, policy, onChange }),
+      pluginRoutes({ orgs, tokens, runtime }),
       eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs, shutdownSignal: shutdown.signal, secrets }),
       whatsappInstanceRoutes({ orgs, tokens, channel: whatsapp, pluginIds: runtime.pluginIdsOf }),
       jobRoutes({ orgs, tokens, queue, wake: whatsapp.wake }),

@@ -4,8 +4,9 @@
  * An `AppError` carries a stable snake_case `code`, an HTTP status, an OpenAI-style `type` and a
  * message that is safe to show to a client. Anything that is not an `AppError` is an internal
  * fault: the HTTP layer turns it into a generic 500 and never shows its text.
- * This module must never import HTTP, Koa or storage code.
+ * This module must never import HTTP, Koa or storage code (only the wire types of shared/api.ts).
  */
+import type { ApiErrorBody } from './shared/api.ts';
 
 /** OpenAI error `type` values used on the wire. */
 export const ErrorType = {
@@ -49,16 +50,14 @@ export class AppError extends Error {
   }
 }
 
-/** The wire shape shared by `/v1/*` and the control-panel API. */
-export interface WireError {
-  error: { message: string; type: string; param: string | null; code: string | null };
-}
+/** The wire shape shared by `/v1/*` and the control-panel API: shared/api.ts's `ApiErrorBody`, the one definition the TUI reads too. */
+export type WireError = ApiErrorBody;
 
-export function toWireError(err: AppError): WireError {
+export function toWireError(err: AppError): ApiErrorBody {
   return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
 }
 
-export function internalWireError(requestId: string): WireError {
+export function internalWireError(requestId: string): ApiErrorBody {
   return {
     error: {
       message: `Internal error. Quote request id ${requestId} to the operator.`,

@@ -2,7 +2,7 @@
  * Who may do what: one table from action to the roles allowed it. Deny by default; the tenant
  * check (membership of the organisation in the URL) happens before any rule is consulted.
  */
-import type { Role } from '../storage/repos/organizations.ts';
+import type { Role } from '../shared/api.ts';
 
 const ALL: readonly Role[] = ['owner', 'admin', 'member'];
 const ADMINS: readonly Role[] = ['owner', 'admin'];

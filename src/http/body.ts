@@ -7,6 +7,14 @@ import type { IncomingMessage } from 'node:http';
 import { AppError, ErrorType, bodyTooLarge, invalidJson, invalidRequest } from '../errors.ts';
 import { isTooDeep, MAX_JSON_DEPTH } from '../net/json-depth.ts';
 
+/** Largest control-panel JSON body (instances with a long system prompt fit many times over). */
+export const CONTROL_BODY_LIMIT = 1024 * 1024;
+
+/** A control-panel JSON object body, read within CONTROL_BODY_LIMIT; anything else is a clear 4xx. */
+export async function readJson(ctx: { req: IncomingMessage }): Promise<Record<string, unknown>> {
+  return parseJsonObject(await readRawBody(ctx.req, CONTROL_BODY_LIMIT));
+}
+
 export async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {

@@ -8,7 +8,8 @@
 import type Koa from 'koa';
 import { AppError, ErrorType, forbidden, notFound, unauthenticated } from '../errors.ts';
 import { allow, type Action } from '../control/policies.ts';
-import type { OrganizationsRepo, Role } from '../storage/repos/organizations.ts';
+import type { OrganizationsRepo } from '../storage/repos/organizations.ts';
+import type { Role } from '../shared/api.ts';
 import type { ControlTokensRepo } from '../storage/repos/control-tokens.ts';
 import { CONTROL_TOKEN_PREFIX } from '../storage/tokens.ts';
 import type { RequestState } from './request-context.ts';

@@ -7,6 +7,7 @@
  * running job still locked by the caller's token, so a worker that lost its lease can never
  * overwrite the job's new owner. Must never await inside a transaction, never call the network,
  * and never show one organisation's jobs to another (operator reads take orgId).
+ * The worker (worker.ts) builds on this module; this module never imports it (no cycle).
  */
 import type { Db } from '../storage/db.ts';
 import { NO_SECRETS, type Redactor } from '../storage/known-secrets.ts';
@@ -331,6 +332,3 @@ export function createJobQueue(db: Db, options: JobQueueOptions = {}): JobQueue 
     },
   };
 }
-
-export { JobWorker, JobError } from './worker.ts';
-export type { JobHandler, JobContext, JobWorkerOptions, WorkerEvent } from './worker.ts';

@@ -2,7 +2,9 @@
  * Control-panel API wire types: the request and response shapes the operator TUI (`tui/`) reads
  * and sends. This is the one file `tui/` may import from `src/`, so it must stay types only:
  * never runtime code, never an import (it would drag server modules into the TUI).
- * Shapes mirror src/http/routes/control/*.ts and src/http/presenters/control.ts.
+ * The server's presenters (src/http/presenters/*.ts) are annotated with these types and the route
+ * schemas (src/http/routes/control/*.schema.ts) are checked against the request types, so `tsc`
+ * fails when the server and the TUI drift apart.
  */
 
 /** Every error answer: `{"error": {...}}` (OpenAI's shape, shared by /v1 and the control panel). */
@@ -15,6 +17,12 @@ export interface ListResponse<T> {
   data: T[];
 }
 
+/** A page of a newest-first list; pass `nextCursor` as `?cursor=` for the next one. */
+export interface PageResponse<T> extends ListResponse<T> {
+  hasMore: boolean;
+  nextCursor: string | null;
+}
+
 export type Role = 'owner' | 'admin' | 'member';
 
 export interface Organization {
@@ -24,6 +32,49 @@ export interface Organization {
   settings: { pluginInjection: boolean };
   createdAt: string | null;
   role?: Role;
+}
+
+/** `POST /organizations` (the caller becomes its owner). */
+export interface CreateOrganizationRequest {
+  name: string;
+}
+
+/** `PATCH /organizations/{orgId}` (owner only). */
+export interface UpdateOrganizationRequest {
+  name?: string;
+  settings?: { pluginInjection?: boolean };
+}
+
+/** One item of `GET /organizations/{orgId}/members`. */
+export interface Member {
+  userId: string;
+  object: 'member';
+  name: string;
+  role: Role;
+  createdAt: string | null;
+}
+
+/** `POST /organizations/{orgId}/members` */
+export interface CreateMemberRequest {
+  name: string;
+  role: Role;
+}
+
+/** The add answer: the only time the new member's control-panel token (`pbc_…`) is returned. */
+export interface CreatedMember extends Member {
+  token: string;
+}
+
+/** `PATCH /organizations/{orgId}/members/{userId}` */
+export interface UpdateMemberRequest {
+  role: Role;
+}
+
+/** `DELETE /organizations/{orgId}/members/{userId}` */
+export interface DeletedMember {
+  userId: string;
+  object: 'member';
+  deleted: true;
 }
 
 /** `GET /me` */
@@ -147,6 +198,9 @@ export interface CreateKeyRequest {
   allowedPluginIds?: string[] | null;
 }
 
+/** `PATCH /organizations/{orgId}/keys/{keyId}` */
+export type UpdateKeyRequest = CreateKeyRequest;
+
 /** The create answer: the only time the secret (`pb_live_…`) is ever returned. */
 export interface CreatedGatewayKey extends GatewayKey {
   key: string;
@@ -175,10 +229,7 @@ export interface UsageEvent {
 }
 
 /** `GET /organizations/{orgId}/usage-events?limit=&cursor=` (newest first). */
-export interface UsagePage extends ListResponse<UsageEvent> {
-  hasMore: boolean;
-  nextCursor: string | null;
-}
+export type UsagePage = PageResponse<UsageEvent>;
 
 export type LiveEventType =
   | 'request_started'
@@ -210,15 +261,116 @@ export interface LiveEvent {
   cap?: number;
 }
 
-/** One item of `GET /organizations/{orgId}/whatsapp-instances`. */
+export type WhatsAppInstanceStatus = 'active' | 'paused';
+
+/** One item of `GET /organizations/{orgId}/whatsapp-instances`. Never the Twilio auth token. */
 export interface WhatsAppInstance {
   id: string;
+  object: 'whatsapp_instance';
+  name: string;
+  /** `whatsapp:+E164`. */
+  sender: string;
+  messagingServiceSid: string | null;
+  twilioAccountSid: string;
+  twilioAuthTokenConfigured: true;
+  systemPrompt: string;
+  model: string;
+  /** Null: the appliance default (PLUGBOARD_TOOL_LOOP_CAP). */
+  loopCap: number | null;
+  status: WhatsAppInstanceStatus;
+  /** Paste into Twilio as the number's incoming-message webhook. */
+  webhookUrl: string;
+  /** Where Twilio reports the delivery status of replies. */
+  statusCallbackUrl: string;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+/** `POST /organizations/{orgId}/whatsapp-instances` (owners and admins). */
+export interface CreateWhatsAppInstanceRequest {
   name: string;
   sender: string;
-  status: string;
+  messagingServiceSid?: string | null;
+  twilioAccountSid: string;
+  twilioAuthToken: string;
+  systemPrompt?: string;
+  model: string;
+  loopCap?: number | null;
+  status?: WhatsAppInstanceStatus;
 }
+
+/** `PATCH /organizations/{orgId}/whatsapp-instances/{iid}`: a new `twilioAccountSid` needs its `twilioAuthToken`. */
+export type UpdateWhatsAppInstanceRequest = Partial<CreateWhatsAppInstanceRequest>;
+
+/** One item of `GET …/whatsapp-instances/{iid}/conversations` (most recent first). Never the raw number. */
+export interface WhatsAppConversation {
+  object: 'whatsapp_conversation';
+  customerRef: string;
+  phoneMasked: string;
+  lastInboundAt: string | null;
+  lastMessageAt: string | null;
+  messageCount: number;
+}
+
+export type WhatsAppConversationPage = PageResponse<WhatsAppConversation>;
+
+export interface WhatsAppMedia {
+  url: string;
+  contentType: string | null;
+}
+
+/** One item of `GET …/conversations/{customerRef}/messages` (newest first). */
+export interface WhatsAppMessage {
+  id: string;
+  object: 'whatsapp_message';
+  direction: 'in' | 'out';
+  body: string;
+  media: WhatsAppMedia[];
+  contentSid: string | null;
+  status: string;
+  errorCode: number | null;
+  twilioSid: string | null;
+  replyToMessageId: string | null;
+  partIndex: number | null;
+  createdAt: string | null;
+  sentAt: string | null;
+}
+
+export type WhatsAppMessagePage = PageResponse<WhatsAppMessage>;
 
 /** `GET`/`PUT /organizations/{orgId}/whatsapp-instances/{iid}/plugins` (request and response). */
 export interface InstancePlugins {
   enabledPluginIds: string[];
+}
+
+export type JobStatus = 'queued' | 'running' | 'done' | 'dead';
+
+/** One item of `GET /organizations/{orgId}/jobs` (ids and counts only, never payload text). */
+export interface Job {
+  id: string;
+  object: 'job';
+  kind: string;
+  status: JobStatus;
+  attempts: number;
+  maxAttempts: number;
+  instanceId: string | null;
+  messageId: string | null;
+  lastError: string | null;
+  runAt: string | null;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+export interface JobStats {
+  queued: number;
+  running: number;
+  done: number;
+  dead: number;
+  /** Unix milliseconds (not an ISO string, unlike the other times of this API). */
+  oldestQueuedRunAt: number | null;
+}
+
+/** `GET /organizations/{orgId}/jobs?status=&kind=&limit=` */
+export interface JobList extends ListResponse<Job> {
+  stats: JobStats;
 }

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createJobQueue, JobError, JobWorker, type Job, type JobHandler, type JobQueue, type WorkerEvent } from '../../src/jobs/queue.ts';
+import { createJobQueue, type Job, type JobQueue } from '../../src/jobs/queue.ts';
+import { JobError, JobWorker, type JobHandler, type WorkerEvent } from '../../src/jobs/worker.ts';
 import { openDb } from '../../src/storage/db.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 

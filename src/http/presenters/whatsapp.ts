@@ -1,15 +1,15 @@
 /**
- * Row → API JSON for WhatsApp instances, conversations, messages and jobs. Never includes the
- * Twilio auth token, a sealed value or a customer's raw phone number (only the masked form).
+ * Row → API JSON for WhatsApp instances, conversations and messages. Never includes the Twilio
+ * auth token, a sealed value or a customer's raw phone number (only the masked form).
  */
+import type * as Api from '../../shared/api.ts';
 import type { WhatsAppInstance } from '../../storage/repos/whatsapp-instances.ts';
 import type { ConversationSummary } from '../../storage/repos/whatsapp-customers.ts';
 import type { WhatsAppMessage } from '../../storage/repos/whatsapp-messages.ts';
-import type { Job } from '../../jobs/queue.ts';
-import { iso } from './control.ts';
+import { iso } from './common.ts';
 
 /** An instance with the two URLs the operator pastes into Twilio. */
-export function presentInstance(i: WhatsAppInstance, urls: { webhookUrl: string; statusCallbackUrl: string }) {
+export function presentInstance(i: WhatsAppInstance, urls: { webhookUrl: string; statusCallbackUrl: string }): Api.WhatsAppInstance {
   return {
     id: i.id,
     object: 'whatsapp_instance',
@@ -30,7 +30,7 @@ export function presentInstance(i: WhatsAppInstance, urls: { webhookUrl: string;
 }
 
 /** One conversation of an instance: who (ref and masked number) and when. */
-export function presentConversation(c: ConversationSummary) {
+export function presentConversation(c: ConversationSummary): Api.WhatsAppConversation {
   return {
     object: 'whatsapp_conversation',
     customerRef: c.customerRef,
@@ -42,7 +42,7 @@ export function presentConversation(c: ConversationSummary) {
 }
 
 /** One stored message, either direction; bodies are shown to operators, numbers never. */
-export function presentMessage(m: WhatsAppMessage) {
+export function presentMessage(m: WhatsAppMessage): Api.WhatsAppMessage {
   return {
     id: m.id,
     object: 'whatsapp_message',
@@ -60,21 +60,7 @@ export function presentMessage(m: WhatsAppMessage) {
   };
 }
 
-/** A job for the dead-letter view. Payloads of Plugboard's job kinds hold ids only, never text or numbers. */
-export function presentJob(j: Job) {
-  const p = (j.payload ?? {}) as Record<string, unknown>;
-  return {
-    id: String(j.id),
-    object: 'job',
-    kind: j.kind,
-    status: j.status,
-    attempts: j.attempts,
-    maxAttempts: j.maxAttempts,
-    instanceId: typeof p.instanceId === 'string' ? p.instanceId : null,
-    messageId: typeof p.messageId === 'string' ? p.messageId : null,
-    lastError: j.lastError,
-    runAt: iso(j.runAt),
-    createdAt: iso(j.createdAt),
-    updatedAt: iso(j.updatedAt),
-  };
+/** The grants answer (also the body of the replace request). */
+export function presentGrants(enabledPluginIds: string[]): Api.InstancePlugins {
+  return { enabledPluginIds };
 }

@@ -4,9 +4,14 @@
  */
 import crypto from 'node:crypto';
 import type { Db } from '../db.ts';
+import type { Role } from '../../shared/api.ts';
 
-export const Roles = ['owner', 'admin', 'member'] as const;
-export type Role = (typeof Roles)[number];
+export type { Role };
+/** Every role, for validation and the CLI: the one `Role` type is src/shared/api.ts's. */
+export const Roles = ['owner', 'admin', 'member'] as const satisfies readonly Role[];
+/** Compile-time only: fails to type-check if `Role` gains a value that `Roles` does not list. */
+export type RolesListEveryRole = NoneLeft<Exclude<Role, (typeof Roles)[number]>>;
+type NoneLeft<T extends never> = T;
 
 export interface OrgSettings {
   /** Automatic injection of the organisation's plugins on the gateway path (default on). */

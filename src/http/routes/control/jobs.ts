@@ -2,23 +2,18 @@
  * Control panel: the durable job queue as operators see it (members read; owners and admins
  * requeue): `GET …/jobs?status=dead` is the dead letter, `POST …/jobs/{jobId}/requeue` gives a
  * dead job a fresh attempt budget. Scoped by the organisation in the path; another
- * organisation's job is a 404. Must never show job internals beyond ids, counts and the safe error text.
+ * organisation's job is a 404. Each route is a pipeline: auth and policy → validate → queue →
+ * presenter. The requeue's steps stay here until the layer rules let src/control/ import jobs/.
+ * Must never show job internals beyond ids, counts and the safe error text.
  */
 import Router from '@koa/router';
-import { z } from 'zod';
 import { conflict, notFound } from '../../../errors.ts';
 import type { JobQueue, Job } from '../../../jobs/queue.ts';
 import type { ControlAuthDeps } from '../../control-auth.ts';
 import { actorOf, requireOrgAction } from '../../control-auth.ts';
-import { validate } from '../../validate.ts';
-import { presentJob } from '../../presenters/whatsapp.ts';
-import { singleQuery } from './whatsapp-instances.ts';
-
-const Query = z.strictObject({
-  status: z.enum(['queued', 'running', 'done', 'dead']).optional(),
-  kind: z.string().min(1).max(100).optional(),
-  limit: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(500)).optional(),
-});
+import { singleQuery, validate } from '../../validate.ts';
+import { presentJob, presentJobList } from '../../presenters/jobs.ts';
+import { JOB_ID, JobsQuery } from './jobs.schema.ts';
 
 /** What the job routes need. */
 export interface JobRouteDeps extends ControlAuthDeps {
@@ -32,16 +27,15 @@ export function jobRoutes(deps: JobRouteDeps): Router {
   const router = new Router();
   const base = '/organizations/:organizationId/jobs';
   const load = (orgId: string, raw: string): Job => {
-    const job = /^\d{1,15}$/.test(raw) ? deps.queue.get(orgId, Number(raw)) : null;
+    const job = JOB_ID.test(raw) ? deps.queue.get(orgId, Number(raw)) : null;
     if (!job) throw notFound('job', 'jobId');
     return job;
   };
 
   router.get(base, requireOrgAction(deps, 'jobs:read'), async function listJobs(ctx) {
     const orgId = actorOf(ctx).orgId;
-    const q = validate(Query, singleQuery(ctx));
-    const data = deps.queue.list(orgId, { status: q.status, kind: q.kind, limit: q.limit ?? 50 }).map(presentJob);
-    ctx.body = { object: 'list', data, stats: deps.queue.stats(orgId) };
+    const q = validate(JobsQuery, singleQuery(ctx.request.query));
+    ctx.body = presentJobList(deps.queue.list(orgId, { status: q.status, kind: q.kind, limit: q.limit ?? 50 }), deps.queue.stats(orgId));
   });
 
   router.get(`${base}/:jobId`, requireOrgAction(deps, 'jobs:read'), async function getJob(ctx) {
@@ -53,7 +47,7 @@ export function jobRoutes(deps: JobRouteDeps): Router {
     const job = load(orgId, ctx.params.jobId);
     if (!deps.queue.requeue(orgId, job.id)) throw conflict(`Only dead jobs can be requeued; this one is ${job.status}.`, 'job_not_dead', 'jobId');
     deps.wake();
-    ctx.body = presentJob(deps.queue.get(orgId, job.id) as Job);
+    ctx.body = presentJob(load(orgId, String(job.id)));
   });
 
   return router;

@@ -1,66 +1,48 @@
 /**
- * Control panel: gateway keys (create, list, update, revoke). The secret is returned once.
+ * Control panel: gateway keys (create, list, update, revoke); the secret is returned once, by
+ * create. Each route is a pipeline: auth and policy → validate → use case → presenter.
+ * Must never hold business rules (those are src/control/keys.ts's).
  */
 import Router from '@koa/router';
-import { z } from 'zod';
-import { notFound } from '../../../errors.ts';
 import type { TenancyRepos } from '../../../control/organizations.ts';
+import { createKey, getKey, listKeys, revokeKey, updateKey, type KeyDeps } from '../../../control/keys.ts';
+import type { PluginIdLister } from '../../../control/plugins.ts';
 import { actorOf, requireOrgAction } from '../../control-auth.ts';
+import { readJson } from '../../body.ts';
 import { validate } from '../../validate.ts';
-import { presentKey } from '../../presenters/control.ts';
-import { readJson } from './organizations.ts';
-import { assertKnownPluginIds, type PluginIdLister } from '../../../control/plugin-ids.ts';
-
-const pluginIds = z.array(z.string().min(1).max(200)).max(500).nullable();
-const CreateKey = z.strictObject({
-  name: z.string().trim().max(200).optional(),
-  rateLimitRpm: z.number().int().min(0).max(10_000_000).nullable().optional(),
-  allowedPluginIds: pluginIds.optional(),
-});
-const UpdateKey = CreateKey;
+import { listOf } from '../../presenters/common.ts';
+import { presentCreatedKey, presentKey } from '../../presenters/keys.ts';
+import { CreateKey, UpdateKey } from './keys.schema.ts';
 
 /** `pluginIds` lists the ids a key's `allowedPluginIds` may name (the plugin runtime's `pluginIdsOf`). */
 export function keyRoutes(r: TenancyRepos, onChange: () => void, pluginIds: PluginIdLister): Router {
   const router = new Router();
   const auth = { orgs: r.orgs, tokens: r.tokens };
+  const deps: KeyDeps = { keys: r.keys, pluginIds, onChange };
+  const base = '/organizations/:organizationId/keys';
 
-  router.get('/organizations/:organizationId/keys', requireOrgAction(auth, 'keys:read'), async function listKeys(ctx) {
-    ctx.body = { object: 'list', data: r.keys.list(actorOf(ctx).orgId).map(presentKey) };
+  router.get(base, requireOrgAction(auth, 'keys:read'), async function listGatewayKeys(ctx) {
+    ctx.body = listOf(listKeys(deps, actorOf(ctx).orgId).map(presentKey));
   });
 
-  router.post('/organizations/:organizationId/keys', requireOrgAction(auth, 'keys:write'), async function createKey(ctx) {
-    const actor = actorOf(ctx);
+  router.post(base, requireOrgAction(auth, 'keys:write'), async function createGatewayKey(ctx) {
     const input = validate(CreateKey, await readJson(ctx));
-    if (input.allowedPluginIds) assertKnownPluginIds(pluginIds, actor.orgId, input.allowedPluginIds, 'allowedPluginIds');
-    const { key, secret } = r.keys.create(actor.orgId, { ...input, createdBy: actor.userId });
+    const { key, secret } = createKey(deps, actorOf(ctx), input);
     ctx.status = 201;
-    ctx.body = { ...presentKey(key), key: secret };
+    ctx.body = presentCreatedKey(key, secret);
   });
 
-  router.get('/organizations/:organizationId/keys/:keyId', requireOrgAction(auth, 'keys:read'), async function getKey(ctx) {
-    const key = r.keys.get(actorOf(ctx).orgId, ctx.params.keyId);
-    if (!key) throw notFound('key', 'keyId');
-    ctx.body = presentKey(key);
+  router.get(`${base}/:keyId`, requireOrgAction(auth, 'keys:read'), async function getGatewayKey(ctx) {
+    ctx.body = presentKey(getKey(deps, actorOf(ctx).orgId, ctx.params.keyId));
   });
 
-  router.patch('/organizations/:organizationId/keys/:keyId', requireOrgAction(auth, 'keys:write'), async function updateKey(ctx) {
-    const actor = actorOf(ctx);
+  router.patch(`${base}/:keyId`, requireOrgAction(auth, 'keys:write'), async function updateGatewayKey(ctx) {
     const input = validate(UpdateKey, await readJson(ctx));
-    if (!r.keys.get(actor.orgId, ctx.params.keyId)) throw notFound('key', 'keyId');
-    if (input.allowedPluginIds) assertKnownPluginIds(pluginIds, actor.orgId, input.allowedPluginIds, 'allowedPluginIds');
-    const key = r.keys.update(actor.orgId, ctx.params.keyId, input);
-    if (!key) throw notFound('key', 'keyId');
-    onChange();
-    ctx.body = presentKey(key);
+    ctx.body = presentKey(updateKey(deps, actorOf(ctx).orgId, ctx.params.keyId, input));
   });
 
-  router.delete('/organizations/:organizationId/keys/:keyId', requireOrgAction(auth, 'keys:write'), async function revokeKey(ctx) {
-    const actor = actorOf(ctx);
-    const existing = r.keys.get(actor.orgId, ctx.params.keyId);
-    if (!existing) throw notFound('key', 'keyId');
-    r.keys.revoke(actor.orgId, existing.id);
-    onChange();
-    ctx.body = presentKey(r.keys.get(actor.orgId, existing.id)!);
+  router.delete(`${base}/:keyId`, requireOrgAction(auth, 'keys:write'), async function revokeGatewayKey(ctx) {
+    ctx.body = presentKey(revokeKey(deps, actorOf(ctx).orgId, ctx.params.keyId));
   });
 
   return router;
