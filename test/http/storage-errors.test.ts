@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import Router from '@koa/router';
 import { createKoaApp } from '../../src/http/server.ts';
-import { writeRawError } from '../../src/http/request-context.ts';
+import { createErrorWriter } from '../../src/http/error-writer.ts';
 import { createLogger } from '../../src/log.ts';
 import { storageFailureKind } from '../../src/storage/health.ts';
 import { assertWireError } from '../helpers/factories.ts';
@@ -67,7 +67,8 @@ test('both error writers map storage failures to a 503 per kind, in the error sh
   });
   const koa = createKoaApp({ log, trustProxy: false, routers: [router] });
   const viaKoa = await listen(koa.callback());
-  const viaRaw = await listen((req, res) => void writeRawError(res, sqliteError(req.url!.slice(1)), 'req_test_raw_0001', log));
+  const errors = createErrorWriter({ log });
+  const viaRaw = await listen((req, res) => void errors.raw(res, sqliteError(req.url!.slice(1)), 'req_test_raw_0001'));
   try {
     for (const c of CASES) {
       for (const [label, url] of [['koa', `${viaKoa.url}/throw/${c.code}`], ['raw', `${viaRaw.url}/${c.code}`]]) {

@@ -15,7 +15,7 @@ import type { SecretBox } from '../../storage/secret-box.ts';
 import type { Logger } from '../../log.ts';
 import type { JobQueue } from '../../jobs/queue.ts';
 import { JobWorker, type WorkerEvent } from '../../jobs/worker.ts';
-import type { InProcessRequest, InProcessResult } from '../../gateway/orchestrate.ts';
+import type { InProcessRequest, InProcessResult } from '../../gateway/types.ts';
 import type { FirstPartyPlugin } from '../../plugins/types.ts';
 import { createWhatsAppInstancesRepo, type WhatsAppInstancesRepo } from '../../storage/repos/whatsapp-instances.ts';
 import { createWhatsAppGrantsRepo, type WhatsAppGrantsRepo } from '../../storage/repos/whatsapp-grants.ts';
