@@ -49,11 +49,16 @@ export function createPluginChoice(deps: { enabled: boolean; runtime: PluginRunt
 export function pluginsToInject(
   choice: PluginChoice, orgId: string, body: Record<string, unknown>, keyAllowed: readonly string[] | null, narrowTo: readonly string[] | null, askOrgSetting: boolean,
 ): PluginSummary[] | null {
-  if (!choice.enabled) return null; //                                      plugin runtime disabled
-  if (body.tools !== undefined && body.tools !== null) return null; //      the caller's own tools[]
-  if (askOrgSetting && !choice.injects(orgId)) return null; //               the organisation turned injection off
-  const plugins = choice.runtime.usablePlugins(orgId, { keyAllowed, narrowTo }); // organisation ∩ key scope ∩ narrowing
-  return plugins.length === 0 ? null : plugins; //                          none usable: passthrough; else inject
+  // Plugin runtime disabled in config: passthrough.
+  if (!choice.enabled) return null;
+  // The request brings its own tools[]: passthrough, nothing run by the gateway.
+  if (body.tools !== undefined && body.tools !== null) return null;
+  // The organisation turned injection off (HTTP callers): passthrough.
+  if (askOrgSetting && !choice.injects(orgId)) return null;
+  // The organisation's plugins ∩ the key's scope ∩ the request's narrowing (or a number's grants):
+  // none usable → passthrough; else inject them and run the loop.
+  const plugins = choice.runtime.usablePlugins(orgId, { keyAllowed, narrowTo });
+  return plugins.length === 0 ? null : plugins;
 }
 
 export interface ChatDeps {
