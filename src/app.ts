@@ -214,7 +214,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   });
   const server = http.createServer({ keepAliveTimeout: 65_000 }, dispatch(koa, rawRoutes));
   // What Node's parser refuses (oversized headers, bad framing) is answered in the error shape too.
-  server.on('clientError', createClientErrorHandler({ log, generateId }));
+  server.on('clientError', createClientErrorHandler({ log, errors, generateId }));
 
   let closing: Promise<void> | null = null;
   return {
