@@ -1,17 +1,21 @@
 /**
- * The one loop engine refreshes the tool set before every later turn in BOTH modes: a grant revoked
+ * The one loop engine behaves the same in both modes. It refreshes the tool set before every later
+ * turn in BOTH modes: a grant revoked
  * while a turn's tools run takes effect on the very next model turn for a streaming run as it does
  * for a JSON one (before the engine was shared, only the JSON loop asked again). Real pieces
  * throughout: the app's plugin runtime, usage recorder and event bus, a real MCP server, the pooled
  * upstream client against the scripted fake upstream, and for the stream the HTTP layer's own sink
  * on a loopback server read by a real HTTP client. The grant is the in-process caller's contract:
  * a function asked again before every turn (the reply worker's reads the grants table).
+ * And a failed turn leaves the same records in both modes, through the real gateway: one
+ * model_turn error row, the completion's error row and one `request_failed` live event.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startApp } from '../helpers/app.ts';
+import type { LiveEvent } from '../../src/usage/bus.ts';
 import { waitFor } from '../helpers/factories.ts';
 import { chatCompletion, contentChunks, startFakeUpstream, toolCallChunks, toolNames } from '../fakes/openai-upstream.ts';
 import { startMcpTestServer } from '../fakes/mcp/test-server.ts';
@@ -109,5 +113,54 @@ test('a grant revoked while the tools run takes effect on the next turn, streami
     }
   } finally {
     await pool.close();
+  }
+});
+
+test('a turn that fails leaves the same records in both modes: a model_turn error row, the error completion and one request_failed event', async () => {
+  await using upstream = await startFakeUpstream();
+  await using mcp = await startMcpTestServer();
+  await using t = await startApp({ PLUGBOARD_UPSTREAM_BASE_URL: upstream.url, PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' });
+  const tenant = t.tenant();
+  const installed = await t.api('POST', `/organizations/${tenant.orgId}/mcp-integrations`, {
+    token: tenant.ownerToken, orgId: tenant.orgId, body: { slug: 'crm', displayName: 'CRM', url: mcp.url },
+  });
+  assert.equal(installed.status, 201, installed.text);
+  const key = t.key(tenant.orgId).secret;
+  const events: LiveEvent[] = [];
+  const unsubscribe = t.app.bus.subscribe(tenant.orgId, (e) => events.push(e));
+  const echo = [{ id: 'call_1', name: 'crm__echo', arguments: { text: 'ran' } }];
+  const chat = async (stream: boolean) => {
+    const res = await fetch(`${t.url}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'go' }], stream }),
+    });
+    return { status: res.status, requestId: res.headers.get('x-request-id')!, text: await res.text() };
+  };
+  try {
+    // JSON: the second turn is refused by the upstream; the caller gets the mapped error.
+    upstream.script({ json: chatCompletion({ toolCalls: echo }) }, { status: 500, json: { error: { message: 'exploded' } } });
+    const json = await chat(false);
+    assert.equal(json.status, 502, json.text);
+    assert.equal(JSON.parse(json.text).error.code, 'upstream_error');
+
+    // Streaming: the second turn breaks in the middle; the caller's stream ends with the error event.
+    upstream.script({ sse: toolCallChunks(echo) }, { sse: contentChunks(['half ', 'an ', 'answer']), destroyAfterEvents: 2, chunkDelayMs: 20 });
+    const sse = await chat(true);
+    assert.equal(sse.status, 200);
+    const last = sse.text.split('\n\n').filter((e) => e.startsWith('data: ')).at(-1)!;
+    assert.equal(JSON.parse(last.slice(6)).error.code, 'upstream_unreachable');
+
+    t.app.recorder.flush();
+    for (const [label, r, errorClass] of [['json', json, 'upstream_error'], ['stream', sse, 'upstream_unreachable']] as const) {
+      const rows = t.app.db.prepare('SELECT kind, status, error_class FROM usage_events WHERE request_id = ? ORDER BY kind, status').all(r.requestId) as Array<{ kind: string; status: string; error_class: string | null }>;
+      assert.deepEqual(rows.map((x) => `${x.kind}:${x.status}`), ['completion:error', 'model_turn:error', 'model_turn:ok', 'tool_call:ok'], label);
+      assert.equal(rows.find((x) => x.kind === 'model_turn' && x.status === 'error')!.error_class, errorClass, label);
+      const failed = events.filter((e) => e.requestId === r.requestId && e.type === 'request_failed');
+      assert.equal(failed.length, 1, `${label}: one request_failed event`);
+      assert.equal(failed[0].errorClass, errorClass, label);
+      assert.ok(!events.some((e) => e.requestId === r.requestId && e.type === 'final_answer'), `${label}: no final_answer`);
+    }
+  } finally {
+    unsubscribe();
   }
 });
