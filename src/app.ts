@@ -23,6 +23,8 @@ import { createUpstreamPool } from './gateway/upstream-pool.ts';
 import { createKeyAuthenticator } from './gateway/key-auth.ts';
 import { createKeyLimiter } from './gateway/key-limits.ts';
 import { createKoaApp, dispatch } from './http/server.ts';
+import { createErrorWriter } from './http/error-writer.ts';
+import { defaultRequestId } from './http/request-context.ts';
 import { createClientErrorHandler } from './http/client-error.ts';
 import { createAuthThrottle } from './http/auth-throttle.ts';
 import { fastChatCompletions, gatewayRoutes } from './http/routes/gateway.ts';
@@ -42,8 +44,9 @@ import { createPluginRuntime, pluginKinds, type PluginRuntime } from './plugins/
 import { createArgumentValidator } from './plugins/schema.ts';
 import { createToolLimiter } from './plugins/limits.ts';
 import { createWhatsAppToolkit } from './toolkits/whatsapp/index.ts';
-import { createToolLoop } from './gateway/tool-loop.ts';
-import { createHttpOrchestrator, createInProcessCompletion, type InProcessCompletion } from './gateway/orchestrate.ts';
+import { createLoopEngine } from './gateway/loop/engine.ts';
+import { createPluginChoice, type ChatDeps } from './gateway/chat.ts';
+import { createInProcessCompletion, type InProcessCompletion } from './gateway/in-process.ts';
 import { createJobQueue, type JobQueue } from './jobs/queue.ts';
 import { applianceWorkerPrefix, createWhatsAppChannel, type WhatsAppChannel } from './channels/whatsapp/index.ts';
 import { whatsappInstanceRoutes } from './http/routes/control/whatsapp-instances.ts';
@@ -55,6 +58,8 @@ export interface AppOptions {
   logDestination?: NodeJS.WritableStream;
   /** Called once when first start created the bootstrap organisation (the CLI prints it). */
   onBootstrap?: (result: BootstrapResult) => void;
+  /** Request-id generator of every door (Koa routes, the chat fast path, parser errors); time-ordered ids by default. */
+  generateRequestId?: () => string;
 }
 
 export interface App {
@@ -166,11 +171,14 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     installations, kinds: pluginKinds(mcp), firstParty: [whatsappToolkit.plugin], validator: createArgumentValidator(), limiter: createToolLimiter(),
     toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, configVersion, secrets, log,
   });
-  const loop = createToolLoop({
-    pool, runtime, recorder, bus, toolConcurrency: config.toolConcurrency, toolTimeoutMs: config.toolTimeoutMs, keepAliveMs: config.sseKeepAliveMs, log, secrets,
+  const loop = createLoopEngine({
+    pool, runtime, recorder, bus, toolConcurrency: config.toolConcurrency, toolTimeoutMs: config.toolTimeoutMs, keepAliveMs: config.sseKeepAliveMs,
   });
-  const orchestration = { pluginsEnabled: config.pluginsEnabled, loopCap: config.toolLoopCap, aliases: config.modelAliases, orgs, runtime, loop, pool, recorder, configVersion };
-  const complete = createInProcessCompletion(orchestration);
+  const chat: ChatDeps = {
+    pool, aliases: config.modelAliases, recorder, loop, loopCap: config.toolLoopCap,
+    plugins: createPluginChoice({ enabled: config.pluginsEnabled, runtime, orgs, configVersion }),
+  };
+  const complete = createInProcessCompletion({ ...chat, configVersion });
   // Channels last: they answer with the completion, which exists now.
   const whatsapp = createWhatsAppChannel({
     toolkit: whatsappToolkit, db, queue, log, complete,
@@ -189,12 +197,17 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const authThrottle = createAuthThrottle({ failuresPerMinute: config.authFailuresPerMinute });
   const gatewayDeps = {
     authThrottle, trustProxy: config.trustProxy,
-    keyAuth, limiter: createKeyLimiter(), defaultRpm: config.rateLimitRpm, maxBodyBytes: config.maxBodyBytes, pool,
-    aliases: config.modelAliases, chat: { pool, aliases: config.modelAliases, recorder, orchestrate: createHttpOrchestrator(orchestration), faults: { log, secrets } },
+    keyAuth, limiter: createKeyLimiter(), defaultRpm: config.rateLimitRpm, maxBodyBytes: config.maxBodyBytes, chat,
   };
+  // One error writer and one request-id generator for every door.
+  const errors = createErrorWriter({ log, secrets });
+  const generateId = opts.generateRequestId ?? defaultRequestId;
+  const rawRoutes = { 'POST /v1/chat/completions': fastChatCompletions(gatewayDeps, { log, errors, generateId }) };
   const koa = createKoaApp({
     log,
-    secrets,
+    errors,
+    generateId,
+    rawRoutes: Object.keys(rawRoutes),
     trustProxy: config.trustProxy,
     authThrottle,
     routers: [
@@ -214,9 +227,9 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       }),
     ],
   });
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, dispatch(koa, { 'POST /v1/chat/completions': fastChatCompletions(gatewayDeps, log, secrets) }));
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, dispatch(koa, rawRoutes));
   // What Node's parser refuses (oversized headers, bad framing) is answered in the error shape too.
-  server.on('clientError', createClientErrorHandler({ log }));
+  server.on('clientError', createClientErrorHandler({ log, errors, generateId }));
 
   let closing: Promise<void> | null = null;
   return {

@@ -2,25 +2,16 @@
  * Passthrough of `/v1/chat/completions` to the upstream: the hot path.
  *
  * The request body goes out as the caller sent it (unknown fields untouched) unless a model alias
- * or the usage option has to be set; answers and SSE chunks come back as they arrive. Never
- * executes tools, never logs bodies.
+ * or the usage option has to be set; answers and SSE chunks come back as they arrive. A failure
+ * after the stream started is handed to the sink (`fail`: the one error writer renders and logs
+ * it). Never executes tools, never logs bodies, never builds a wire error itself.
  */
-import { AppError } from '../errors.ts';
-import type { Logger } from '../log.ts';
-import type { Redactor } from '../storage/known-secrets.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
 import { isAbort, mapTransportError, readUpstreamBody } from './upstream-pool.ts';
 import { createSseRelay } from './sse.ts';
-import { safeWireError, sseData, type ResponseSink } from './sink.ts';
-
-export interface CompletionOutcome {
-  httpStatus: number;
-  status: 'ok' | 'error';
-  model: string | null;
-  promptTokens: number | null;
-  completionTokens: number | null;
-  errorClass: string | null;
-}
+import type { ResponseSink } from './sink.ts';
+import { resolveModel, type Aliases } from './models.ts';
+import type { CompletionOutcome } from './types.ts';
 
 export interface PassthroughInput {
   body: Record<string, unknown>;
@@ -29,40 +20,7 @@ export interface PassthroughInput {
   signal: AbortSignal;
 }
 
-/** Where a fault after the response started goes: the log (the caller only gets the final error event). */
-export interface FaultDeps {
-  log: Logger;
-  secrets: Redactor;
-}
-
-/**
- * Logs a fault that happened after the SSE headers were sent (the caller sees only an error event),
- * with the request id and the cause's stack: an upstream failure mapped to the caller's error at
- * warn, anything else (a fault of ours) at error. The log's redactor removes known secrets.
- */
-export function logStreamFault(log: Logger, requestId: string, cause: unknown, mapped: unknown, where: string): void {
-  // A transport failure mapped to the caller's error keeps the original as `cause`: log that one.
-  if (cause instanceof AppError && cause.cause !== undefined) cause = cause.cause;
-  const e = cause as Error | null;
-  const fields = {
-    requestId,
-    ...(mapped instanceof AppError && { code: mapped.code, status: mapped.status }),
-    err: { name: e?.name, message: e?.message ?? String(cause), ...(!(cause instanceof AppError) && { stack: e?.stack }) },
-  };
-  if (mapped instanceof AppError) log.warn(fields, `${where}: stream ended with an error after its headers`);
-  else log.error(fields, `${where}: stream failed after its headers`);
-}
-
-export function resolveModel(body: Record<string, unknown>, aliases: Readonly<Record<string, string>>): boolean {
-  const model = body.model;
-  if (typeof model === 'string' && Object.hasOwn(aliases, model)) {
-    body.model = aliases[model];
-    return true;
-  }
-  return false;
-}
-
-export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Record<string, string>>, input: PassthroughInput, sink: ResponseSink, faults: FaultDeps): Promise<CompletionOutcome> {
+export async function passthroughChat(pool: UpstreamPool, aliases: Aliases, input: PassthroughInput, sink: ResponseSink): Promise<CompletionOutcome> {
   const { body } = input;
   const stream = body.stream === true;
   let rewrite = resolveModel(body, aliases);
@@ -119,14 +77,11 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Readonly<Reco
     if (relay.sawDone) {
       // The caller already has the whole answer; the upstream hung up after its [DONE].
     } else if (!isAbort(err) && !sink.closed) {
-      const mapped = mapTransportError(err);
-      logStreamFault(faults.log, input.requestId, err, mapped, 'passthrough');
-      const { status, wire } = safeWireError(mapped, input.requestId, faults.secrets);
       // The error event is the answer's last: it leaves with the end of the response (after the usage commit, see chat.ts).
-      sink.end(sseData(wire));
-      outcome.httpStatus = status;
+      const f = sink.fail(mapTransportError(err), 'passthrough');
+      outcome.httpStatus = f.status;
       outcome.status = 'error';
-      outcome.errorClass = wire.error.code ?? 'internal_error';
+      outcome.errorClass = f.code;
     } else if (!relay.sawDone) {
       outcome.status = 'error';
       outcome.errorClass = 'client_closed';

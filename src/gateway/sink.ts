@@ -1,10 +1,24 @@
 /**
- * What the gateway writes a chat-completion answer to. The HTTP layer implements it over the
- * Node response, so gateway code never sees Koa. Also the one place an error becomes wire text
- * (`safeWireError`): every exit of an error — JSON answer or final SSE event — goes through it.
+ * What the gateway writes a chat-completion answer to. The HTTP layer implements it over the Node
+ * response (http/node-sink.ts), so gateway code never sees Koa; errors are rendered by the HTTP
+ * layer's one error writer behind `fail`, so gateway code never builds a wire error itself.
+ * Also the held last write: a completion's usage row is made safe before its last byte leaves.
  */
-import { internalWireError, isAppError, toWireError, type WireError } from '../errors.ts';
-import type { Redactor } from '../storage/known-secrets.ts';
+
+/** What a failed answer's usage row records. */
+export interface Failure {
+  status: number;
+  code: string;
+}
+
+/** A failure rendered for one response by the error writer (http/error-writer.ts). */
+export interface RenderedFailure extends Failure {
+  /** True once the answer started (SSE): `body` is then the final error event, else the JSON error. */
+  afterHeaders: boolean;
+  body: string;
+  /** Headers of a JSON error (content type, Retry-After and the like); empty after the headers. */
+  headers: Record<string, string>;
+}
 
 export interface ResponseSink {
   /** A complete non-streaming answer. */
@@ -23,6 +37,14 @@ export interface ResponseSink {
   end(last?: string | Buffer): void;
   /** True once the client has gone. */
   readonly closed: boolean;
+  /**
+   * Renders `err` for this response through the one error writer — the JSON error before the
+   * headers, the final SSE error event after them — redacted of known secrets, a fault after the
+   * headers logged once with the request id (`where` names the stage). Writes nothing.
+   */
+  renderFailure(err: unknown, where: string): RenderedFailure;
+  /** Ends the answer with `err` rendered as above as its last write; returns what the usage row records. */
+  fail(err: unknown, where: string): Failure;
 }
 
 /** Serialises one SSE data event. */
@@ -32,72 +54,85 @@ export function sseData(payload: unknown): string {
 
 export const SSE_DONE = 'data: [DONE]\n\n';
 
-/**
- * The wire form of any thrown value: an AppError's own status and fields, anything else a generic
- * 500 naming the request id. Every string field passes the known-secrets redactor, whatever
- * produced it: this is the last exit, not the first line of defence.
- */
-export function safeWireError(err: unknown, requestId: string, secrets: Redactor): { status: number; wire: WireError } {
-  if (!isAppError(err)) return { status: 500, wire: internalWireError(requestId) };
-  const { error } = toWireError(err);
-  const clean = (v: string | null): string | null => (v === null ? null : secrets.redact(v));
-  return {
-    status: err.status,
-    wire: { error: { message: secrets.redact(error.message), type: secrets.redact(error.type), param: clean(error.param), code: clean(error.code) } },
-  };
+/** Writes a rendered failure as the answer's last write (the error event, or the JSON error). */
+export function writeFailure(sink: ResponseSink, f: RenderedFailure): Failure {
+  if (f.afterHeaders) sink.end(f.body);
+  else sink.json(f.status, f.body, f.headers);
+  return f;
 }
 
-/** A sink whose last write (`json`, or `end`) is held until `release()`. */
-export interface HeldSink extends ResponseSink {
-  /** Sends the held last write now (ends an open stream that never ended). Idempotent. */
-  release(): void;
+/**
+ * A sink whose last write (`json`, `end`, or a failure) waits for `release()`: everything before it
+ * streams as usual; the answer's final bytes — the whole JSON body, the SSE tail with `[DONE]`, or
+ * the error event — and the end of the response wait, so the usage row can be made safe first
+ * (see usage/recorder.ts). A class: one per response, no closures allocated per request.
+ */
+export class HeldSink implements ResponseSink {
+  readonly #inner: ResponseSink;
+  #last: (() => void) | null = null;
+  #ended = false;
+  #released = false;
+
+  constructor(inner: ResponseSink) {
+    this.#inner = inner;
+  }
+
+  json(status: number, body: Buffer | string, headers?: Record<string, string>): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#last = () => this.#inner.json(status, body, headers);
+  }
+
+  header(name: string, value: string): void {
+    this.#inner.header?.(name, value);
+  }
+
+  openStream(opts?: { flush?: boolean }): void {
+    this.#inner.openStream(opts);
+  }
+
+  get streamOpen(): boolean {
+    return this.#inner.streamOpen;
+  }
+
+  write(data: string | Buffer): Promise<void> {
+    return this.#ended ? Promise.resolve() : this.#inner.write(data);
+  }
+
+  end(last?: string | Buffer): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#last = () => this.#inner.end(last);
+  }
+
+  get closed(): boolean {
+    return this.#inner.closed;
+  }
+
+  renderFailure(err: unknown, where: string): RenderedFailure {
+    return this.#inner.renderFailure(err, where);
+  }
+
+  /** Rendered (and logged) now; the error itself is the held last write. */
+  fail(err: unknown, where: string): Failure {
+    return writeFailure(this, this.#inner.renderFailure(err, where));
+  }
+
   /** True while a last write waits for `release()`. */
-  readonly holding: boolean;
+  get holding(): boolean {
+    return this.#last !== null && !this.#released;
+  }
+
+  /** Sends the held last write now (ends an open stream that never ended). Idempotent. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    if (this.#last) this.#last();
+    else if (this.#inner.streamOpen) this.#inner.end();
+  }
 }
 
-/**
- * Holds a response's last write so the usage row can be made safe first (see usage/recorder.ts):
- * everything before it streams as usual; the answer's final bytes — the whole JSON body, the SSE
- * tail with `[DONE]`, or the error event — and the end of the response wait for `release()`.
- */
+/** Holds a response's last write until `release()` (see HeldSink). */
 export function holdLastWrite(inner: ResponseSink): HeldSink {
-  let last: (() => void) | null = null;
-  let ended = false;
-  let released = false;
-  return {
-    json(status, body, headers) {
-      if (ended) return;
-      ended = true;
-      last = () => inner.json(status, body, headers);
-    },
-    header(name, value) {
-      inner.header?.(name, value);
-    },
-    openStream(opts) {
-      inner.openStream(opts);
-    },
-    get streamOpen() {
-      return inner.streamOpen;
-    },
-    write(data) {
-      return ended ? Promise.resolve() : inner.write(data);
-    },
-    end(data) {
-      if (ended) return;
-      ended = true;
-      last = () => inner.end(data);
-    },
-    get closed() {
-      return inner.closed;
-    },
-    get holding() {
-      return last !== null && !released;
-    },
-    release() {
-      if (released) return;
-      released = true;
-      if (last) last();
-      else if (inner.streamOpen) inner.end();
-    },
-  };
+  return new HeldSink(inner);
 }

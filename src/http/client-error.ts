@@ -11,8 +11,10 @@
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { AppError, ErrorType } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { defaultRequestId } from './request-context.ts';
+import { createErrorWriter, type ErrorWriter } from './error-writer.ts';
 
 /** How long a refused connection may take to read its answer before it is cut. */
 const CLOSE_GRACE_MS = 2_000;
@@ -47,9 +49,10 @@ export function refusalFor(err: ParserError): Refusal {
   }
 }
 
-/** The `clientError` listener of the server. */
-export function createClientErrorHandler(opts: { log: Logger; generateId?: () => string }): (err: Error, socket: Duplex) => void {
+/** The `clientError` listener of the server; the body comes from the one error writer. */
+export function createClientErrorHandler(opts: { log: Logger; errors?: ErrorWriter; generateId?: () => string }): (err: Error, socket: Duplex) => void {
   const generate = opts.generateId ?? defaultRequestId;
+  const errors = opts.errors ?? createErrorWriter({ log: opts.log });
   return function plugboardClientError(err, socket) {
     const e = err as ParserError;
     // A connection the client already dropped has no one to answer (Node's default ignores it too).
@@ -60,10 +63,10 @@ export function createClientErrorHandler(opts: { log: Logger; generateId?: () =>
     }
     const requestId = generate();
     const refusal = refusalFor(e);
-    const body = JSON.stringify({ error: { message: refusal.message, type: 'invalid_request_error', param: null, code: refusal.code } });
+    const { body, headers } = errors.render(new AppError({ ...refusal, type: ErrorType.invalidRequest }), requestId, false, 'parser');
     const head = [
       `HTTP/1.1 ${refusal.status} ${http.STATUS_CODES[refusal.status] ?? 'Bad Request'}`,
-      'Content-Type: application/json; charset=utf-8',
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
       `Content-Length: ${Buffer.byteLength(body)}`,
       'Connection: close',
       `x-request-id: ${requestId}`,

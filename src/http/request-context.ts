@@ -1,19 +1,15 @@
 /**
- * The outermost middleware: request id, error mapping and the access log.
+ * The outermost middleware: request id, errors and the access log.
  *
- * Every response carries `x-request-id`. An `AppError` becomes its status and OpenAI-shaped body;
- * a storage failure (disk full, I/O error, read-only database) a 503 saying so; anything else a
- * generic 500 whose details go only to the log. Once headers are sent (SSE)
- * a final error event is written instead. The access log never holds bodies, keys or tokens.
- * Every error body and error header passes the known-secrets redactor (`safeWireError`).
+ * Every response carries `x-request-id` (from the injected generator, the same one the fast path
+ * and the parser-error handler use). Whatever a route throws is told to the client by the one error
+ * writer (error-writer.ts). The access log never holds bodies, keys or tokens.
  */
 import crypto from 'node:crypto';
 import type Koa from 'koa';
-import { type AppError, isAppError, methodNotAllowed, storageUnavailable, unknownRoute } from '../errors.ts';
+import { methodNotAllowed, unknownRoute } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { safeWireError, sseData } from '../gateway/sink.ts';
-import { NO_SECRETS, type Redactor } from '../storage/known-secrets.ts';
-import { storageFailureKind } from '../storage/health.ts';
+import type { ErrorWriter } from './error-writer.ts';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -50,8 +46,7 @@ export function createAccessLog(log: Logger): (fields: { requestId: string; meth
   return (fields) => access.info({ ...fields, ms: Math.round(fields.ms * 100) / 100 }, 'request');
 }
 
-export function requestContext(opts: { log: Logger; secrets?: Redactor; generateId?: () => string }): Koa.Middleware {
-  const secrets = opts.secrets ?? NO_SECRETS;
+export function requestContext(opts: { log: Logger; errors: ErrorWriter; generateId?: () => string }): Koa.Middleware {
   const generate = opts.generateId ?? defaultRequestId;
   const accessLog = createAccessLog(opts.log);
   return async function requestContextMiddleware(ctx, next) {
@@ -67,67 +62,11 @@ export function requestContext(opts: { log: Logger; secrets?: Redactor; generate
         if (ctx.status === 405) throw methodNotAllowed();
       }
     } catch (err) {
-      writeError(ctx, err, requestId, opts.log, secrets);
+      opts.errors.koa(ctx, err, requestId);
     }
     accessLog({
       requestId, method: ctx.method, path: ctx.path, status: ctx.respond === false ? ctx.res.statusCode : ctx.status,
       ms: performance.now() - state.startedAt, orgId: state.orgId, keyId: state.keyId,
     });
   };
-}
-
-/**
- * What a client may be told about an error: an AppError as it is, a storage failure (disk full,
- * I/O error, read-only or locked database) as a 503 that says so, anything else null (a generic
- * 500). The one mapping both error writers use; it logs what the client is not told.
- */
-export function clientErrorOf(err: unknown, requestId: string, log: Logger): AppError | null {
-  if (isAppError(err)) return err;
-  const storage = storageFailureKind(err);
-  if (storage) {
-    log.warn({ requestId, err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'storage failure');
-    return storageUnavailable(storage);
-  }
-  log.error({ requestId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unhandled error');
-  return null;
-}
-
-/** The error's own headers (Retry-After, rate-limit headers), each redacted. */
-function errorHeaders(err: AppError | null, secrets: Redactor): Array<[string, string]> {
-  return err ? Object.entries(err.headers).map(([k, v]) => [k, secrets.redact(v)]) : [];
-}
-
-/** Writes an error straight to a Node response (the Koa-free fast path): JSON, or a final SSE event once streaming. */
-export function writeRawError(res: import('node:http').ServerResponse, thrown: unknown, requestId: string, log: Logger, secrets: Redactor = NO_SECRETS): number {
-  const err = clientErrorOf(thrown, requestId, log);
-  const { status, wire } = safeWireError(err ?? thrown, requestId, secrets);
-  if (res.headersSent) {
-    if (!res.writableEnded && !res.destroyed) res.end(sseData(wire));
-    return res.statusCode;
-  }
-  const body = JSON.stringify(wire);
-  res.statusCode = status;
-  for (const [k, v] of errorHeaders(err, secrets)) res.setHeader(k, v);
-  res.setHeader('x-request-id', requestId);
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(body));
-  res.end(body);
-  return status;
-}
-
-function writeError(ctx: Koa.Context, thrown: unknown, requestId: string, log: Logger, secrets: Redactor): void {
-  const err = clientErrorOf(thrown, requestId, log);
-  const { status, wire } = safeWireError(err ?? thrown, requestId, secrets);
-  if (ctx.headerSent || ctx.res.headersSent) {
-    if (!ctx.res.writableEnded && !ctx.res.destroyed) {
-      ctx.res.write(sseData(wire));
-      ctx.res.end();
-    }
-    return;
-  }
-  ctx.respond = true;
-  ctx.status = status;
-  for (const [k, v] of errorHeaders(err, secrets)) ctx.set(k, v);
-  ctx.set('x-request-id', requestId);
-  ctx.body = wire;
 }

@@ -1,7 +1,8 @@
 /**
  * Storage failures are told to clients as what they are: a 503 in the error shape with a code per
  * kind (disk full, I/O error, read-only, busy), from the Koa error writer and from the raw fast
- * path alike, never a 500 and never SQLite's own text. Other SQLite errors stay internal 500s.
+ * path alike — and from the stream sinks, before and after their headers — never a 500 and never
+ * SQLite's own text. Other SQLite errors stay internal 500s.
  * The end-to-end case (a disk that really fills up) is test/storage/full-disk.test.ts.
  */
 import { test } from 'node:test';
@@ -12,7 +13,8 @@ import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import Router from '@koa/router';
 import { createKoaApp } from '../../src/http/server.ts';
-import { writeRawError } from '../../src/http/request-context.ts';
+import { createErrorWriter } from '../../src/http/error-writer.ts';
+import { NodeSink } from '../../src/http/node-sink.ts';
 import { createLogger } from '../../src/log.ts';
 import { storageFailureKind } from '../../src/storage/health.ts';
 import { assertWireError } from '../helpers/factories.ts';
@@ -67,7 +69,8 @@ test('both error writers map storage failures to a 503 per kind, in the error sh
   });
   const koa = createKoaApp({ log, trustProxy: false, routers: [router] });
   const viaKoa = await listen(koa.callback());
-  const viaRaw = await listen((req, res) => void writeRawError(res, sqliteError(req.url!.slice(1)), 'req_test_raw_0001', log));
+  const errors = createErrorWriter({ log });
+  const viaRaw = await listen((req, res) => void errors.raw(res, sqliteError(req.url!.slice(1)), 'req_test_raw_0001'));
   try {
     for (const c of CASES) {
       for (const [label, url] of [['koa', `${viaKoa.url}/throw/${c.code}`], ['raw', `${viaRaw.url}/${c.code}`]]) {
@@ -89,4 +92,40 @@ test('both error writers map storage failures to a 503 per kind, in the error sh
   assert.equal(full.level, 'warn');
   assert.ok(!full.err.stack, 'no stack for a storage failure');
   assert.ok(logged.some((l) => l.level === 'error' && /SQLITE_CORRUPT/.test(l.err?.message ?? '') && l.err.stack));
+});
+
+test('the stream sinks render through the same writer: a storage failure is a 503 JSON error before the headers and a storage error event after them', async () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } }) });
+  const errors = createErrorWriter({ log });
+  const viaSink = await listen((req, res) => {
+    const sink = new NodeSink(res, 'req_test_sink_0001', errors);
+    if (req.url === '/after') {
+      sink.openStream();
+      void sink.write('data: {"partial":true}\n\n').then(() => sink.fail(sqliteError('SQLITE_FULL'), 'test stage'));
+    } else sink.fail(sqliteError('SQLITE_BUSY'), 'test stage');
+  });
+  try {
+    const before = await fetch(`${viaSink.url}/before`);
+    const text = await before.text();
+    assertWireError({ status: before.status, json: JSON.parse(text), text }, 503, 'storage_busy', null, 'sink before the headers');
+    assert.equal(before.headers.get('retry-after'), '1');
+    assert.equal(before.headers.get('x-request-id'), 'req_test_sink_0001');
+    assert.doesNotMatch(text, /SQLITE|secret\/path/);
+
+    const after = await fetch(`${viaSink.url}/after`);
+    assert.equal(after.status, 200);
+    assert.match(after.headers.get('content-type') ?? '', /text\/event-stream/);
+    const events = (await after.text()).split('\n\n').filter(Boolean);
+    assert.equal(events.length, 2, 'the partial answer, then the error event, then the end');
+    const last = JSON.parse(events[1].replace(/^data: /, ''));
+    assertWireError({ status: 503, json: last }, 503, 'storage_full', null, 'sink after the headers');
+    assert.doesNotMatch(events[1], /SQLITE|secret\/path/);
+  } finally {
+    await viaSink.close();
+  }
+  // The fault after the headers is logged once, with the request id and the stage.
+  const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.requestId === 'req_test_sink_0001' && /test stage/.test(l.msg));
+  assert.equal(logged.length, 1, JSON.stringify(logged));
+  assert.equal(logged[0].code, 'storage_full');
 });

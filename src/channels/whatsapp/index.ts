@@ -15,7 +15,7 @@ import type { Db } from '../../storage/db.ts';
 import type { Logger } from '../../log.ts';
 import type { JobQueue } from '../../jobs/queue.ts';
 import { JobWorker, type WorkerEvent } from '../../jobs/worker.ts';
-import type { InProcessRequest, InProcessResult } from '../../gateway/orchestrate.ts';
+import type { InProcessRequest, InProcessResult } from '../../gateway/types.ts';
 import type { TwilioClients } from '../../toolkits/whatsapp/outbound.ts';
 import type { WhatsAppRepos, WhatsAppToolkit } from '../../toolkits/whatsapp/index.ts';
 import { maskPhonesIn } from '../../toolkits/whatsapp/customer-ref.ts';

@@ -14,7 +14,7 @@ import type { JobContext, JobHandler } from '../../jobs/worker.ts';
 import { JobError } from '../../jobs/worker.ts';
 import type { Job } from '../../jobs/queue.ts';
 import type { Logger } from '../../log.ts';
-import type { InProcessRequest, InProcessResult } from '../../gateway/orchestrate.ts';
+import type { InProcessRequest, InProcessResult } from '../../gateway/types.ts';
 import type { WhatsAppInstance, WhatsAppInstancesRepo } from '../../storage/repos/whatsapp-instances.ts';
 import { whatsappInstanceSubject, type GrantsRepo } from '../../storage/repos/grants.ts';
 import type { WhatsAppCustomersRepo } from '../../storage/repos/whatsapp-customers.ts';
