@@ -15,6 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export type Db = Database.Database;
+/** A prepared statement (the driver's type), for repositories that keep statements in maps. */
+export type Statement = Database.Statement;
 
 /**
  * Per-connection configuration epoch: bumped by the 0004 triggers through a SQL function, so the

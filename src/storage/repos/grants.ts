@@ -9,8 +9,7 @@
  * subject type is a line in SUBJECTS plus the CHECK and triggers of a migration.
  * Must never know about HTTP, and never validate plugin ids (the caller does, against every kind).
  */
-import type Database from 'better-sqlite3';
-import type { Db } from '../db.ts';
+import type { Db, Statement } from '../db.ts';
 
 /** Subject types and the table each subject lives in (its `id` and `org_id` columns). */
 const SUBJECTS = {
@@ -47,7 +46,7 @@ export function createGrantsRepo(db: Db) {
         SELECT org_id, '${type}', id, @pluginId, @now FROM ${table} WHERE org_id = @orgId AND id = @subjectId
         ON CONFLICT (subject_type, subject_id, plugin_id) DO NOTHING`),
     }]),
-  ) as Record<GrantSubjectType, { exists: Database.Statement; insert: Database.Statement }>;
+  ) as Record<GrantSubjectType, { exists: Statement; insert: Statement }>;
   const stmts = {
     delete: db.prepare('DELETE FROM grants WHERE org_id = ? AND subject_type = ? AND subject_id = ? AND plugin_id = ?'),
     deletePlugin: db.prepare('DELETE FROM grants WHERE org_id = ? AND plugin_id = ?'),
