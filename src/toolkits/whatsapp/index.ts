@@ -5,6 +5,19 @@
  * `plugin`), and needs nothing built after it: the inbound side, which asks the model, is the
  * channel (src/channels/whatsapp/), built once the completion exists.
  *
+ * Use case `sendToCustomer` (send-to-customer.ts) — the ONE way to message a customer, for the
+ * plugin's tools and for other toolkits (payment confirmations, operator replies, reminders):
+ *   sendToCustomer({ orgId, instanceId, customerRef, message: { text?, mediaUrls?, template? },
+ *                    idempotencyKey, signal? }) → sent | accepted_unrecorded | refused | unavailable
+ * - The instance must be active and the customer (`wcr_…`) must have written to it.
+ * - Inside the 24-hour window: the text (split at ~1,500 chars, media on the first part), else the
+ *   template; outside it: the template only, refused (`outside_window`, nothing stored) without one.
+ * - `idempotencyKey` is the caller's business key, per instance (`payment:<id>:paid`; `tool:` is the
+ *   plugin's). All parts are stored under it before any Twilio call; the first message stored under
+ *   a key is the only one ever sent, across restarts: a repeat answers `duplicate: true`, a retry
+ *   after `unavailable` resumes the unsent parts, reconciling unknown outcomes with Twilio first.
+ * - Refusals and Twilio failures are results, never throws; no raw phone number in results or logs.
+ *
  * The shape other toolkits copy: `createXToolkit(deps)` → `{ plugin, repos, …its use cases }`; a
  * toolkit owns its tables' repositories and takes the shared ones (grants) from the composition
  * root. Must never call the model, start work on its own, or hold module-level state.
@@ -21,8 +34,10 @@ import { deriveCustomerRefKey } from './customer-ref.ts';
 import { createTwilioClients, type TwilioClients } from './outbound.ts';
 import { createWhatsAppPlugin } from './plugin.ts';
 import { createDeliveryStatus, type DeliveryStatus } from './delivery-status.ts';
+import { createSendToCustomer, type SendToCustomer } from './send-to-customer.ts';
 
 export { WHATSAPP_PLUGIN_ID } from './plugin.ts';
+export type { CustomerMessage, RefusalReason, SendToCustomer, SendToCustomerInput, SendToCustomerResult } from './send-to-customer.ts';
 
 /** What the toolkit is built from; the composition root passes it in. */
 export interface WhatsAppToolkitDeps {
@@ -62,6 +77,12 @@ export interface WhatsAppToolkit {
   onSid(part: WhatsAppMessage, sid: string): void;
   /** The StatusCallback sent with every outbound message. */
   statusCallbackUrl(instanceId: string): string;
+  /**
+   * Sends a message to a customer who has written to the instance, exactly once per
+   * `idempotencyKey` (see the module comment and send-to-customer.ts). The plugin's tools use it;
+   * so do other toolkits' use cases.
+   */
+  sendToCustomer: SendToCustomer;
 }
 
 /** Builds the toolkit. Nothing runs until a tool is called. */
@@ -77,8 +98,10 @@ export function createWhatsAppToolkit(deps: WhatsAppToolkitDeps): WhatsAppToolki
   const statusCallbackUrl = (id: string): string => `${deps.publicBaseUrl}/webhooks/twilio/status?instanceId=${encodeURIComponent(id)}`;
   const delivery = createDeliveryStatus({ messages: repos.messages, log: deps.log, now: deps.now });
   const onSid = (part: WhatsAppMessage, sid: string): void => delivery.settleEarly(part.orgId, part.instanceId, part.id, sid);
+  const sendToCustomer = createSendToCustomer({ ...repos, clients, statusCallbackUrl, onSid, log: deps.log, now: deps.now });
   return {
-    plugin: createWhatsAppPlugin({ ...repos, clients, refKey, statusCallbackUrl, onSid, log: deps.log, now: deps.now }),
+    plugin: createWhatsAppPlugin({ ...repos, refKey, sendToCustomer, log: deps.log }),
+    sendToCustomer,
     repos,
     clients,
     refKey,

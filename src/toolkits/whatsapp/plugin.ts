@@ -7,11 +7,12 @@
  * `X-Plugboard-WhatsApp-Instance` header (`ctx.senderInstanceId`, id or name), else the
  * organisation's only active instance; otherwise a tool error naming the choices.
  * Recipient: `to` (E.164), or in a conversation the current customer when `to` is left out. It
- * must be a customer who has messaged that instance, and free-form text is refused outside
- * WhatsApp's 24-hour window (templates are not). Sends are idempotent per (request, tool,
- * arguments): a re-run loop finds its first send instead of sending again.
+ * must be a customer who has messaged that instance. Sending itself (the 24-hour window, stored
+ * intents, exactly-once, splitting) is the toolkit's `sendToCustomer` use case; this plugin only
+ * chooses sender and recipient, keys each send by (request, tool, arguments) so a re-run loop finds
+ * its first send instead of sending again, and words the result for the model.
  * Must never return or log a raw phone number (the model reads masked ones), never throw out of
- * `call` (failures are tool errors the model reads), and never send without a stored intent.
+ * `call` (failures are tool errors the model reads), and never call Twilio itself.
  */
 import crypto from 'node:crypto';
 import type { Logger } from '../../log.ts';
@@ -19,19 +20,14 @@ import type { FirstPartyPlugin, PluginHandle, ToolCallContext, ToolDescriptor, T
 import type { WhatsAppInstance, WhatsAppInstancesRepo } from '../../storage/repos/whatsapp-instances.ts';
 import { whatsappInstanceSubject, type GrantsRepo } from '../../storage/repos/grants.ts';
 import type { WhatsAppCustomersRepo } from '../../storage/repos/whatsapp-customers.ts';
-import type { OutboundPart, WhatsAppMessage, WhatsAppMessagesRepo } from '../../storage/repos/whatsapp-messages.ts';
-import { customerRef, maskPhone, maskPhonesIn, toE164, toWhatsAppAddress } from './customer-ref.ts';
-import { TWILIO_BODY_MAX, TwilioErrorCode } from './twilio.ts';
-import { SendAborted, sendPartOnce, type TwilioClients } from './outbound.ts';
+import { customerRef, maskPhonesIn, toE164 } from './customer-ref.ts';
+import { TWILIO_BODY_MAX } from './twilio.ts';
+import { canonicalJson, MAX_MEDIA_URLS, type CustomerMessage, type SendToCustomer, type SendToCustomerResult } from './send-to-customer.ts';
 
 /** Plugin id as grants and /plugins name it. */
 export const WHATSAPP_PLUGIN_ID = 'first_party:whatsapp';
 /** Tool-name prefix: `whatsapp__send_message`. */
 export const WHATSAPP_SLUG = 'whatsapp';
-/** WhatsApp's customer-service window: free-form messages only within 24 h of the customer's last message. */
-export const SERVICE_WINDOW_MS = 24 * 60 * 60_000;
-/** Twilio accepts at most 10 media URLs per message. */
-const MAX_MEDIA_URLS = 10;
 /** Default per-tool limits (calls per minute per organisation); installations of other kinds carry their own. */
 const DEFAULT_RATE_LIMITS = {
   send_message: { points: 30, durationSeconds: 60 },
@@ -87,41 +83,23 @@ export interface WhatsAppPluginDeps {
   instances: WhatsAppInstancesRepo;
   grants: GrantsRepo;
   customers: WhatsAppCustomersRepo;
-  messages: WhatsAppMessagesRepo;
-  clients: TwilioClients;
   refKey: Buffer;
-  statusCallbackUrl(instanceId: string): string;
-  onSid(part: WhatsAppMessage, sid: string): void;
+  /** The toolkit's sending use case: every send goes through it. */
+  sendToCustomer: SendToCustomer;
   log: Logger;
-  now?: () => number;
 }
 
 const fail = (text: string, errorClass = 'tool_error'): ToolOutcome => ({ isError: true, text, errorClass });
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function describeChoices(list: WhatsAppInstance[]): string {
   return list.map((i) => `"${i.name}" (id ${i.id})`).join(', ');
 }
 
-/** Canonical JSON (sorted keys) so equal arguments give equal idempotency keys. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
+/** More than one part (a text split at about 1,500 characters): every SID, in order. */
+const many = (sids: string[]): { messageSids?: string[] } => (sids.length > 1 ? { messageSids: sids } : {});
 
 /** Builds the plugin module registered with the runtime. */
 export function createWhatsAppPlugin(deps: WhatsAppPluginDeps): FirstPartyPlugin {
-  const now = deps.now ?? Date.now;
-  // Parallel tool calls with the same key (one turn repeating a call) share one send: the stored
-  // intent alone cannot stop two in-process sends that both read it before either marked it.
-  const inflight = new Map<string, Promise<ToolOutcome>>();
-
   function chooseSender(ctx: ToolCallContext): WhatsAppInstance | ToolOutcome {
     if (ctx.instanceId) {
       const inst = deps.instances.get(ctx.orgId, ctx.instanceId);
@@ -159,80 +137,59 @@ export function createWhatsAppPlugin(deps: WhatsAppPluginDeps): FirstPartyPlugin
       ref = customerRef(deps.refKey, ctx.orgId, e164);
     }
     const customer = deps.customers.get(ctx.orgId, instance.id, ref);
-    const phone = customer ? deps.customers.phone(ctx.orgId, instance.id, ref) : null;
-    if (!customer || !phone) {
-      return fail(`The recipient has never written to the WhatsApp number "${instance.name}"; only customers who have messaged it can be contacted. Nothing was sent.`, 'recipient_not_allowed');
-    }
-    const at = now();
-    let part: OutboundPart;
-    if (tool === 'send_message') {
-      if (customer.lastInboundAt === null || at - customer.lastInboundAt > SERVICE_WINDOW_MS) {
-        return fail(`Outside WhatsApp's 24-hour customer-service window: the customer (${customer.phoneMasked}) last wrote more than 24 hours ago, so free-form messages are refused. Use whatsapp__send_template with an approved template instead. Nothing was sent.`, 'outside_window');
-      }
-      const mediaUrls = Array.isArray(args.mediaUrls) ? (args.mediaUrls as string[]) : [];
-      if (mediaUrls.length > MAX_MEDIA_URLS || mediaUrls.some((u) => { try { return new URL(u).protocol !== 'https:'; } catch { return true; } })) {
-        return fail(`mediaUrls must be at most ${MAX_MEDIA_URLS} public https URLs.`, 'invalid_arguments');
-      }
-      part = { body: String(args.text), media: mediaUrls.map((url) => ({ url, contentType: null })) };
-    } else {
-      const vars = (args.contentVariables ?? undefined) as Record<string, string> | undefined;
-      part = { contentSid: String(args.contentSid), ...(vars && Object.keys(vars).length > 0 && { contentVariables: canonical(vars) }) };
-    }
-    const fingerprint = crypto.createHash('sha256').update(canonical([tool, instance.id, ref, part])).digest('base64url').slice(0, 22);
-    const key = `tool:${ctx.requestId}:${fingerprint}`;
-    const running = inflight.get(key);
-    if (running) return running;
-    const work = deliver(instance, ref, phone, customer.phoneMasked, part, key, tool, ctx);
-    inflight.set(key, work);
-    try {
-      return await work;
-    } finally {
-      inflight.delete(key);
-    }
+    if (!customer) return neverWrote(instance);
+    const message: CustomerMessage = tool === 'send_message'
+      ? { text: String(args.text), ...(Array.isArray(args.mediaUrls) && { mediaUrls: args.mediaUrls as string[] }) }
+      : { template: { contentSid: String(args.contentSid), ...(args.contentVariables !== undefined && { variables: args.contentVariables as Record<string, string> }) } };
+    // Idempotent per (request, tool, sender, recipient, arguments): a re-run loop finds its first send.
+    const fingerprint = crypto.createHash('sha256').update(canonicalJson([tool, instance.id, ref, message])).digest('base64url').slice(0, 22);
+    const r = await deps.sendToCustomer({
+      orgId: ctx.orgId, instanceId: instance.id, customerRef: ref, message, idempotencyKey: `tool:${ctx.requestId}:${fingerprint}`, signal: ctx.signal,
+    });
+    return present(r, instance, customer.phoneMasked);
   }
 
-  async function deliver(
-    instance: WhatsAppInstance, ref: string, phone: string, phoneMasked: string, part: OutboundPart, key: string, tool: string, ctx: ToolCallContext,
-  ): Promise<ToolOutcome> {
-    const [intent] = deps.messages.recordIntents({ orgId: ctx.orgId, instanceId: instance.id, customerRef: ref, parts: [part], at: now(), idempotencyKey: key });
+  function neverWrote(instance: WhatsAppInstance): ToolOutcome {
+    return fail(`The recipient has never written to the WhatsApp number "${instance.name}"; only customers who have messaged it can be contacted. Nothing was sent.`, 'recipient_not_allowed');
+  }
+
+  /** The use case's result as the model reads it. */
+  function present(r: SendToCustomerResult, instance: WhatsAppInstance, phoneMasked: string): ToolOutcome {
     const result = { instance: instance.name, to: phoneMasked };
-    if (intent.status === 'failed' && !intent.twilioSid) {
-      return fail(`This exact message was refused by Twilio earlier in this request (code ${intent.errorCode ?? 'unknown'}); it was not sent again.`, 'twilio_error');
+    const ok = (body: Record<string, unknown>): ToolOutcome => ({ isError: false, text: JSON.stringify({ ...body, ...result }) });
+    switch (r.kind) {
+      case 'sent':
+        if (r.duplicate && !r.reconciled) return ok({ status: 'sent', duplicate: true, messageSid: r.sids[0] ?? null, ...many(r.sids) });
+        return ok({ status: r.status, messageSid: r.sids[0] ?? null, ...many(r.sids) });
+      case 'accepted_unrecorded':
+        if (r.duplicate) return ok({ status: 'sent', duplicate: true, messageSid: r.sids[0] ?? null });
+        return ok({
+          status: r.status, messageSid: r.unrecordedSids[0] ?? r.sids[0] ?? null,
+          note: 'Twilio accepted the message, but Plugboard could not record its SID, so its delivery status will not be tracked. Do not send it again.',
+        });
+      case 'refused':
+        if (r.duplicate) return fail(`This exact message was refused by Twilio earlier in this request (code ${r.twilioCode ?? 'unknown'}); it was not sent again.`, 'twilio_error');
+        switch (r.reason) {
+          case 'outside_window':
+            return r.twilioCode === null
+              ? fail(`Outside WhatsApp's 24-hour customer-service window: the customer (${phoneMasked}) last wrote more than 24 hours ago, so free-form messages are refused. Use whatsapp__send_template with an approved template instead. Nothing was sent.`, 'outside_window')
+              : fail('Twilio refused the message: it is outside WhatsApp\'s 24-hour customer-service window (63016). Use whatsapp__send_template with an approved template instead.', 'outside_window');
+          case 'recipient_unknown':
+            return neverWrote(instance);
+          case 'instance_inactive':
+            return fail('This WhatsApp number is not active; nothing was sent.', 'not_allowed');
+          case 'invalid_message':
+            return fail(r.message, 'invalid_arguments');
+          case 'twilio_permanent':
+            return fail(`Twilio refused the message: ${r.message}`, 'twilio_error');
+        }
+        break;
+      case 'unavailable':
+        if (r.reason === 'aborted') return fail('The request was cancelled before the message was sent.', 'aborted');
+        if (r.reason === 'unreconciled') return fail('Could not confirm with Twilio whether an earlier attempt of this message went through, so it was not sent again. Try again later.', 'twilio_unavailable');
+        return fail(`Twilio is temporarily unavailable (${r.message}). The message was not confirmed; calling again with the same arguments during this request will not send it twice.`, 'twilio_unavailable');
     }
-    try {
-      const outcome = await sendPartOnce({
-        instance, client: deps.clients.forInstance(instance), messages: deps.messages, part: intent, to: toWhatsAppAddress(phone),
-        statusCallback: deps.statusCallbackUrl(instance.id), signal: ctx.signal, now, onSid: deps.onSid,
-      });
-      deps.log.info({ instanceId: instance.id, requestId: ctx.requestId, tool, to: maskPhone(phone), outcome: outcome.kind }, 'whatsapp plugin send');
-      if (outcome.kind === 'already_sent') return { isError: false, text: JSON.stringify({ status: 'sent', duplicate: true, messageSid: outcome.sid, ...result }) };
-      if (outcome.kind === 'sent') return { isError: false, text: JSON.stringify({ status: outcome.status, messageSid: outcome.sid, ...result }) };
-      if (outcome.kind === 'sent_unrecorded') {
-        deps.log.error({
-          instanceId: instance.id, requestId: ctx.requestId, tool, messageSid: outcome.sid, err: { message: maskPhonesIn(errorText(outcome.cause)) },
-        }, 'whatsapp plugin send accepted by Twilio, but its SID could not be stored');
-        return {
-          isError: false,
-          text: JSON.stringify({
-            status: outcome.status, messageSid: outcome.sid, ...result,
-            note: 'Twilio accepted the message, but Plugboard could not record its SID, so its delivery status will not be tracked. Do not send it again.',
-          }),
-        };
-      }
-      const e = outcome.error;
-      if (e.code === TwilioErrorCode.outsideSessionWindow) {
-        return fail('Twilio refused the message: it is outside WhatsApp\'s 24-hour customer-service window (63016). Use whatsapp__send_template with an approved template instead.', 'outside_window');
-      }
-      if (!outcome.permanent) {
-        return fail(`Twilio is temporarily unavailable (${e.message}). The message was not confirmed; calling again with the same arguments during this request will not send it twice.`, 'twilio_unavailable');
-      }
-      return fail(`Twilio refused the message: ${e.message}`, 'twilio_error');
-    } catch (err) {
-      if (err instanceof SendAborted) return fail('The request was cancelled before the message was sent.', 'aborted');
-      // Only reconciliation throws here: an earlier attempt's outcome is unknown and Twilio could not be asked.
-      deps.log.warn({ instanceId: instance.id, requestId: ctx.requestId, tool, err: { message: maskPhonesIn(errorText(err)) } }, 'whatsapp plugin send could not be reconciled with Twilio');
-      return fail('Could not confirm with Twilio whether an earlier attempt of this message went through, so it was not sent again. Try again later.', 'twilio_unavailable');
-    }
+    return fail('The WhatsApp plugin failed internally; nothing was confirmed as sent.', 'plugin_error');
   }
 
   const handle: PluginHandle = {
