@@ -1,14 +1,14 @@
 /**
  * A plugin version made ready for calls, once: its catalog (`<slug>__<tool>` with the manifest's
- * descriptions and input schemas) and, per tool, input and output validators compiled as JSON
- * Schema 2020-12 (the dialect the manifest validator read them in; the runtime's own argument check
- * is draft-07 and laxer), its timeout and whether it is idempotent. Versions never change, so a
+ * descriptions and input schemas, each marked `$schema` 2020-12 — the dialect the manifest
+ * validator read them in — so the runtime's argument check reads them so too) and, per tool, the
+ * output validator compiled as JSON Schema 2020-12, its timeout and whether it is idempotent. Versions never change, so a
  * prepared version is cached by id (bounded) and no call parses a manifest or compiles a schema.
  * Each version gets its own ajv instance, dropped with it (a shared one keeps every compiled schema).
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { CatalogTool } from '../../../storage/repos/plugin-installations.ts';
-import { DEFAULT_TOOL_TIMEOUT_MS, type ManifestTool, type PluginManifest } from './manifest.ts';
+import { DEFAULT_TOOL_TIMEOUT_MS, TOOL_SCHEMA_DIALECT, type ManifestTool, type PluginManifest } from './manifest.ts';
 import { endpointUrl } from './manifest.ts';
 
 /** Prepared versions kept; beyond it the least recently used is dropped (and prepared again when needed). */
@@ -18,8 +18,7 @@ export interface PreparedTool {
   name: string;
   idempotent: boolean;
   timeoutMs: number;
-  /** Null when the schema could not be compiled here (the plugin validates then). */
-  checkInput: ValidateFunction | null;
+  /** Null when there is no outputSchema (or it could not be compiled here). */
   checkOutput: ValidateFunction | null;
 }
 
@@ -40,7 +39,7 @@ export function catalogOf(manifest: PluginManifest): CatalogTool[] {
     name: t.name,
     prefixedName: `${manifest.slug}__${t.name}`,
     description: t.description,
-    inputSchema: t.inputSchema,
+    inputSchema: { $schema: TOOL_SCHEMA_DIALECT, ...t.inputSchema },
     annotations: { effect: t.effect, confirmation: t.confirmation, idempotent: t.idempotent, permissions: t.permissions },
   }));
 }
@@ -60,7 +59,7 @@ export function prepareVersion(versionId: string, manifest: PluginManifest): Pre
   for (const t of manifest.tools) {
     tools.set(t.name, {
       name: t.name, idempotent: t.idempotent === true, timeoutMs: t.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
-      checkInput: compile(ajv, t.inputSchema), checkOutput: compile(ajv, t.outputSchema),
+      checkOutput: compile(ajv, t.outputSchema),
     });
   }
   return { versionId, version: manifest.version, slug: manifest.slug, toolsUrl: new URL(endpointUrl(manifest.baseUrl, manifest.endpoints.tools)), catalog: catalogOf(manifest), tools, manifest };
