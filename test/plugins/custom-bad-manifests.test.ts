@@ -62,6 +62,11 @@ test('the request itself: both or neither of manifest and manifestUrl, unknown f
   assertWireError(await t.api('POST', o, { token: a.ownerToken, body: { manifest: { ...m, version: '2.0.0' } } }), 409, 'plugin_exists', 'manifest');
   const other = await t.api('POST', `${o}/${ok.json.id}/versions`, { token: a.ownerToken, body: { manifest: { ...m, slug: 'other-slug', version: '1.0.1' } } });
   assert.deepEqual(assertProblems(other, 400, 'invalid_manifest'), ['/slug']);
+  // The schema editors use, served without credentials.
+  const schema = await t.api('GET', '/schemas/plugboard-plugin.schema.json');
+  assert.equal(schema.status, 200);
+  assert.match(schema.headers.get('content-type') ?? '', /application\/schema\+json/);
+  assert.equal(schema.json.$id, 'urn:plugboard:schema:plugboard-plugin:1');
   // http is refused for a base URL outside the allowed networks.
   const pub = await t.api('POST', o, { token: a.ownerToken, body: { manifest: { ...m, slug: 'public-http', baseUrl: 'http://93.184.216.34' } } });
   assert.deepEqual(assertProblems(pub, 400, 'invalid_manifest'), ['/baseUrl']);

@@ -4,7 +4,7 @@
  * secret, and the plugin's call log. Each route is a pipeline: auth and policy → find the plugin
  * (another organisation's is a 404) → validate → use case → presenter. Must never hold business
  * rules (src/control/developer-plugins.ts has them) and never return the signing secret except in
- * the answers that create one.
+ * the answers that create one. Also serves the manifest's JSON Schema (public, for editors).
  */
 import Router from '@koa/router';
 import type Koa from 'koa';
@@ -17,6 +17,7 @@ import {
   submitVersion, versionsOf, withdrawVersion, type DeveloperDeps,
 } from '../../../control/developer-plugins.ts';
 import type { AuthoredPlugin } from '../../../plugins/kinds/custom/plugin-store.ts';
+import { manifestJsonSchema } from '../../../plugins/kinds/custom/manifest.ts';
 import { listOf, pageOf } from '../../presenters/common.ts';
 import { presentAuthoredPlugin, presentRegistered, presentRotated, presentVersion, presentVersionDetail } from '../../presenters/custom-plugins.ts';
 import { presentLogEntry } from '../../presenters/plugin-installations.ts';
@@ -29,6 +30,12 @@ export function developerPluginRoutes(deps: ControlAuthDeps & DeveloperDeps): Ro
   const base = '/organizations/:organizationId/developer/plugins';
   const present = (p: AuthoredPlugin) => presentAuthoredPlugin(p, versionsOf(deps, p));
   const plugin = (ctx: Koa.Context & { params: Record<string, string> }) => getAuthoredPlugin(deps, actorOf(ctx).orgId, ctx.params.pluginId);
+
+  // The published manifest schema, for authors' editors (`"$schema": "<appliance>/schemas/plugboard-plugin.schema.json"`): public, like the file in the repository.
+  router.get('/schemas/plugboard-plugin.schema.json', async function manifestSchema(ctx) {
+    ctx.type = 'application/schema+json';
+    ctx.body = manifestJsonSchema();
+  });
 
   router.get(base, requireOrgAction(deps, 'developer:read'), async function listDeveloperPlugins(ctx) {
     ctx.body = listOf(listAuthoredPlugins(deps, actorOf(ctx).orgId).map(present));
