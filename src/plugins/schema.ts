@@ -6,10 +6,10 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { JsonSchema } from './types.ts';
 
 /** The `$schema` that makes a tool schema read as JSON Schema 2020-12. */
 export const DIALECT_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
-import type { JsonSchema } from './types.ts';
 
 /** Keys that describe the schema document rather than the value; some upstreams reject them. */
 const DOCUMENT_KEYS = new Set(['$schema', '$id', '$comment']);
@@ -47,7 +47,8 @@ export function createArgumentValidator() {
     return fn;
   };
   const compileByContent = (schema: JsonSchema): ValidateFunction | null => {
-    const key = `${schema.$schema === DIALECT_2020_12 ? '2020|' : ''}${JSON.stringify(schema)}`;
+    // `$schema` is part of the text, so a schema read as 2020-12 never shares a draft-07 validator.
+    const key = JSON.stringify(schema);
     let fn = cache.get(key);
     if (fn === undefined) {
       try {
