@@ -40,6 +40,13 @@ import { eventRoutes } from './http/routes/control/events.ts';
 import { createInstallationsRepo, type InstallationsRepo } from './storage/repos/plugin-installations.ts';
 import { createGrantsRepo, type GrantsRepo } from './storage/repos/grants.ts';
 import { createMcpKind, type McpKind } from './plugins/kinds/mcp/kind.ts';
+import { createCustomKind, type CustomKind } from './plugins/kinds/custom/kind.ts';
+import { createManifestFetcher, httpAllowedBy } from './plugins/kinds/custom/manifest-source.ts';
+import { createOperatorTokensRepo, type OperatorTokensRepo } from './storage/repos/operator-tokens.ts';
+import { createInstallationPausesRepo } from './storage/repos/installation-pauses.ts';
+import { developerPluginRoutes } from './http/routes/control/developer-plugins.ts';
+import { pluginInstallationRoutes } from './http/routes/control/plugin-installations.ts';
+import { operatorPluginRoutes } from './http/routes/operator/plugins.ts';
 import { createPluginRuntime, pluginKinds, type PluginRuntime } from './plugins/runtime.ts';
 import { createArgumentValidator } from './plugins/schema.ts';
 import { createToolLimiter } from './plugins/limits.ts';
@@ -77,6 +84,10 @@ export interface App {
   readonly installations: InstallationsRepo;
   /** The MCP plugin kind; `mcp.installations` reads MCP installations with their endpoints. */
   readonly mcp: McpKind;
+  /** The custom plugin kind: authored plugins, installations' settings, the plugin log. */
+  readonly custom: CustomKind;
+  /** The appliance operator's tokens (`/operator/…`). */
+  readonly operatorTokens: OperatorTokensRepo;
   /** Grants (subject → plugin), e.g. a WhatsApp instance's plugins. */
   readonly grants: GrantsRepo;
   readonly runtime: PluginRuntime;
@@ -159,6 +170,9 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const mcp = createMcpKind({
     db, box, installations, policy, log, defaultTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, secrets,
   });
+  const custom = createCustomKind({ db, box, installations, policy, log, maxResultBytes: config.toolResultMaxBytes, secrets });
+  const pauses = createInstallationPausesRepo(db, installations);
+  const operatorTokens = createOperatorTokensRepo(db);
   const queue = createJobQueue(db, {
     backoff: { baseMs: config.workerRetryBaseMs, capMs: config.workerRetryCapMs }, defaultMaxAttempts: config.workerMaxAttempts, secrets,
   });
@@ -168,7 +182,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     publicBaseUrl: config.publicBaseUrl, twilioApiBaseUrl: config.twilioApiBaseUrl, twilioTimeoutMs: config.twilioTimeoutMs,
   });
   const runtime = createPluginRuntime({
-    installations, kinds: pluginKinds(mcp), firstParty: [whatsappToolkit.plugin], validator: createArgumentValidator(), limiter: createToolLimiter(),
+    installations, kinds: pluginKinds(mcp, custom), firstParty: [whatsappToolkit.plugin], validator: createArgumentValidator(), limiter: createToolLimiter(),
     toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, configVersion, secrets, log,
   });
   const loop = createLoopEngine({
@@ -217,11 +231,18 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       memberRoutes(repos),
       keyRoutes(repos, onChange, runtime.pluginIdsOf),
       usageRoutes({ orgs, tokens, usage, recorder }),
-      mcpIntegrationRoutes({ orgs, tokens, installations: mcp.installations, mcp, policy, onChange }),
+      mcpIntegrationRoutes({ orgs, tokens, installations: mcp.installations, mcp, policy, onChange, pausedByOperator: (id) => pauses.get(id) !== null }),
       pluginRoutes({ orgs, tokens, runtime }),
       eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs, shutdownSignal: shutdown.signal, secrets }),
-      whatsappInstanceRoutes({ orgs, tokens, channel: whatsapp, pluginIds: runtime.pluginIdsOf }),
+      whatsappInstanceRoutes({ orgs, tokens, channel: whatsapp, pluginIds: runtime.pluginIdsOf, missingToolkits: custom.missingToolkits }),
       jobRoutes({ orgs, tokens, queue, wake: whatsapp.wake }),
+      // Custom plugins (issue 11): developer area, directory and installations, the operator's routes.
+      developerPluginRoutes({ orgs, tokens, custom, fetchManifest: createManifestFetcher(policy), httpAllowed: httpAllowedBy(policy) }),
+      pluginInstallationRoutes({ orgs, tokens, custom, onChange, grantsOf: (orgId) => grants.listForOrg(orgId) }),
+      operatorPluginRoutes({
+        operatorTokens, custom, installations, pauses, onChange, orgName: (id) => orgs.get(id)?.name ?? null, orgIds: () => orgs.listAll().map((o) => o.id),
+        drop: (kind, id) => runtime.kind(kind)?.drop(id) ?? Promise.resolve(),
+      }),
       twilioWebhookRoutes({
         findInstance: (id) => whatsapp.repos.instances.findForWebhook(id), inbound: whatsapp.inbound, status: whatsapp.status, publicBaseUrl: config.publicBaseUrl,
       }),
@@ -233,7 +254,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
 
   let closing: Promise<void> | null = null;
   return {
-    config, db, log, box, secrets, repos, recorder, bus, server, installations, mcp, grants, runtime, complete, queue, whatsapp,
+    config, db, log, box, secrets, repos, recorder, bus, server, installations, mcp, custom, operatorTokens, grants, runtime, complete, queue, whatsapp,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

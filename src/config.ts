@@ -94,7 +94,7 @@ export const CONFIG_VARIABLES = [
   ['PLUGBOARD_TOOL_TIMEOUT_MS', '30000', 'Timeout of one tool call.'],
   ['PLUGBOARD_TOOL_RESULT_MAX_BYTES', '32768', 'Tool results longer than this are truncated with a visible marker.'],
   ['PLUGBOARD_TOOL_CONCURRENCY', '4', 'Tool calls of one turn run at most this many at a time.'],
-  ['PLUGBOARD_MCP_ALLOWED_NETWORKS', '(none)', 'CIDRs where MCP servers may live besides public addresses, e.g. 10.0.0.0/8,127.0.0.0/8.'],
+  ['PLUGBOARD_MCP_ALLOWED_NETWORKS', '(none)', 'CIDRs where MCP servers and custom plugins may live besides public addresses, e.g. 10.0.0.0/8,127.0.0.0/8 (custom plugins may use plain http only there).'],
   ['PLUGBOARD_SSE_KEEPALIVE_MS', '10000', 'Interval of SSE comment keep-alives while tools run and on live event streams.'],
   ['PLUGBOARD_PUBLIC_BASE_URL', 'http://<host>:<port>', 'Public origin Twilio calls: webhook URLs and signature checks use it.'],
   ['PLUGBOARD_TWILIO_API_BASE_URL', 'https://api.twilio.com', 'Origin of Twilio\'s REST API (a proxy, or a fake in tests).'],

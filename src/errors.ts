@@ -29,6 +29,8 @@ export interface AppErrorInit {
   param?: string | null;
   headers?: Record<string, string>;
   cause?: unknown;
+  /** Every defect found, when the request was a whole document (a plugin manifest, an install's config). */
+  problems?: Array<{ path: string; message: string }>;
 }
 
 /** An error whose message is safe to return to the client as it is. */
@@ -38,6 +40,7 @@ export class AppError extends Error {
   readonly type: ErrorTypeValue;
   readonly param: string | null;
   readonly headers: Record<string, string>;
+  readonly problems: Array<{ path: string; message: string }> | undefined;
 
   constructor(init: AppErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -47,6 +50,7 @@ export class AppError extends Error {
     this.type = init.type;
     this.param = init.param ?? null;
     this.headers = init.headers ?? {};
+    this.problems = init.problems;
   }
 }
 
@@ -54,7 +58,9 @@ export class AppError extends Error {
 export type WireError = ApiErrorBody;
 
 export function toWireError(err: AppError): ApiErrorBody {
-  return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
+  const error: ApiErrorBody['error'] = { message: err.message, type: err.type, param: err.param, code: err.code };
+  if (err.problems) error.problems = err.problems;
+  return { error };
 }
 
 export function internalWireError(requestId: string): ApiErrorBody {

@@ -9,13 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import type { App } from './app.ts';
-import { MasterKeyError } from './storage/secret-box.ts';
+import { MasterKeyError, type SecretBox } from './storage/secret-box.ts';
 import { createOrganizationsRepo, Roles, type Role } from './storage/repos/organizations.ts';
 import { createControlTokensRepo } from './storage/repos/control-tokens.ts';
 import { createGatewayKeysRepo } from './storage/repos/gateway-keys.ts';
 import { addMemberWithToken, createOrganizationWithOwner, type TenancyRepos } from './control/organizations.ts';
 import { migrate } from './storage/migrate.ts';
-import { openDb } from './storage/db.ts';
+import { openDb, type Db } from './storage/db.ts';
 import { need, parseCommandLine, UsageError } from './cli/commands.ts';
 
 /** A command that cannot do what was asked, for a reason the operator can fix (exit 1, no stack). */
@@ -42,15 +42,19 @@ function requireData(config: Config): void {
 }
 
 /** The whole application graph is loaded only by the commands that need it: help and usage errors stay instant. */
-async function withRepos<T>(config: Config, fn: (r: TenancyRepos) => T): Promise<T> {
+async function withStorage<T>(config: Config, fn: (db: Db, box: SecretBox) => T): Promise<T> {
   requireData(config);
   const { openStorage } = await import('./app.ts');
-  const { db } = openStorage(config, { createKey: true });
+  const { db, box } = openStorage(config, { createKey: true });
   try {
-    return fn({ db, orgs: createOrganizationsRepo(db), tokens: createControlTokensRepo(db), keys: createGatewayKeysRepo(db) });
+    return fn(db, box);
   } finally {
     db.close();
   }
+}
+
+async function withRepos<T>(config: Config, fn: (r: TenancyRepos) => T): Promise<T> {
+  return withStorage(config, (db) => fn({ db, orgs: createOrganizationsRepo(db), tokens: createControlTokensRepo(db), keys: createGatewayKeysRepo(db) }));
 }
 
 /**
@@ -238,6 +242,16 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
+      // Custom plugins (issue 11): cli/plugins.ts.
+      if (command.startsWith('plugin ') || command.startsWith('operator ')) {
+        const { runPluginCli } = await import('./cli/plugins.ts');
+        return runPluginCli({
+          config, command, values, positionals: parsed.positionals, out: (data, human) => out(json, data, human), withStorage: (fn) => withStorage(config, fn),
+          fail: (message) => {
+            throw new CliError(message);
+          },
+        });
+      }
       throw new UsageError(`unknown command '${command}'.`, "Run 'plugboard help' for the list of commands.");
   }
 }

@@ -16,6 +16,8 @@ export interface CommandSpec {
   readonly args: string;
   readonly summary: string;
   readonly options: Readonly<Record<string, OptionType>>;
+  /** The one positional argument the command takes (e.g. `plugin validate <file|url>`), by name. */
+  readonly positional?: string;
 }
 
 const json = { json: 'boolean' } as const;
@@ -33,6 +35,14 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'key list', args: '--org ID [--json]', summary: 'list gateway keys', options: { ...json, org: 'string' } },
   { name: 'key revoke', args: '--org ID --id KEY_ID [--json]', summary: 'revoke a gateway key', options: { ...json, org: 'string', id: 'string' } },
   { name: 'backup', args: '--to FILE [--force] [--json]', summary: 'online backup of the database to a new file (mode 0600); --force overwrites', options: { ...json, to: 'string', force: 'boolean' } },
+  // Custom plugins (issue 11): manifest validation for authors, the operator's review queue and tokens.
+  { name: 'plugin validate', args: '<file|url> [--json]', summary: 'check a plugin manifest offline and print every problem with its path (exit 1 on problems)', options: json, positional: 'file|url' },
+  { name: 'plugin review list', args: '[--json]', summary: 'plugin versions waiting for the operator\'s review', options: json },
+  { name: 'plugin review approve', args: '--id VERSION_ID [--note N] [--json]', summary: 'publish a submitted plugin version in the directory', options: { ...json, id: 'string', note: 'string' } },
+  { name: 'plugin review reject', args: '--id VERSION_ID --reason R [--json]', summary: 'reject a submitted plugin version (the developer reads the reason)', options: { ...json, id: 'string', reason: 'string' } },
+  { name: 'operator token create', args: '--name N [--json]', summary: 'create an operator token (pbo_…, printed once) for /operator routes and the TUI', options: { ...json, name: 'string' } },
+  { name: 'operator token list', args: '[--json]', summary: 'list operator tokens', options: json },
+  { name: 'operator token revoke', args: '--id TOKEN_ID [--json]', summary: 'revoke an operator token', options: { ...json, id: 'string' } },
 ];
 
 /** Commands with subcommands (`org create`, `key list`, …). */
@@ -40,6 +50,7 @@ export const GROUPS = [...new Set(COMMANDS.filter((c) => c.name.includes(' ')).m
 
 const GROUP_SUMMARY: Record<string, string> = {
   org: 'organisations', member: 'members of an organisation', token: 'control-panel tokens', key: 'gateway keys',
+  plugin: 'custom plugins: manifest validation and the review queue', operator: 'the appliance operator\'s tokens',
 };
 
 /** A mistake on the command line: a short message and one hint line (exit 2). */
@@ -73,7 +84,7 @@ export function usage(): string {
 
 /** Help of one group (`plugboard help key`) or one command (`plugboard help backup`); null when there is no such thing. */
 export function helpFor(topic: string): string | null {
-  const group = COMMANDS.filter((c) => c.name.split(' ')[0] === topic || c.name === topic);
+  const group = COMMANDS.filter((c) => c.name.split(' ')[0] === topic || c.name === topic || c.name.startsWith(`${topic} `));
   if (!group.length) return null;
   const title = GROUP_SUMMARY[topic] ? `plugboard ${topic}: ${GROUP_SUMMARY[topic]}` : `plugboard ${topic}`;
   return [title, '', 'Usage:', lines(group.map((c) => ({ ...c, name: `plugboard ${c.name}` }))), ''].join('\n');
@@ -82,7 +93,7 @@ export function helpFor(topic: string): string | null {
 export type Parsed =
   | { kind: 'help'; text: string; exitCode: 0 | 2; toStderr: boolean }
   | { kind: 'version' }
-  | { kind: 'run'; command: string; values: Record<string, string | boolean | undefined> };
+  | { kind: 'run'; command: string; values: Record<string, string | boolean | undefined>; positionals: string[] };
 
 const hintFor = (topic: string): string => `Run 'plugboard help ${topic}' for its usage.`;
 
@@ -122,19 +133,31 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     if (second === undefined) return { kind: 'help', text: `plugboard ${first}: a subcommand is required.\n\n${text}`, exitCode: 2, toStderr: true };
     return { kind: 'help', text, exitCode: 0, toStderr: false };
   }
-  const name = isGroup ? `${first} ${second}` : first;
-  const args = isGroup ? rest : [second, ...rest].filter((a): a is string => a !== undefined);
+  // Three-word commands (`plugin review list`) first, then two-word ones.
+  const three = isGroup && rest[0] !== undefined ? `${first} ${second} ${rest[0]}` : null;
+  const deep = three !== null && COMMANDS.some((c) => c.name === three);
+  const name = deep ? three! : isGroup ? `${first} ${second}` : first;
+  const args = deep ? rest.slice(1) : isGroup ? rest : [second, ...rest].filter((a): a is string => a !== undefined);
   const spec = COMMANDS.find((c) => c.name === name);
   if (!spec) {
+    const subgroup = COMMANDS.filter((c) => c.name.startsWith(`${name} `));
+    if (isGroup && subgroup.length > 0) {
+      const text = [`plugboard ${name}: a subcommand is required.`, '', 'Usage:', lines(subgroup.map((c) => ({ ...c, name: `plugboard ${c.name}` }))), ''].join('\n');
+      return { kind: 'help', text, exitCode: 2, toStderr: true };
+    }
     throw new UsageError(`unknown command '${name}'.`, isGroup ? hintFor(first) : "Run 'plugboard help' for the list of commands.");
   }
   if (args.includes('--help') || args.includes('-h')) return { kind: 'help', text: helpFor(name)!, exitCode: 0, toStderr: false };
   const options: Record<string, { type: OptionType }> = {};
   for (const [k, type] of Object.entries(spec.options)) options[k] = { type };
   try {
-    const { values } = parseArgs({ args: joinDashValues(args, spec), options, strict: true, allowPositionals: false });
-    return { kind: 'run', command: name, values: values as Record<string, string | boolean | undefined> };
+    const { values, positionals } = parseArgs({ args: joinDashValues(args, spec), options, strict: true, allowPositionals: spec.positional !== undefined });
+    if (spec.positional !== undefined && positionals.length !== 1) {
+      throw new UsageError(`${name}: ${positionals.length === 0 ? `<${spec.positional}> is required` : `takes one <${spec.positional}>, not ${positionals.length}`}.`, hintFor(name));
+    }
+    return { kind: 'run', command: name, values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     const raw = (err as Error).message;
     const unknown = /Unknown option '([^']+)'/.exec(raw)?.[1];
     const positional = /Unexpected argument '([^']+)'/.exec(raw)?.[1];

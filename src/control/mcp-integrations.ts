@@ -21,6 +21,8 @@ export interface McpIntegrationDeps {
   policy: NetworkPolicy;
   /** Drops cached gateway state that depends on the organisation's plugins. */
   onChange(): void;
+  /** Whether the appliance operator paused the installation (then only the operator resumes it). */
+  pausedByOperator?(installationId: string): boolean;
 }
 
 export interface InstallInput {
@@ -81,6 +83,9 @@ export async function installMcpIntegration(d: McpIntegrationDeps, orgId: string
  * keeps the update and shows in the health fields. A disabled integration loses its connection.
  */
 export async function updateMcpIntegration(d: McpIntegrationDeps, cur: Installation, input: UpdateInput): Promise<Installation> {
+  if (input.status === 'active' && d.pausedByOperator?.(cur.id)) {
+    throw conflict('The appliance operator paused this integration; only the operator can resume it.', 'paused_by_operator', 'status');
+  }
   if (input.slug && input.slug !== cur.slug) assertSlugFree(d, cur.orgId, input.slug);
   if (input.url) await checkUrl(input.url, d.policy);
   let inst = d.installations.update(cur.orgId, cur.id, input);

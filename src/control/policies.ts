@@ -24,6 +24,14 @@ export const POLICY = {
   'instances:write': ADMINS,
   'jobs:read': ALL,
   'jobs:write': ADMINS,
+  // Custom plugins (issue 11): the developer area of the authoring organisation, the directory,
+  // installations (an owner consents to an upgrade that asks for more) and their logs.
+  'developer:read': ADMINS,
+  'developer:write': ADMINS,
+  'directory:read': ALL,
+  'plugin-installations:read': ALL,
+  'plugin-installations:write': ADMINS,
+  'plugin-installations:consent': OWNER,
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof POLICY;

@@ -15,6 +15,13 @@ export async function readJson(ctx: { req: IncomingMessage }): Promise<Record<st
   return parseJsonObject(await readRawBody(ctx.req, CONTROL_BODY_LIMIT));
 }
 
+/** Like readJson, for action routes whose body is optional: no body at all (no Content-Length or 0, not chunked) is `{}`. */
+export async function readOptionalJson(ctx: { req: IncomingMessage }): Promise<Record<string, unknown>> {
+  const h = ctx.req.headers;
+  if (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')) return {};
+  return readJson(ctx);
+}
+
 export async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {

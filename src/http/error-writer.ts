@@ -30,7 +30,12 @@ export function safeWireError(err: unknown, requestId: string, secrets: Redactor
   const clean = (v: string | null): string | null => (v === null ? null : secrets.redact(v));
   return {
     status: err.status,
-    wire: { error: { message: secrets.redact(error.message), type: secrets.redact(error.type), param: clean(error.param), code: clean(error.code) } },
+    wire: {
+      error: {
+        message: secrets.redact(error.message), type: secrets.redact(error.type), param: clean(error.param), code: clean(error.code),
+        ...(error.problems && { problems: error.problems.map((p) => ({ path: secrets.redact(p.path), message: secrets.redact(p.message) })) }),
+      },
+    },
   };
 }
 

@@ -9,7 +9,8 @@
 
 /** Every error answer: `{"error": {...}}` (OpenAI's shape, shared by /v1 and the control panel). */
 export interface ApiErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
+  /** `problems`: every defect found, for answers that check a whole document (e.g. a plugin manifest). */
+  error: { message: string; type: string; param: string | null; code: string | null; problems?: Array<{ path: string; message: string }> };
 }
 
 export interface ListResponse<T> {
@@ -374,3 +375,5 @@ export interface JobStats {
 export interface JobList extends ListResponse<Job> {
   stats: JobStats;
 }
+
+export type * from './api-custom-plugins.ts';

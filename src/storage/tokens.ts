@@ -1,11 +1,13 @@
 /**
- * Secret formats for gateway keys and control-panel tokens: random, prefixed so leak scanners
+ * Secret formats for gateway keys, control-panel tokens and operator tokens: random, prefixed so leak scanners
  * can find them, and stored only as SHA-256 hashes (they are high-entropy, so no slow hash).
  */
 import crypto from 'node:crypto';
 
 export const GATEWAY_KEY_PREFIX = 'pb_live_';
 export const CONTROL_TOKEN_PREFIX = 'pbc_';
+/** The appliance operator's tokens (`plugboard operator token create`). */
+export const OPERATOR_TOKEN_PREFIX = 'pbo_';
 
 export interface MintedSecret {
   secret: string;

@@ -6,7 +6,9 @@
  * reach — upstream 4xx (JSON and streaming, with and without plugins), 5xx, mid-stream errors and
  * echoing answers, MCP tool errors, thrown tool errors, connect and install failures, Twilio send
  * errors through the plugin and through the reply worker until its job is dead, control-panel and
- * auth errors. Then every canary, in its plain, URL-encoded and base64 forms, is looked for in
+ * auth errors, a custom plugin whose endpoint quotes its config secret, the call's signature and its
+ * own signing secret in results and errors, the plugin logs, and operator routes with a wrong
+ * operator token. Then every canary, in its plain, URL-encoded and base64 forms, is looked for in
  * every response body and header received, the captured log lines, the live-events stream, the
  * usage rows, jobs, installations and instances read through the API, what the model was sent, and
  * every raw file in the data directory (plugboard.db, -wal, -shm, usage.journal) but the master key file.
@@ -21,6 +23,7 @@ import { startMcpTestServer } from '../fakes/mcp/test-server.ts';
 import { fakeSid, startFakeTwilio } from '../fakes/twilio-api.ts';
 import { deliverTwilioWebhook, inboundParams } from '../fakes/twilio-webhooks.ts';
 import { waitFor } from '../helpers/factories.ts';
+import { startPluginServer, testManifest } from '../plugins/custom/helpers.ts';
 
 const PUBLIC_BASE = 'https://pb.example.com';
 const SENDER = 'whatsapp:+14155550100';
@@ -33,6 +36,7 @@ const CANARY = {
   mcpHeader: 'cnry-mcpheader-m1n3b5v7c9x2',
   mcpWrong: 'cnry-mcpwrong-h5g3f1d9s7a6',
   twilioToken: 'cnry-twilio-p4o2i8u6y1t3r5',
+  pluginConfig: 'cnry-plugincfg-w2e4r6t8y0u1',
 };
 
 interface Seen {
@@ -210,6 +214,34 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
   await chat('wrong key', `${tooledKey}x`, {});
   await chat('bad body', tooledKey, { messages: CANARY.upstreamKey });
 
+  // 7. A custom plugin whose endpoint quotes what it received (its config secret, the signature) and its own signing secret.
+  await using echo = await startPluginServer(({ rawBody, headers }) => {
+    const quoted = `${rawBody} signed ${String(headers['webhook-signature'])} with ${echo.secrets[0]} (${echo.secrets[0]?.slice(6)})`;
+    return JSON.parse(rawBody).tool === 'lookup_order' ? { json: { status: 'found', eta: quoted } } : { status: 500, json: { error: { message: quoted } } };
+  });
+  const registered = await t.api('POST', `/organizations/${tooled.orgId}/developer/plugins`, { token: tooled.ownerToken, body: { manifest: testManifest(echo.origin) } });
+  assert.equal(registered.status, 201, registered.text);
+  const signingSecret = registered.json.signingSecret as string;
+  echo.secrets = [signingSecret];
+  const customInst = await call('install custom plugin', 'POST', `/organizations/${tooled.orgId}/plugin-installations`, {
+    ...owner(''), body: { pluginId: registered.json.id, config: { api_key: CANARY.pluginConfig }, acceptedPermissions: ['orders:orders:read', 'orders:notes:write'] },
+  });
+  assert.equal(customInst.status, 201, customInst.text);
+  upstream.script(
+    { json: chatCompletion({ toolCalls: [{ name: 'orders__lookup_order', arguments: { orderNumber: 'A-1001' } }, { name: 'orders__add_note', arguments: { orderNumber: 'A-1001', note: 'hi' } }] }) },
+    { json: chatCompletion({ content: 'done' }) },
+  );
+  assert.equal((await chat('custom plugin tools', tooledKey, {})).status, 200);
+  assert.equal(echo.calls.length, 2);
+  assert.ok(echo.calls.every((c) => c.verified !== null && c.rawBody.includes(CANARY.pluginConfig)), 'the plugin received its config secret, signed');
+  const opToken = t.app.operatorTokens.create('canary ops').secret;
+  await call('operator wrong token', 'GET', '/operator/plugin-reviews', { token: `${opToken}x` });
+  await call('operator logs', 'GET', `/operator/plugin-logs?pluginId=${registered.json.id}`, { token: opToken });
+  await call('plugin logs', 'GET', `/organizations/${tooled.orgId}/plugin-installations/${customInst.json.id}/logs`, owner(''));
+  await call('developer logs', 'GET', `/organizations/${tooled.orgId}/developer/plugins/${registered.json.id}/logs`, owner(''));
+  await call('custom installation', 'GET', `/organizations/${tooled.orgId}/plugin-installations/${customInst.json.id}`, owner(''));
+  await call('developer plugin', 'GET', `/organizations/${tooled.orgId}/developer/plugins/${registered.json.id}`, owner(''));
+
   // Everything members can read back.
   t.app.recorder.flush();
   for (const org of [plain, tooled]) {
@@ -256,6 +288,9 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
     ['control token (member)', forms(member.token)],
     ['control token (other owner)', forms(plain.ownerToken)],
     ['master key', [masterKey.toString('hex'), masterKey.toString('base64').replace(/=+$/, ''), masterKey.toString('base64url')]],
+    ['custom plugin config secret', forms(CANARY.pluginConfig)],
+    ['plugin signing secret', [...forms(signingSecret), signingSecret.slice(6).replace(/=+$/, '')]],
+    ['operator token', forms(opToken)],
   ];
   const leaks: string[] = [];
   for (const { where, text } of seen) {
@@ -281,6 +316,7 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
     assert.match(toolResults, new RegExp(`tool=\\\\"${tool}\\\\"`), `${tool} ran`);
   }
   assert.match(toolResults, /\[redacted\]/);
+  assert.match(toolResults, /orders__lookup_order[\s\S]*\[redacted\]/, 'the plugin quoted its secrets, redacted');
   assert.match(String(dead.lastError), /\[redacted\]/, 'the job error quoted the token, redacted');
   assert.ok(quoted(/^log/) > 0, 'log lines quoted secrets, redacted');
 });

@@ -31,6 +31,8 @@ const DEFAULT_PAGE = 50;
 export interface WhatsAppInstanceRouteDeps extends ControlAuthDeps {
   channel: Pick<WhatsAppChannel, 'repos' | 'clients' | 'webhookUrl' | 'statusCallbackUrl'>;
   pluginIds: PluginIdLister;
+  /** Toolkit requirements a grant set leaves unmet (custom plugins). */
+  missingToolkits?: GrantDeps['missingToolkits'];
 }
 
 /** The instance, grant, conversation and message routes under `/organizations/{id}/whatsapp-instances`. */
@@ -38,7 +40,7 @@ export function whatsappInstanceRoutes(deps: WhatsAppInstanceRouteDeps): Router 
   const router = new Router();
   const { instances, grants, customers, messages } = deps.channel.repos;
   const instanceDeps: WhatsAppInstanceDeps = { instances, dropClient: (id) => deps.channel.clients.drop(id) };
-  const grantDeps: GrantDeps = { grants, pluginIds: deps.pluginIds };
+  const grantDeps: GrantDeps = { grants, pluginIds: deps.pluginIds, missingToolkits: deps.missingToolkits };
   const conversationDeps: ConversationDeps = { customers, messages };
   const base = '/organizations/:organizationId/whatsapp-instances';
   const present = (i: WhatsAppInstance) => presentInstance(i, { webhookUrl: deps.channel.webhookUrl(i.id), statusCallbackUrl: deps.channel.statusCallbackUrl(i.id) });
