@@ -59,6 +59,11 @@ import { applianceWorkerPrefix, createWhatsAppChannel, type WhatsAppChannel } fr
 import { whatsappInstanceRoutes } from './http/routes/control/whatsapp-instances.ts';
 import { jobRoutes } from './http/routes/control/jobs.ts';
 import { twilioWebhookRoutes } from './http/routes/twilio-webhook.ts';
+import { createEcommerceToolkit, type EcommerceToolkit } from './toolkits/ecommerce/index.ts';
+import { createPaymentsToolkit, type PaymentsToolkit } from './toolkits/payments/index.ts';
+import { commerceRoutes } from './http/routes/control/commerce.ts';
+import { paymentRoutes } from './http/routes/control/payments.ts';
+import { paymentPublicRoutes } from './http/routes/payments-public.ts';
 
 export interface AppOptions {
   /** Log destination (tests capture it); stdout by default. */
@@ -97,6 +102,9 @@ export interface App {
   readonly queue: JobQueue;
   /** The WhatsApp channel (inbound and status use cases, reply worker) over its toolkit (`whatsapp.toolkit`: plugin, repos, sending). */
   readonly whatsapp: WhatsAppChannel;
+  /** The E-Commerce toolkit (catalogue, orders, after-sale requests) and the Payments toolkit (bindings, payments, refunds, its worker). */
+  readonly ecommerce: EcommerceToolkit;
+  readonly payments: PaymentsToolkit;
   /** Starts listening, then the reply worker; resolves with the bound URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: stop accepting, let in-flight requests finish (bounded), close everything. */
@@ -181,8 +189,15 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     db, box, masterKey, grants, log,
     publicBaseUrl: config.publicBaseUrl, twilioApiBaseUrl: config.twilioApiBaseUrl, twilioTimeoutMs: config.twilioTimeoutMs,
   });
+  const ecommerce = createEcommerceToolkit({ db, grants, log, bus });
+  const payments = createPaymentsToolkit({
+    db, box, grants, queue, log, bus, ecommerce, sendToCustomer: whatsappToolkit.sendToCustomer,
+    publicBaseUrl: config.publicBaseUrl, stripeApiBaseUrl: config.stripeApiBaseUrl, pollIntervalMs: config.paymentsPollMs,
+    rateLimitDelayMs: Math.min(config.workerRetryBaseMs * 5, config.workerRetryCapMs),
+    worker: { enabled: config.workerEnabled, concurrency: config.workerConcurrency, pollMs: config.workerPollMs, leaseMs: config.workerLeaseMs, idPrefix: applianceWorkerPrefix(config.dbFile) },
+  });
   const runtime = createPluginRuntime({
-    installations, kinds: pluginKinds(mcp, custom), firstParty: [whatsappToolkit.plugin], validator: createArgumentValidator(), limiter: createToolLimiter(),
+    installations, kinds: pluginKinds(mcp, custom), firstParty: [whatsappToolkit.plugin, ecommerce.plugin, payments.plugin], validator: createArgumentValidator(), limiter: createToolLimiter(),
     toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, configVersion, secrets, log,
   });
   const loop = createLoopEngine({
@@ -235,7 +250,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       pluginRoutes({ orgs, tokens, runtime }),
       eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs, shutdownSignal: shutdown.signal, secrets }),
       whatsappInstanceRoutes({ orgs, tokens, channel: whatsapp, pluginIds: runtime.pluginIdsOf, missingToolkits: custom.missingToolkits }),
-      jobRoutes({ orgs, tokens, queue, wake: whatsapp.wake }),
+      jobRoutes({ orgs, tokens, queue, wake: () => { whatsapp.wake(); payments.jobs.wake(); } }),
       // Custom plugins (issue 11): developer area, directory and installations, the operator's routes.
       developerPluginRoutes({ orgs, tokens, custom, fetchManifest: createManifestFetcher(policy), httpAllowed: httpAllowedBy(policy) }),
       pluginInstallationRoutes({ orgs, tokens, custom, onChange, grantsOf: (orgId) => grants.listForOrg(orgId) }),
@@ -246,6 +261,9 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       twilioWebhookRoutes({
         findInstance: (id) => whatsapp.repos.instances.findForWebhook(id), inbound: whatsapp.inbound, status: whatsapp.status, publicBaseUrl: config.publicBaseUrl,
       }),
+      commerceRoutes({ orgs, tokens, ecommerce, payments, log }),
+      paymentRoutes({ orgs, tokens, payments }),
+      paymentPublicRoutes({ webhook: payments.webhook, sandboxPayment: (ref) => payments.store.sandboxByRef(ref) }),
     ],
   });
   const server = http.createServer({ keepAliveTimeout: 65_000 }, dispatch(koa, rawRoutes));
@@ -254,7 +272,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
 
   let closing: Promise<void> | null = null;
   return {
-    config, db, log, box, secrets, repos, recorder, bus, server, installations, mcp, custom, operatorTokens, grants, runtime, complete, queue, whatsapp,
+    config, db, log, box, secrets, repos, recorder, bus, server, installations, mcp, custom, operatorTokens, grants, runtime, complete, queue, whatsapp, ecommerce, payments,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -263,7 +281,11 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
           const addr = server.address() as AddressInfo;
           if (!selfPorts.includes(addr.port)) selfPorts.push(addr.port);
           const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-          if (!shuttingDown) whatsapp.start();
+          if (!shuttingDown) {
+            whatsapp.start();
+            // After the channel: its start hands back the jobs a killed process left running (payments' too).
+            payments.start();
+          }
           resolve(`http://${host}:${addr.port}`);
         });
       });
@@ -279,7 +301,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
         const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
         // The reply worker drains alongside the HTTP server: stop claiming, finish or release within the grace period.
-        await Promise.all([wasListening ? closed : undefined, whatsapp.stop(config.shutdownTimeoutMs)]);
+        await Promise.all([wasListening ? closed : undefined, whatsapp.stop(config.shutdownTimeoutMs), payments.stop(config.shutdownTimeoutMs)]);
         clearInterval(sweep);
         clearTimeout(timer);
         await runtime.closeAll();

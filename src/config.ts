@@ -62,6 +62,11 @@ export interface Config {
   readonly twilioTimeoutMs: number;
   /** Messages of a customer's history the reply worker sends to the model. */
   readonly whatsappHistoryMessages: number;
+  // E-Commerce and Payments toolkits
+  /** Origin of Stripe's REST API (a proxy, or a fake in tests). */
+  readonly stripeApiBaseUrl: string;
+  /** Interval at which a pending payment is looked up again at its provider (the safety net for lost webhooks). */
+  readonly paymentsPollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -107,6 +112,9 @@ export const CONFIG_VARIABLES = [
   ['PLUGBOARD_WORKER_RETRY_CAP_MS', '300000', 'Longest retry delay of a reply job.'],
   ['PLUGBOARD_TWILIO_TIMEOUT_MS', '15000', 'Timeout of one Twilio REST call; a timed-out send is reconciled before it is retried.'],
   ['PLUGBOARD_WHATSAPP_HISTORY_MESSAGES', '20', 'Recent messages of a customer the reply worker gives the model (1–200).'],
+  // E-Commerce and Payments toolkits
+  ['PLUGBOARD_STRIPE_API_BASE_URL', 'https://api.stripe.com', 'Origin of Stripe\'s REST API for Stripe payment bindings (a proxy, or a fake in tests; plain http only to loopback).'],
+  ['PLUGBOARD_PAYMENTS_POLL_MS', '300000', 'Interval at which a pending payment is looked up at its provider again, until it is final (the safety net for lost webhooks).'],
 ] as const;
 
 const KNOWN = new Set<string>(CONFIG_VARIABLES.map(([name]) => name));
@@ -179,6 +187,9 @@ export function loadConfig(env: Source = process.env): Config {
     workerRetryCapMs: p.int('PLUGBOARD_WORKER_RETRY_CAP_MS', 300_000, 10, 86_400_000),
     twilioTimeoutMs: p.int('PLUGBOARD_TWILIO_TIMEOUT_MS', 15_000, 100, 600_000),
     whatsappHistoryMessages: p.int('PLUGBOARD_WHATSAPP_HISTORY_MESSAGES', 20, 1, 200),
+    // E-Commerce and Payments toolkits
+    stripeApiBaseUrl: p.url('PLUGBOARD_STRIPE_API_BASE_URL', 'https://api.stripe.com').replace(/\/+$/, ''),
+    paymentsPollMs: p.int('PLUGBOARD_PAYMENTS_POLL_MS', 300_000, 50, 86_400_000),
   };
   for (const name of Object.keys(src)) {
     if (name.startsWith('PLUGBOARD_') && !KNOWN.has(name)) problems.push(`${name} is not a Plugboard setting`);

@@ -32,6 +32,12 @@ export const POLICY = {
   'plugin-installations:read': ALL,
   'plugin-installations:write': ADMINS,
   'plugin-installations:consent': OWNER,
+  // E-Commerce and Payments toolkits: catalogue, orders, after-sale requests, payments, refunds; owners bind providers.
+  'commerce:read': ALL,
+  'commerce:write': ADMINS,
+  'payments:read': ALL,
+  'payments:write': ADMINS,
+  'payments:bind': OWNER,
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof POLICY;

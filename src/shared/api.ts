@@ -377,3 +377,4 @@ export interface JobList extends ListResponse<Job> {
 }
 
 export type * from './api-custom-plugins.ts';
+export type * from './api-commerce.ts';

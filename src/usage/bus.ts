@@ -3,9 +3,10 @@
  * Subscribers are per organisation; a slow subscriber never blocks the request path.
  */
 import { EventEmitter } from 'node:events';
+import type { CommerceLiveEventType } from '../shared/api-commerce.ts';
 
 export interface LiveEvent {
-  type: 'request_started' | 'model_turn' | 'tool_call_started' | 'tool_call_finished' | 'final_answer' | 'loop_cap_reached' | 'request_failed';
+  type: 'request_started' | 'model_turn' | 'tool_call_started' | 'tool_call_finished' | 'final_answer' | 'loop_cap_reached' | 'request_failed' | CommerceLiveEventType;
   orgId: string;
   requestId: string;
   at: number;

@@ -225,6 +225,24 @@ function orgRoutes(orgId: string, ids: { memberId: string; keyId: string }): Arr
     { method: 'PATCH', path: `${o}/mcp-integrations/${ids.keyId}`, body: {} },
     { method: 'DELETE', path: `${o}/mcp-integrations/${ids.keyId}` },
     { method: 'POST', path: `${o}/mcp-integrations/${ids.keyId}/refresh` },
+    // E-Commerce and Payments.
+    { method: 'GET', path: `${o}/products` },
+    { method: 'POST', path: `${o}/products`, body: { sku: 'X1', name: 'x', priceMinor: 100, currency: 'EUR' } },
+    { method: 'PATCH', path: `${o}/products/${ids.keyId}`, body: { priceMinor: 1 } },
+    { method: 'DELETE', path: `${o}/products/${ids.keyId}` },
+    { method: 'GET', path: `${o}/orders` },
+    { method: 'POST', path: `${o}/orders/${ids.keyId}/cancel` },
+    { method: 'POST', path: `${o}/orders/${ids.keyId}/fulfill` },
+    { method: 'GET', path: `${o}/after-sale-requests` },
+    { method: 'POST', path: `${o}/after-sale-requests/${ids.keyId}/resolve`, body: { resolution: 'x' } },
+    { method: 'GET', path: `${o}/payment-binding` },
+    { method: 'PUT', path: `${o}/payment-binding`, body: { provider: 'sandbox' } },
+    { method: 'PATCH', path: `${o}/payment-binding`, body: { settings: { refundsRequireApproval: false } } },
+    { method: 'GET', path: `${o}/payments` },
+    { method: 'POST', path: `${o}/payments/${ids.keyId}/mark-paid` },
+    { method: 'POST', path: `${o}/payments/${ids.keyId}/refunds`, body: {} },
+    { method: 'GET', path: `${o}/refunds` },
+    { method: 'POST', path: `${o}/refunds/${ids.keyId}/approve` },
   ];
 }
 

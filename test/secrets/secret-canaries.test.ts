@@ -24,6 +24,8 @@ import { fakeSid, startFakeTwilio } from '../fakes/twilio-api.ts';
 import { deliverTwilioWebhook, inboundParams } from '../fakes/twilio-webhooks.ts';
 import { waitFor } from '../helpers/factories.ts';
 import { startPluginServer, testManifest } from '../plugins/custom/helpers.ts';
+import { startFakeStripe } from '../fakes/stripe-api.ts';
+import { sendStripeWebhook } from '../fakes/stripe-webhooks.ts';
 
 const PUBLIC_BASE = 'https://pb.example.com';
 const SENDER = 'whatsapp:+14155550100';
@@ -37,6 +39,9 @@ const CANARY = {
   mcpWrong: 'cnry-mcpwrong-h5g3f1d9s7a6',
   twilioToken: 'cnry-twilio-p4o2i8u6y1t3r5',
   pluginConfig: 'cnry-plugincfg-w2e4r6t8y0u1',
+  stripeKey: 'sk_test_cnrystripeQ7w3e9r1t5y8u2',
+  stripeWrongKey: 'sk_test_cnrystripewrongH5g3f1d9s7',
+  stripeWhsec: 'whsec_cnrywhsecZ8x6c4v2b0n1m3',
 };
 
 interface Seen {
@@ -57,12 +62,14 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
   await using alpha = await startMcpTestServer({ requireBearer: CANARY.mcpBearer, echoCredentials: true, streamableOnly: true });
   await using beta = await startMcpTestServer({ requireHeader: { name: 'X-Api-Key', value: CANARY.mcpHeader }, echoCredentials: true, streamableOnly: true });
   await using twilio = await startFakeTwilio({ accounts: { [twilioSid]: CANARY.twilioToken } });
+  await using stripe = await startFakeStripe({ accounts: [{ secretKey: CANARY.stripeKey }] });
   await using t = await startApp({
     PLUGBOARD_UPSTREAM_BASE_URL: upstream.url,
     PLUGBOARD_UPSTREAM_API_KEY: CANARY.upstreamKey,
     PLUGBOARD_MASTER_KEY: masterKey.toString('hex'),
     PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8',
     PLUGBOARD_TWILIO_API_BASE_URL: twilio.origin,
+    PLUGBOARD_STRIPE_API_BASE_URL: stripe.origin,
     PLUGBOARD_PUBLIC_BASE_URL: PUBLIC_BASE,
     PLUGBOARD_WORKER_POLL_MS: '20',
     PLUGBOARD_WORKER_RETRY_BASE_MS: '20',
@@ -241,6 +248,26 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
   await call('developer logs', 'GET', `/organizations/${tooled.orgId}/developer/plugins/${registered.json.id}/logs`, owner(''));
   await call('custom installation', 'GET', `/organizations/${tooled.orgId}/plugin-installations/${customInst.json.id}`, owner(''));
   await call('developer plugin', 'GET', `/organizations/${tooled.orgId}/developer/plugins/${registered.json.id}`, owner(''));
+  // 8. Payments: a Stripe binding (key and webhook secret sealed), a payment created at the fake, a refused
+  // rotation, a forged webhook, and the key rotated to one Stripe refuses (its 401 quotes part of it).
+  const stripeBinding = await call('bind stripe', 'PUT', `/organizations/${tooled.orgId}/payment-binding`, {
+    ...owner(''), body: { provider: 'stripe', stripe: { secretKey: CANARY.stripeKey, webhookSecret: CANARY.stripeWhsec } },
+  });
+  assert.equal(stripeBinding.status, 200, stripeBinding.text);
+  await call('bad rotation', 'PATCH', `/organizations/${tooled.orgId}/payment-binding`, { ...owner(''), body: { stripe: { webhookSecret: `${CANARY.stripeWhsec} x`, secretKey: `${CANARY.stripeKey}!` } } });
+  assert.equal((await call('product', 'POST', `/organizations/${tooled.orgId}/products`, { ...owner(''), body: { sku: 'P1', name: 'P', priceMinor: 1500, currency: 'EUR' } })).status, 201);
+  const { order } = t.app.ecommerce.createOrder({ orgId: tooled.orgId, instanceId: instance.json.id, customerRef: 'wcr_canary', items: [{ sku: 'P1', quantity: 1 }], idempotencyKey: null }, 'req_canary');
+  const { payment } = await t.app.payments.core.linkForOrder(order, 'req_canary');
+  assert.equal(payment.status, 'pending');
+  const forged = await sendStripeWebhook({ url: `${t.url}/webhooks/payments/stripe/${stripeBinding.json.id}`, type: 'checkout.session.completed', object: { id: payment.providerRef }, secret: `whsec_${'f0rg3d'.repeat(5)}` });
+  keep('forged stripe webhook', `${forged.status}\n${forged.text}`);
+  assert.equal(forged.status, 400);
+  await call('rotate to a refused key', 'PATCH', `/organizations/${tooled.orgId}/payment-binding`, { ...owner(''), body: { stripe: { secretKey: CANARY.stripeWrongKey } } });
+  const refused401 = await call('refresh with a refused key', 'POST', `/organizations/${tooled.orgId}/payments/${payment.id}/refresh`, owner(''));
+  assert.equal(refused401.status, 502, refused401.text);
+  assert.ok(stripe.requests.some((r) => r.status === 401), 'Stripe refused the rotated key');
+  await call('binding after', 'GET', `/organizations/${tooled.orgId}/payment-binding`, owner(''));
+  await call('payments after', 'GET', `/organizations/${tooled.orgId}/payments`, owner(''));
 
   // Everything members can read back.
   t.app.recorder.flush();
@@ -287,6 +314,9 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
     ['control token (owner)', forms(tooled.ownerToken)],
     ['control token (member)', forms(member.token)],
     ['control token (other owner)', forms(plain.ownerToken)],
+    ['Stripe secret key', forms(CANARY.stripeKey)],
+    ['refused Stripe secret key', forms(CANARY.stripeWrongKey)],
+    ['Stripe webhook secret', forms(CANARY.stripeWhsec)],
     ['master key', [masterKey.toString('hex'), masterKey.toString('base64').replace(/=+$/, ''), masterKey.toString('base64url')]],
     ['custom plugin config secret', forms(CANARY.pluginConfig)],
     ['plugin signing secret', [...forms(signingSecret), signingSecret.slice(6).replace(/=+$/, '')]],
