@@ -8,6 +8,8 @@
  */
 import type { Db } from '../db.ts';
 import { NO_SECRETS, type Redactor } from '../known-secrets.ts';
+// Caller-chosen text (path, user agent) may hold a token by mistake: hashed tokens are unknown to the redactor.
+import { scrubCredentialShapes } from '../credential-shapes.ts';
 
 export type AuditMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -72,7 +74,7 @@ const MAX_TEXT = 512;
 
 export function createAuditLogRepo(db: Db, opts: { secrets?: Redactor } = {}) {
   const secrets = opts.secrets ?? NO_SECRETS;
-  const clean = (v: string | null): string | null => (v === null ? null : secrets.redact(v.slice(0, MAX_TEXT)));
+  const clean = (v: string | null): string | null => (v === null ? null : scrubCredentialShapes(secrets.redact(v.slice(0, MAX_TEXT))));
   const insert = db.prepare(`INSERT INTO audit_log (org_id, actor_type, actor_id, token_id, actor_role, actor_name, method, route, path, action,
     target_id, status, error_code, request_id, ip, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const cache = new Map<string, ReturnType<Db['prepare']>>();
