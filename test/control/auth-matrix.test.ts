@@ -243,6 +243,9 @@ function orgRoutes(orgId: string, ids: { memberId: string; keyId: string }): Arr
     { method: 'POST', path: `${o}/payments/${ids.keyId}/refunds`, body: {} },
     { method: 'GET', path: `${o}/refunds` },
     { method: 'POST', path: `${o}/refunds/${ids.keyId}/approve` },
+    // Usage and audit (issue 13).
+    { method: 'GET', path: `${o}/usage/summary?range=1h` },
+    { method: 'GET', path: `${o}/audit-log` },
   ];
 }
 
@@ -383,6 +386,15 @@ const WRITE_CASES: WriteCase[] = [
       assert.equal(k.revokedAt !== null, allowed);
     },
   },
+  // Usage and audit (issue 13): the audit log is read by owners only.
+  {
+    label: 'GET audit-log',
+    expect: { owner: 200, admin: 403, member: 403 },
+    run: ({ t, tenant, actorToken }) => t.api('GET', `/organizations/${tenant.orgId}/audit-log`, { token: actorToken }),
+    effect(_s, allowed, res) {
+      if (allowed) assert.ok(Array.isArray(res.json.data));
+    },
+  },
 ];
 
 for (const role of ['owner', 'admin', 'member'] as const) {
@@ -406,7 +418,7 @@ for (const role of ['owner', 'admin', 'member'] as const) {
     const actor = role === 'owner' ? { token: tenant.ownerToken } : t.member(tenant.orgId, role);
     const key = t.key(tenant.orgId);
     const o = `/organizations/${tenant.orgId}`;
-    for (const p of ['/me', '/organizations', o, `${o}/members`, `${o}/keys`, `${o}/keys/${key.id}`, `${o}/usage-events`]) {
+    for (const p of ['/me', '/organizations', o, `${o}/members`, `${o}/keys`, `${o}/keys/${key.id}`, `${o}/usage-events`, `${o}/usage/summary?range=24h&groupBy=key`]) {
       const res = await t.api('GET', p, { token: actor.token });
       assert.equal(res.status, 200, `${role}: GET ${p} → ${res.status} ${res.text}`);
     }

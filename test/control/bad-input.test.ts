@@ -223,6 +223,41 @@ test('usage-events query parameters: bad values are 400s naming the param', asyn
   assert.equal(ok.json.data.length, 1);
 });
 
+// Usage and audit (issue 13): the summary's and the audit log's query parameters.
+test('usage summary and audit-log query parameters: bad values are 400s naming the param; nothing changes', async () => {
+  await using t = await startApp();
+  const { tenant, o } = setup(t);
+  const before = snapshotTables(t.app.db, IGNORE_TOUCH);
+  const summary: Array<[query: string, param: string | null, code?: string]> = [
+    ['', 'range'], ['range=', 'range'], ['range=1w', 'range'], ['range=1H', 'range'], ['range=1h&groupBy=', 'groupBy'], ['range=1h&groupBy=user', 'groupBy'],
+    ['range=1h&kind=all', 'kind'], ['range=1h&bucket=30s', 'bucket'], ['range=7d&bucket=1m', 'bucket', 'invalid_parameter'],
+    ['range=24h&bucket=1d', null, undefined], ['range=1h&to=tomorrow', 'to'], ['range=1h&to=-5', 'to'], ['range=1h&to=' + '9'.repeat(30), 'to'],
+    ['range=1h&limit=0', 'limit'], ['range=1h&limit=201', 'limit'], ['range=1h&limit=x', 'limit'],
+    ['range=1h&bogus=1', null, 'unknown_parameter'], ['range=1h&range=7d', 'range', 'invalid_value'], ['range=1h&groupBy=key&groupBy=model', 'groupBy', 'invalid_value'],
+  ];
+  for (const [q, param, code] of summary) {
+    const res = await t.api('GET', `${o}/usage/summary?${q}`, { token: tenant.ownerToken });
+    // range=24h&bucket=1d is one point of a day: allowed (a window may be a single bucket).
+    if (q === 'range=24h&bucket=1d') {
+      assert.equal(res.status, 200, res.text);
+      continue;
+    }
+    assertWireError(res, 400, code ?? res.json?.error?.code, param, `summary ${q}`);
+  }
+  const audit: Array<[query: string, param: string | null, code?: string]> = [
+    ['limit=0', 'limit'], ['limit=501', 'limit'], ['limit=abc', 'limit'], ['cursor=x', 'cursor'], ['cursor=-1', 'cursor'], ['method=GET', 'method'],
+    ['outcome=all', 'outcome'], ['from=never', 'from'], ['to=later', 'to'], ['actorId=', 'actorId'], ['targetId=' + 't'.repeat(201), 'targetId'],
+    ['bogus=1', null, 'unknown_parameter'], ['limit=5&limit=6', 'limit', 'invalid_value'],
+  ];
+  for (const [q, param, code] of audit) {
+    const res = await t.api('GET', `${o}/audit-log?${q}`, { token: tenant.ownerToken });
+    assertWireError(res, 400, code ?? res.json?.error?.code, param, `audit-log ${q}`);
+  }
+  assert.deepEqual(snapshotTables(t.app.db, IGNORE_TOUCH), before, 'nothing stored was lost or changed');
+  assert.equal((await t.api('GET', `${o}/usage/summary?range=7d&groupBy=model`, { token: tenant.ownerToken })).status, 200);
+  assert.equal((await t.api('GET', `${o}/audit-log?limit=500`, { token: tenant.ownerToken })).status, 200);
+});
+
 test('unknown and malformed ids are 404 on every organisation route', async () => {
   await using t = await startApp();
   const { tenant, member, key, o } = setup(t);
@@ -235,6 +270,7 @@ test('unknown and malformed ids are 404 on every organisation route', async () =
       ['PATCH', `${p}/members/${member.userId}`, { role: 'admin' }], ['DELETE', `${p}/members/${member.userId}`],
       ['GET', `${p}/keys`], ['POST', `${p}/keys`, {}], ['GET', `${p}/keys/${key.id}`], ['PATCH', `${p}/keys/${key.id}`, { name: 'x' }],
       ['DELETE', `${p}/keys/${key.id}`], ['GET', `${p}/usage-events`],
+      ['GET', `${p}/usage/summary?range=1h`], ['GET', `${p}/audit-log`],
     ];
     for (const [method, path, body] of routes) {
       const res = await t.api(method, path, { token: tenant.ownerToken, body });

@@ -8,7 +8,8 @@ import type * as Api from '../../../shared/api-usage.ts';
 import type { Accepts } from '../../validate.ts';
 
 const time = z.string().transform((s, ctx) => {
-  const ms = /^\d+$/.test(s) ? Number(s) * (s.length <= 10 ? 1000 : 1) : Date.parse(s);
+  // ISO 8601 only (a date, optionally a time): Date.parse alone takes legacy forms like "-5".
+  const ms = /^\d+$/.test(s) ? Number(s) * (s.length <= 10 ? 1000 : 1) : /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) ? Date.parse(s) : NaN;
   if (!Number.isFinite(ms) || ms < 0 || ms > 8.64e15) {
     ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 time or Unix seconds/milliseconds' });
     return z.NEVER;
