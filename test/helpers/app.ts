@@ -29,6 +29,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     PLUGBOARD_UPSTREAM_API_KEY: 'sk-upstream-test-key',
     PLUGBOARD_RATE_LIMIT_RPM: '0',
     PLUGBOARD_SHUTDOWN_TIMEOUT_MS: '2000',
+    // Usage retention (issue 13) off: fixtures recorded at fixed past dates must not be pruned under a test; retention tests turn it on.
+    PLUGBOARD_USAGE_RETENTION_DAYS: '0',
     ...env,
   });
 }
