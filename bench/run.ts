@@ -17,12 +17,13 @@ import type { BenchOptions, Scenario, Suite, SuiteResult, TargetName } from './l
 import { passthroughSuite } from './suites/passthrough.ts';
 import { toolLoopSuite } from './suites/tool-loop.ts';
 import { whatsappSuite } from './suites/whatsapp.ts';
+import { usageSummarySuite } from './suites/usage-summary.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
 
 /** Every suite `npm run bench` knows; they run in this order. */
-const SUITES: Suite[] = [passthroughSuite, toolLoopSuite, whatsappSuite];
+const SUITES: Suite[] = [passthroughSuite, toolLoopSuite, whatsappSuite, usageSummarySuite];
 
 const HELP = `Usage: npm run bench -- [options]   (or: node bench/run.ts [options])
 
@@ -59,6 +60,11 @@ whatsapp (webhook acknowledgement under a burst, end-to-end replies):
   --whatsapp-messages N       webhooks per burst (default 500; quick 200)
   --whatsapp-connections N    concurrency of a burst (default 32)
   --whatsapp-rounds N         rounds, each a /healthz burst and a webhook burst (default 3; quick 1)
+
+usage-summary (the summary from rollups at growing usage tables; rollup maintenance cost):
+  --usage-sizes LIST          usage events per data set (default 10000,10000000; quick 10000,1000000)
+  --usage-samples N           summary requests per query and size (default 40; quick 15)
+  --usage-rounds N            rounds of the rollup-maintenance measurement (default 5; quick 3)
 
 A/B against another checkout (passthrough and tool-loop; whatsapp ignores it):
   --baseline DIR          also start the gateway of the Plugboard checkout DIR (e.g. made with
@@ -148,6 +154,9 @@ function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string 
         'whatsapp-messages': { type: 'string' },
         'whatsapp-connections': { type: 'string' },
         'whatsapp-rounds': { type: 'string' },
+        'usage-sizes': { type: 'string' },
+        'usage-samples': { type: 'string' },
+        'usage-rounds': { type: 'string' },
         out: { type: 'string' },
         baseline: { type: 'string' },
         'keep-temp': { type: 'boolean', default: false },
@@ -235,6 +244,11 @@ function parseOptions(): { options: BenchOptions; suites: Suite[]; out?: string 
       messages: int(v['whatsapp-messages'], '--whatsapp-messages', 1, quick ? 200 : 500),
       connections: int(v['whatsapp-connections'], '--whatsapp-connections', 1, 32),
       rounds: int(v['whatsapp-rounds'], '--whatsapp-rounds', 1, quick ? 1 : 3),
+    },
+    usage: {
+      sizes: (v['usage-sizes'] ?? (quick ? '10000,1000000' : '10000,10000000')).split(',').map((x) => int(x.trim(), '--usage-sizes', 1, 0)),
+      samples: int(v['usage-samples'], '--usage-samples', 1, quick ? 15 : 40),
+      rounds: int(v['usage-rounds'], '--usage-rounds', 1, quick ? 3 : 5),
     },
   };
   return { options, suites, out: v.out };

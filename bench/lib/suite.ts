@@ -51,6 +51,8 @@ export interface BenchOptions {
   toolLoop: { rounds: number; durationMs: number; warmupMs: number; primeMs: number; primeRequests: number; connections: number[]; scenarios: Scenario[] };
   /** WhatsApp suite: webhooks per burst, connections of a burst, rounds (each: a /healthz burst and a webhook burst). */
   whatsapp: { messages: number; connections: number; rounds: number };
+  /** usage-summary suite: usage events per data set, summary requests per query, rollup-maintenance rounds. */
+  usage: { sizes: number[]; samples: number; rounds: number };
 }
 
 export interface SuiteContext {
