@@ -19,7 +19,8 @@ export const RANGE_MS: Record<UsageSummaryRange, number> = { '1h': HOUR_MS, '24h
 export const BUCKET_MS: Record<UsageSummaryBucket, number> = {
   '1m': MINUTE_MS, '5m': 5 * MINUTE_MS, '15m': 15 * MINUTE_MS, '1h': HOUR_MS, '6h': 6 * HOUR_MS, '1d': 24 * HOUR_MS,
 };
-export const DEFAULT_BUCKET: Record<UsageSummaryRange, UsageSummaryBucket> = { '1h': '1m', '24h': '15m', '7d': '1h' };
+// 24h in hour points: read from hour rollups (24 rows a group), not 1,440 minute rows a group.
+export const DEFAULT_BUCKET: Record<UsageSummaryRange, UsageSummaryBucket> = { '1h': '1m', '24h': '1h', '7d': '1h' };
 /** Points a series may have: a chart wider than this is not a chart. */
 export const MAX_POINTS = 1440;
 
@@ -87,28 +88,36 @@ export function usageSummary(d: SummaryDeps, orgId: string, q: SummaryQuery): Su
   }
   d.recorder.flush();
 
-  const seriesOf = (dim: RollupDim, rows = d.rollups.read({ orgId, grain, kind, dim, from: w.from, to: w.to })) => {
-    const byValue = new Map<string, SummaryPoint[]>();
-    for (const r of rows) {
-      let series = byValue.get(r.value);
-      if (!series) {
-        series = Array.from({ length: w.points }, (_, i) => ({ t: w.from + i * w.bucketMs, ...emptyFigures() }));
-        byValue.set(r.value, series);
+  // SQLite sums the rollups per point; they land in one flat array per group (FIELDS numbers per
+  // point), and point objects are made once, at the end.
+  const sumsOf = (dim: RollupDim): Map<string, Float64Array> => {
+    const byValue = new Map<string, Float64Array>();
+    for (const r of d.rollups.points({ orgId, grain, kind, dim, from: w.from, to: w.to, width: w.bucketMs })) {
+      let sums = byValue.get(r[0]);
+      if (!sums) {
+        sums = new Float64Array(w.points * FIELDS);
+        byValue.set(r[0], sums);
       }
-      addFigures(series[Math.floor((r.bucket - w.from) / w.bucketMs)], r);
+      const at = r[1] * FIELDS;
+      for (let f = 0; f < FIELDS; f++) sums[at + f] = r[2 + f] as number;
     }
     return byValue;
   };
+  const seriesOf = (sums: Float64Array | undefined): SummaryPoint[] =>
+    Array.from({ length: w.points }, (_, i) => ({ t: w.from + i * w.bucketMs, ...(sums ? figuresAt(sums, i * FIELDS) : emptyFigures()) }));
   const total = (series: SummaryPoint[]): RollupFigures => {
     const t = emptyFigures();
-    for (const p of series) addFigures(t, p);
+    for (const p of series) if (p.requests) addFigures(t, p);
     return t;
   };
-  const series = seriesOf('all').get('') ?? Array.from({ length: w.points }, (_, i) => ({ t: w.from + i * w.bucketMs, ...emptyFigures() }));
+  const series = seriesOf(sumsOf('all').get(''));
   let groups: SummaryGroup[] = [];
   let groupsTruncated = false;
   if (q.groupBy) {
-    const all = [...seriesOf(q.groupBy)].map(([value, s]) => ({ key: value === '' ? null : value, totals: total(s), series: s }));
+    const all = [...sumsOf(q.groupBy)].map(([value, sums]) => {
+      const s = seriesOf(sums);
+      return { key: value === '' ? null : value, totals: total(s), series: s };
+    });
     all.sort((a, b) => b.totals.requests - a.totals.requests || (a.key ?? '').localeCompare(b.key ?? ''));
     groupsTruncated = all.length > q.limit;
     groups = all.slice(0, q.limit);
@@ -116,6 +125,16 @@ export function usageSummary(d: SummaryDeps, orgId: string, q: SummaryQuery): Su
   return {
     orgId, range, kind, groupBy: q.groupBy ?? null, bucket, bucketMs: w.bucketMs, from: w.from, to: w.to,
     totals: total(series), series, groups, groupsTruncated,
+  };
+}
+
+/** Numbers per point in the flat sums: requests, errors, prompt, completion, latency sum, latency max, then the histogram. */
+const FIELDS = 6 + LATENCY_BOUNDS_MS.length + 1;
+
+function figuresAt(sums: Float64Array, at: number): RollupFigures {
+  return {
+    requests: sums[at], errors: sums[at + 1], promptTokens: sums[at + 2], completionTokens: sums[at + 3], latencySum: sums[at + 4],
+    latencyMax: sums[at + 5], hist: Array.from(sums.subarray(at + 6, at + FIELDS)),
   };
 }
 

@@ -8,7 +8,7 @@ import type { PageResponse } from './api.ts';
 
 /** `range` of `GET /organizations/{id}/usage/summary`: the window ending at `to` (default now). */
 export type UsageSummaryRange = '1h' | '24h' | '7d';
-/** Bucket width of the time series; default per range: 1h → 1m, 24h → 15m, 7d → 1h. */
+/** Bucket width of the time series; default per range: 1h → 1m (60 points), 24h → 1h (24), 7d → 1h (168). */
 export type UsageSummaryBucket = '1m' | '5m' | '15m' | '1h' | '6h' | '1d';
 /** The dimension groups are made by (no `groupBy`: totals and the series only). */
 export type UsageSummaryGroupBy = 'key' | 'model' | 'tool' | 'instance' | 'plugin';

@@ -168,7 +168,7 @@ test('the summary equals the raw events it summarises: every range, groupBy, kin
   }
   // Defaults: the kind follows groupBy; the bucket follows the range.
   const d = (await t.api('GET', `/organizations/${a.orgId}/usage/summary?range=24h&groupBy=tool`, { token: a.ownerToken })).json as UsageSummary;
-  assert.deepEqual([d.kind, d.bucket, d.series.length], ['tool_call', '15m', 96]);
+  assert.deepEqual([d.kind, d.bucket, d.series.length], ['tool_call', '1h', 24]);
   const d2 = (await t.api('GET', `/organizations/${a.orgId}/usage/summary?range=7d`, { token: a.ownerToken })).json as UsageSummary;
   assert.deepEqual([d2.kind, d2.bucket, d2.series.length, d2.groups], ['completion', '1h', 168, []]);
   // Organisation B's events never show in A's summary, and B's summary is its own.

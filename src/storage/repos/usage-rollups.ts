@@ -7,7 +7,7 @@
  * rows never disagree, a journal replay rolls up exactly what it inserts, and the request path
  * pays nothing: the recorder writes in batches off it. A batch is first folded in memory into one
  * delta per cell — under load hundreds of events share a handful of cells — then upserted.
- * `read()` is what the usage summary serves from; it never touches usage_events.
+ * `points()` is what the usage summary serves from; it never touches usage_events.
  */
 import type { Db } from '../db.ts';
 
@@ -50,11 +50,6 @@ export interface RollupFigures {
   hist: number[];
 }
 
-export interface RollupRow extends RollupFigures {
-  bucket: number;
-  /** '' for events without the dimension (and for dim 'all'). */
-  value: string;
-}
 
 export function emptyFigures(): RollupFigures {
   return { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, latencySum: 0, latencyMax: 0, hist: new Array(HIST).fill(0) };
@@ -91,17 +86,38 @@ interface Cell extends RollupFigures {
   orgId: string; grain: number; kind: string; dim: RollupDim; bucket: number; value: string;
 }
 
-/** Folds events into one delta per (org, grain, kind, dim, bucket, value). */
+/**
+ * Folds events into one delta per (org, grain, kind, dim, bucket, value). Two steps, so an event
+ * costs one map key, not twelve: events with the same organisation, kind, dimension values and
+ * minute are summed first (under load nearly all of a batch), then each sum is spread over its
+ * twelve cells (two grains × six dimensions).
+ */
 export function foldEvents(events: readonly RollupEvent[]): Cell[] {
-  const cells = new Map<string, Cell>();
+  const tuples = new Map<string, { e: RollupEvent; minute: number; f: RollupFigures }>();
   for (const e of events) {
-    const h = histIndex(e.latencyMs);
-    const err = e.status === 'error' ? 1 : 0;
+    const minute = Math.floor(e.createdAt / MINUTE_MS) * MINUTE_MS;
+    const id = `${e.orgId}\u0000${e.kind}\u0000${e.keyId ?? ''}\u0000${e.model ?? ''}\u0000${e.tool ?? ''}\u0000${e.instanceId ?? ''}\u0000${e.pluginId ?? ''}\u0000${minute}`;
+    let t = tuples.get(id);
+    if (!t) {
+      t = { e, minute, f: emptyFigures() };
+      tuples.set(id, t);
+    }
+    const f = t.f;
+    f.requests += 1;
+    if (e.status === 'error') f.errors += 1;
+    f.promptTokens += e.promptTokens ?? 0;
+    f.completionTokens += e.completionTokens ?? 0;
+    f.latencySum += e.latencyMs;
+    if (e.latencyMs > f.latencyMax) f.latencyMax = e.latencyMs;
+    f.hist[histIndex(e.latencyMs)] += 1;
+  }
+  const cells = new Map<string, Cell>();
+  for (const { e, minute, f } of tuples.values()) {
     const values: Array<[RollupDim, string]> = [
       ['all', ''], ['key', e.keyId ?? ''], ['model', e.model ?? ''], ['tool', e.tool ?? ''], ['instance', e.instanceId ?? ''], ['plugin', e.pluginId ?? ''],
     ];
     for (const grain of [MINUTE_MS, HOUR_MS]) {
-      const bucket = Math.floor(e.createdAt / grain) * grain;
+      const bucket = Math.floor(minute / grain) * grain;
       for (const [dim, value] of values) {
         const id = `${e.orgId}\u0000${grain}\u0000${e.kind}\u0000${dim}\u0000${bucket}\u0000${value}`;
         let c = cells.get(id);
@@ -109,22 +125,11 @@ export function foldEvents(events: readonly RollupEvent[]): Cell[] {
           c = { orgId: e.orgId, grain, kind: e.kind, dim, bucket, value, ...emptyFigures() };
           cells.set(id, c);
         }
-        c.requests += 1;
-        c.errors += err;
-        c.promptTokens += e.promptTokens ?? 0;
-        c.completionTokens += e.completionTokens ?? 0;
-        c.latencySum += e.latencyMs;
-        if (e.latencyMs > c.latencyMax) c.latencyMax = e.latencyMs;
-        c.hist[h] += 1;
+        addFigures(c, f);
       }
     }
   }
   return [...cells.values()];
-}
-
-interface DbRow {
-  bucket: number; value: string; requests: number; errors: number; prompt_tokens: number; completion_tokens: number;
-  latency_sum: number; latency_max: number; [h: string]: number | string;
 }
 
 export function createUsageRollupsRepo(db: Db) {
@@ -141,10 +146,14 @@ export function createUsageRollupsRepo(db: Db) {
     }
     return stmt;
   };
-  const readStmt = db.prepare(
-    `SELECT bucket, value, requests, errors, prompt_tokens, completion_tokens, latency_sum, latency_max, ${HCOLS.join(', ')}
-     FROM usage_rollups WHERE org_id = ? AND grain = ? AND kind = ? AND dim = ? AND bucket >= ? AND bucket < ?`,
-  );
+  // Summed per (value, point) in SQL and read as arrays: a 24-hour chart of 15-minute points from
+  // minute rows returns 96 rows per group, not 1440 objects of 26 fields.
+  const pointsStmt = db.prepare(
+    `SELECT value, CAST((bucket - ?) / ? AS INTEGER) AS i, SUM(requests), SUM(errors), SUM(prompt_tokens), SUM(completion_tokens), SUM(latency_sum),
+       MAX(latency_max), ${HCOLS.map((h) => `SUM(${h})`).join(', ')}
+     FROM usage_rollups WHERE org_id = ? AND grain = ? AND kind = ? AND dim = ? AND bucket >= ? AND bucket < ?
+     GROUP BY value, i`,
+  ).raw();
   const pruneStmt = db.prepare(
     `DELETE FROM usage_rollups WHERE (org_id, grain, kind, dim, bucket, value) IN
        (SELECT org_id, grain, kind, dim, bucket, value FROM usage_rollups WHERE grain = ? AND bucket < ? LIMIT ?)`,
@@ -163,13 +172,13 @@ export function createUsageRollupsRepo(db: Db) {
         (stmt.run as (...p: unknown[]) => unknown).apply(stmt, args);
       }
     },
-    /** Rollup rows of one organisation, grain, kind and dimension with bucket in [from, to). */
-    read(q: { orgId: string; grain: number; kind: string; dim: RollupDim; from: number; to: number }): RollupRow[] {
-      const rows = readStmt.all(q.orgId, q.grain, q.kind, q.dim, q.from, q.to) as DbRow[];
-      return rows.map((r) => ({
-        bucket: r.bucket, value: r.value, requests: r.requests, errors: r.errors, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens,
-        latencySum: r.latency_sum, latencyMax: r.latency_max, hist: HCOLS.map((h) => r[h] as number),
-      }));
+    /**
+     * Rollups of one organisation, grain, kind and dimension in [from, to), summed per value and
+     * point of `width` ms from `from`: rows [value, point index, requests, errors, prompt tokens,
+     * completion tokens, latency sum, latency max, h0…h13].
+     */
+    points(q: { orgId: string; grain: number; kind: string; dim: RollupDim; from: number; to: number; width: number }): Array<[string, number, ...number[]]> {
+      return pointsStmt.all(q.from, q.width, q.orgId, q.grain, q.kind, q.dim, q.from, q.to) as Array<[string, number, ...number[]]>;
     },
     /** Deletes at most `limit` rollups of `grain` older than `before`; returns how many. */
     prune(grain: number, before: number, limit: number): number {
