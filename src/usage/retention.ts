@@ -9,7 +9,7 @@
  */
 import type { Logger } from '../log.ts';
 import type { UsageEventsRepo } from '../storage/repos/usage-events.ts';
-import { MINUTE_MS, type UsageRollupsRepo } from '../storage/repos/usage-rollups.ts';
+import type { UsageRollupsRepo } from '../storage/repos/usage-rollups.ts';
 
 const DAY_MS = 24 * 3_600_000;
 /** Rows per delete: a few milliseconds of work each. */
@@ -19,7 +19,7 @@ export const MINUTE_ROLLUPS_KEEP_MS = 8 * DAY_MS;
 
 export interface RetentionDeps {
   usage: Pick<UsageEventsRepo, 'pruneBefore'>;
-  rollups: Pick<UsageRollupsRepo, 'prune'>;
+  rollups: Pick<UsageRollupsRepo, 'pruneMinutes'>;
   log: Logger;
   /** Days raw events are kept; 0: forever. */
   retentionDays: number;
@@ -62,7 +62,7 @@ export function createUsagePruner(deps: RetentionDeps): UsagePruner {
       const minuteCutoff = now() - MINUTE_ROLLUPS_KEEP_MS;
       for (;;) {
         if (stopped) break;
-        const n = deps.rollups.prune(MINUTE_MS, minuteCutoff, batch);
+        const n = deps.rollups.pruneMinutes(minuteCutoff, batch);
         rollups += n;
         if (n < batch) break;
         await yieldTurn();

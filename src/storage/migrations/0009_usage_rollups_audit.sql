@@ -37,8 +37,9 @@ CREATE TABLE usage_rollups (
   h13 INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (org_id, grain, kind, dim, bucket, value)
 ) WITHOUT ROWID;
--- Pruning minute rollups past their keep time.
-CREATE INDEX usage_rollups_grain_bucket ON usage_rollups(grain, bucket);
+-- Pruning minute rollups past their keep time. Partial: hour rows never need it, and a summary
+-- query (grain bound as a parameter) can never pick it over the primary key.
+CREATE INDEX usage_rollups_minutes ON usage_rollups(bucket) WHERE grain = 60000;
 
 -- Backfill from the events already recorded: one pass over usage_events into minute cells per
 -- (kind, key, model, tool, instance, plugin), then every rollup from those cells.

@@ -50,7 +50,6 @@ export interface RollupFigures {
   hist: number[];
 }
 
-
 export function emptyFigures(): RollupFigures {
   return { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, latencySum: 0, latencyMax: 0, hist: new Array(HIST).fill(0) };
 }
@@ -154,9 +153,10 @@ export function createUsageRollupsRepo(db: Db) {
      FROM usage_rollups WHERE org_id = ? AND grain = ? AND kind = ? AND dim = ? AND bucket >= ? AND bucket < ?
      GROUP BY value, i`,
   ).raw();
+  // The literal 60000 lets SQLite use the partial index usage_rollups_minutes (migration 0009).
   const pruneStmt = db.prepare(
     `DELETE FROM usage_rollups WHERE (org_id, grain, kind, dim, bucket, value) IN
-       (SELECT org_id, grain, kind, dim, bucket, value FROM usage_rollups WHERE grain = ? AND bucket < ? LIMIT ?)`,
+       (SELECT org_id, grain, kind, dim, bucket, value FROM usage_rollups WHERE grain = 60000 AND bucket < ? LIMIT ?)`,
   );
   return {
     /** Adds the events to their rollups. Call inside the transaction that inserts them. */
@@ -180,9 +180,9 @@ export function createUsageRollupsRepo(db: Db) {
     points(q: { orgId: string; grain: number; kind: string; dim: RollupDim; from: number; to: number; width: number }): Array<[string, number, ...number[]]> {
       return pointsStmt.all(q.from, q.width, q.orgId, q.grain, q.kind, q.dim, q.from, q.to) as Array<[string, number, ...number[]]>;
     },
-    /** Deletes at most `limit` rollups of `grain` older than `before`; returns how many. */
-    prune(grain: number, before: number, limit: number): number {
-      return pruneStmt.run(grain, before, limit).changes;
+    /** Deletes at most `limit` minute rollups older than `before`; returns how many. Hour rollups are kept. */
+    pruneMinutes(before: number, limit: number): number {
+      return pruneStmt.run(before, limit).changes;
     },
   };
 }
