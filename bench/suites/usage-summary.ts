@@ -5,8 +5,9 @@
  * 1. **Summary latency at N events** (default 10 thousand and 10 million; `--usage-sizes`). For
  *    each N: a fresh data dir set up with the CLI (`migrate`, `org create`, `key create`), then N
  *    usage events written straight into usage_events with one SQL statement per million rows (the
- *    fast way to a big table: a recursive CTE; 20 keys, 5 models, 10 tools, 3 instance values, 4
- *    kinds, 1 error in 17, spread over the last 6.9 days), then the rollups built by the **backfill
+ *    fast way to a big table: a recursive CTE; 20 clients, each with its own key, model (5), instance
+ *    (3 values), tools (10) and plugin (4), as real traffic correlates them; 4 kinds, 1 error in 17,
+ *    spread over the last 6.9 days), then the rollups built by the **backfill
  *    SQL of migration 0009 itself** (timed: what an upgrade with N events costs), then
  *    `node src/main.ts serve` on that data dir. The orchestrator (idle otherwise) then asks
  *    `GET /organizations/{id}/usage/summary` at c=1 — warm-up, then `--usage-samples` requests
@@ -64,18 +65,19 @@ function insertEvents(db: Db, orgId: string, keyId: string, n: number, now: numb
     INSERT INTO usage_events (org_id, request_id, kind, key_id, instance_id, plugin_id, tool, model, status, http_status,
       error_class, prompt_tokens, completion_tokens, latency_ms, stream, created_at)
     SELECT ?, printf('req_%012d', x),
-      CASE x % 4 WHEN 3 THEN 'tool_call' WHEN 2 THEN 'model_turn' ELSE 'completion' END,
+      CASE (x / 20) % 4 WHEN 3 THEN 'tool_call' WHEN 2 THEN 'model_turn' ELSE 'completion' END,
       CASE x % 20 WHEN 0 THEN ? ELSE 'key_' || (x % 20) END,
-      CASE (x / 7) % 3 WHEN 0 THEN NULL ELSE 'wa_' || ((x / 7) % 3) END,
-      CASE x % 4 WHEN 3 THEN 'plg_' || ((x / 4) % 4) ELSE NULL END,
-      CASE x % 4 WHEN 3 THEN 'crm__tool' || ((x / 4) % 10) ELSE NULL END,
+      CASE x % 3 WHEN 0 THEN NULL ELSE 'wa_' || (x % 3) END,
+      CASE (x / 20) % 4 WHEN 3 THEN 'plg_' || (x % 4) ELSE NULL END,
+      CASE (x / 20) % 4 WHEN 3 THEN 'crm__tool' || (x % 10) ELSE NULL END,
       'model-' || (x % 5),
       CASE WHEN x % 17 = 0 THEN 'error' ELSE 'ok' END, CASE WHEN x % 17 = 0 THEN 502 ELSE 200 END,
       CASE WHEN x % 17 = 0 THEN 'upstream_error' ELSE NULL END,
       x % 1000, x % 400, (x * 7919) % 3000, 0,
-      ? + (x * ?) / ?
+      CAST(? + (x * ?) / ? AS INTEGER)
     FROM c`);
-  const start = now - spanMs;
+  // Whole milliseconds, as the gateway stores Date.now() (better-sqlite3 binds numbers as REAL: the CAST keeps them integers).
+  const start = Math.round(now - spanMs);
   for (let from = 0; from < n; from += CHUNK) {
     const to = Math.min(n, from + CHUNK);
     db.transaction(() => stmt.run(from, to, orgId, keyId, start, spanMs, n))();
@@ -115,7 +117,7 @@ async function setUp(ctx: SuiteContext, n: number): Promise<{ dataDir: string; e
     const now = Date.now();
     ctx.log(`usage-summary: writing ${fmtInt(n)} usage events…`);
     let t0 = performance.now();
-    insertEvents(db, orgId, keyId, n, now, 6.9 * DAY);
+    insertEvents(db, orgId, keyId, n, now, Math.round(6.9 * DAY));
     buildSeconds = (performance.now() - t0) / 1000;
     ctx.log(`usage-summary: ${fmtInt(n)} events in ${buildSeconds.toFixed(1)} s; rollups by migration 0009's backfill…`);
     t0 = performance.now();
@@ -150,8 +152,9 @@ async function measureSize(ctx: SuiteContext, n: number, samples: number, failur
     }
     const base = `http://127.0.0.1:${port}/organizations/${orgId}/usage/summary?`;
     const headers = { authorization: `Bearer ${ownerToken}` };
-    // Completions among the N events (x % 4 ∈ {0, 1}), every one within 7 days.
-    const completions = Math.floor(n / 4) * 2 + Math.min(n % 4, 2);
+    // Completions among the N events ((x / 20) % 4 ∈ {0, 1}), every one within 7 days.
+    let completions = 0;
+    for (let x = 0; x < n; x += 20) if (Math.floor(x / 20) % 4 < 2) completions += Math.min(20, n - x);
     for (const q of QUERIES) {
       const lat: number[] = [];
       for (let i = 0; i < samples + 5; i++) {
@@ -213,7 +216,8 @@ function measureMaintenance(ctx: SuiteContext, rounds: number): Array<{ shape: s
         createdAt: distinct ? now - (k % 10_000) * 60_000 : now,
       };
     });
-    const PER_RUN = 20_000;
+    // Fewer events for one-event batches (a transaction each): the figure is per event either way.
+    const perRun = (batch: number) => (batch === 1 ? 2_000 : 20_000);
     let offset = 0;
     for (const shape of ['passthrough-like', 'worst case']) {
       for (const batch of [1, 50, 500]) {
@@ -221,12 +225,13 @@ function measureMaintenance(ctx: SuiteContext, rounds: number): Array<{ shape: s
         for (let r = 0; r < rounds; r++) {
           const order = r % 2 === 0 ? (['with', 'without'] as const) : (['without', 'with'] as const);
           for (const side of order) {
-            const evs = events(shape, PER_RUN, offset);
-            offset += PER_RUN;
+            const n = perRun(batch);
+            const evs = events(shape, n, offset);
+            offset += n;
             const repo = side === 'with' ? withRollups : without;
             const t0 = performance.now();
             for (let i = 0; i < evs.length; i += batch) repo.insertMany(evs.slice(i, i + batch));
-            per[side].push(((performance.now() - t0) * 1000) / PER_RUN);
+            per[side].push(((performance.now() - t0) * 1000) / n);
           }
         }
         const diffs = per.with.map((w, i) => w - per.without[i]);
@@ -296,7 +301,7 @@ export const usageSummarySuite: Suite = {
       settings: [
         ['sizes', sizes.map(fmtInt).join(', ')],
         ['samples', `${o.usage.samples} per query after 5 warm-up requests, sequential (c=1), from the orchestrator`],
-        ['rollup rounds', `${o.usage.rounds} × 20,000 events per (shape, batch, side), sides alternating`],
+        ['rollup rounds', `${o.usage.rounds} × 20,000 events (2,000 for batches of 1) per (shape, batch, side), sides alternating`],
       ],
       sections, goals, failures,
       data: { results, maintenance },

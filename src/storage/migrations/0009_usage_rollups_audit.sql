@@ -42,9 +42,10 @@ CREATE TABLE usage_rollups (
 CREATE INDEX usage_rollups_minutes ON usage_rollups(bucket) WHERE grain = 60000;
 
 -- Backfill from the events already recorded: one pass over usage_events into minute cells per
--- (kind, key, model, tool, instance, plugin), then every rollup from those cells.
+-- (kind, key, model, tool, instance, plugin), then every rollup from those cells. The CAST keeps
+-- buckets whole minutes even for a time stored as a real number (as the recorder's Math.floor does).
 CREATE TEMP TABLE usage_rollup_cells AS
-SELECT org_id, kind, (created_at / 60000) * 60000 AS minute,
+SELECT org_id, kind, (CAST(created_at AS INTEGER) / 60000) * 60000 AS minute,
   COALESCE(key_id, '') AS key_id, COALESCE(model, '') AS model, COALESCE(tool, '') AS tool,
   COALESCE(instance_id, '') AS instance_id, COALESCE(plugin_id, '') AS plugin_id,
   COUNT(*) AS requests, SUM(status = 'error') AS errors,
