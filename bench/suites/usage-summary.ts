@@ -61,7 +61,7 @@ function backfillSql(repoRoot: string): string {
 /** N synthetic usage events for one organisation, oldest first, spread over `spanMs` before `now`. */
 function insertEvents(db: Db, orgId: string, keyId: string, n: number, now: number, spanMs: number): void {
   const stmt = db.prepare(`
-    WITH RECURSIVE c(x) AS (SELECT ? UNION ALL SELECT x + 1 FROM c WHERE x + 1 < ?)
+    WITH RECURSIVE c(x) AS (SELECT CAST(? AS INTEGER) UNION ALL SELECT x + 1 FROM c WHERE x + 1 < ?)
     INSERT INTO usage_events (org_id, request_id, kind, key_id, instance_id, plugin_id, tool, model, status, http_status,
       error_class, prompt_tokens, completion_tokens, latency_ms, stream, created_at)
     SELECT ?, printf('req_%012d', x),
