@@ -7,7 +7,6 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { openDb, type Db } from './storage/db.ts';
-import { migrate } from './storage/migrate.ts';
 import { createSecretBox, loadMasterKey, verifyMasterKey, type SecretBox } from './storage/secret-box.ts';
 import { createKnownSecrets, type KnownSecrets } from './storage/known-secrets.ts';
 import { createOrganizationsRepo } from './storage/repos/organizations.ts';
@@ -64,6 +63,16 @@ import { createPaymentsToolkit, type PaymentsToolkit } from './toolkits/payments
 import { commerceRoutes } from './http/routes/control/commerce.ts';
 import { paymentRoutes } from './http/routes/control/payments.ts';
 import { paymentPublicRoutes } from './http/routes/payments-public.ts';
+// Operations (issue 13, ops): metrics, readiness, start-up checks, the pid file, the stored customer-ref key.
+import { createMetrics, type Metrics } from './usage/metrics.ts';
+import { metricsRoutes } from './http/routes/metrics.ts';
+import { createUpstreamHealth, type UpstreamHealth } from './gateway/upstream-health.ts';
+import { createQueueStats } from './jobs/queue-stats.ts';
+import { publicUrlProblems, runStartupChecks } from './startup-checks.ts';
+import { removePidFile, writePidFile } from './storage/pid-file.ts';
+import { storedCustomerRefKey } from './storage/rekey.ts';
+import { migrateWithBackup } from './storage/migration-backup.ts';
+import { appVersion } from './version.ts';
 
 export interface AppOptions {
   /** Log destination (tests capture it); stdout by default. */
@@ -105,6 +114,9 @@ export interface App {
   /** The E-Commerce toolkit (catalogue, orders, after-sale requests) and the Payments toolkit (bindings, payments, refunds, its worker). */
   readonly ecommerce: EcommerceToolkit;
   readonly payments: PaymentsToolkit;
+  /** Prometheus metrics (GET /metrics) and what is known of the upstream's health (/readyz). */
+  readonly metrics: Metrics;
+  readonly upstreamHealth: UpstreamHealth;
   /** Starts listening, then the reply worker; resolves with the bound URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: stop accepting, let in-flight requests finish (bounded), close everything. */
@@ -112,17 +124,18 @@ export interface App {
 }
 
 /** Opens the database, applies migrations and checks the master key: shared by `serve` and the CLI. */
-export function openStorage(config: Config, opts: { createKey: boolean; secrets?: KnownSecrets }): { db: Db; box: SecretBox; masterKey: Buffer; keyCreated: boolean } {
+export function openStorage(config: Config, opts: { createKey: boolean; secrets?: KnownSecrets }): { db: Db; box: SecretBox; masterKey: Buffer; keyCreated: boolean; customerRefKey: Buffer | null } {
   const db = openDb({ file: config.dbFile });
   try {
-    migrate(db);
+    // A database that has data and pending migrations is copied first (<data dir>/backups/).
+    migrateWithBackup(db, config.dbFile);
     // A key file is only ever created for a database that has no key yet: never a stray one that matches nothing.
     const fresh = !db.prepare("SELECT 1 FROM meta WHERE key = 'master_key_check'").get();
     const mk = loadMasterKey({ envValue: config.masterKey, keyFile: config.masterKeyFile, createIfMissing: opts.createKey && fresh });
     const box = createSecretBox(mk.key, { secrets: opts.secrets });
     registerMasterKey(opts.secrets, mk.key);
     verifyMasterKey(db, box);
-    return { db, box, masterKey: mk.key, keyCreated: mk.created };
+    return { db, box, masterKey: mk.key, keyCreated: mk.created, customerRefKey: storedCustomerRefKey(db, box) };
   } catch (err) {
     db.close();
     throw err;
@@ -141,7 +154,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   secrets.add(config.upstreamApiKey);
   secrets.add(config.masterKey);
   const log = createLogger({ level: config.logLevel, destination: opts.logDestination, secrets });
-  const { db, box, masterKey } = openStorage(config, { createKey: true, secrets });
+  secrets.add(config.metricsToken);
+  const { db, box, masterKey, customerRefKey } = openStorage(config, { createKey: true, secrets });
   const orgs = createOrganizationsRepo(db);
   const storage = createStorageHealth({ db, dataDir: config.dataDir });
   const tokens = createControlTokensRepo(db, {
@@ -165,8 +179,24 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const recorder = createUsageRecorder({ usage, keys, log, health: storage, secrets, journal: openUsageJournal(journalFileFor(config.dbFile)) });
   recorder.recover();
   const bus = createEventBus();
+  // Operations (issue 13, ops): metrics read the queue, the recorder, the reply worker and the upstream's health at scrape time.
+  const queueStats = createQueueStats(db);
+  const upstreamHealth = createUpstreamHealth({ baseUrl: config.upstreamBaseUrl, configured: config.upstreamConfigured });
+  const metrics = createMetrics({
+    version: appVersion(),
+    sources: {
+      jobs: () => queueStats.byKind(),
+      usage: () => recorder.stats,
+      worker: () => (whatsapp.worker ? { running: whatsapp.worker.state === 'running', inFlight: whatsapp.worker.inFlight, concurrency: whatsapp.worker.concurrency } : null),
+      upstreamUp: () => upstreamHealth.up(),
+    },
+  });
   const pool = createUpstreamPool({
     baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections, secrets,
+    observe(path, status, seconds) {
+      upstreamHealth.note(status);
+      metrics.upstreamResponse(path, String(status), seconds);
+    },
   });
   const keyAuth = createKeyAuthenticator(db, keys);
   const configVersion = createConfigVersion(db);
@@ -188,6 +218,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const whatsappToolkit = createWhatsAppToolkit({
     db, box, masterKey, grants, log,
     publicBaseUrl: config.publicBaseUrl, twilioApiBaseUrl: config.twilioApiBaseUrl, twilioTimeoutMs: config.twilioTimeoutMs,
+    observe: { send: (status, code) => metrics.whatsappSend(status, code), status: (status) => metrics.whatsappStatus(status) },
+    customerRefKey: customerRefKey ?? undefined,
   });
   const ecommerce = createEcommerceToolkit({ db, grants, log, bus });
   const payments = createPaymentsToolkit({
@@ -199,6 +231,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const runtime = createPluginRuntime({
     installations, kinds: pluginKinds(mcp, custom), firstParty: [whatsappToolkit.plugin, ecommerce.plugin, payments.plugin], validator: createArgumentValidator(), limiter: createToolLimiter(),
     toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, configVersion, secrets, log,
+    onToolCall: (r, kind) => metrics.toolCall(r.pluginId, kind, r.isError ? (r.errorClass ?? 'tool_error') : 'ok', r.latencyMs / 1000),
   });
   const loop = createLoopEngine({
     pool, runtime, recorder, bus, toolConcurrency: config.toolConcurrency, toolTimeoutMs: config.toolTimeoutMs, keepAliveMs: config.sseKeepAliveMs,
@@ -231,7 +264,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   // One error writer and one request-id generator for every door.
   const errors = createErrorWriter({ log, secrets });
   const generateId = opts.generateRequestId ?? defaultRequestId;
-  const rawRoutes = { 'POST /v1/chat/completions': fastChatCompletions(gatewayDeps, { log, errors, generateId }) };
+  const observe = metrics.httpRequest;
+  const rawRoutes = { 'POST /v1/chat/completions': fastChatCompletions(gatewayDeps, { log, errors, generateId, observe }) };
   const koa = createKoaApp({
     log,
     errors,
@@ -239,8 +273,15 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     rawRoutes: Object.keys(rawRoutes),
     trustProxy: config.trustProxy,
     authThrottle,
+    observe,
     routers: [
-      healthRoutes({ db, isShuttingDown: () => shuttingDown, storage, usage: recorder.stats }),
+      healthRoutes({
+        db, isShuttingDown: () => shuttingDown, storage, usage: recorder.stats,
+        // Operations (issue 13, ops): the upstream, the reply worker, the queue, the public URL.
+        upstream: upstreamHealth, queue: () => queueStats.summary(), publicUrlProblems: publicUrlProblems(config.publicBaseUrl),
+        worker: () => (whatsapp.worker ? { state: whatsapp.worker.state, inFlight: whatsapp.worker.inFlight, concurrency: whatsapp.worker.concurrency } : { state: 'disabled', inFlight: 0, concurrency: 0 }),
+      }),
+      metricsRoutes({ metrics, token: config.metricsToken }),
       gatewayRoutes(gatewayDeps),
       organizationRoutes(repos, onChange),
       memberRoutes(repos),
@@ -273,6 +314,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   let closing: Promise<void> | null = null;
   return {
     config, db, log, box, secrets, repos, recorder, bus, server, installations, mcp, custom, operatorTokens, grants, runtime, complete, queue, whatsapp, ecommerce, payments,
+    metrics, upstreamHealth,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -285,6 +327,14 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
             whatsapp.start();
             // After the channel: its start hands back the jobs a killed process left running (payments' too).
             payments.start();
+            // Operations (issue 13, ops): restore and key rotation refuse while this file names a live process.
+            try {
+              writePidFile(config.dataDir);
+            } catch (err) {
+              log.warn({ err: { code: (err as NodeJS.ErrnoException).code } }, 'pid file not written: restore and key rotation cannot see this server');
+            }
+            void runStartupChecks({ log, publicBaseUrl: config.publicBaseUrl, upstreamBaseUrl: config.upstreamBaseUrl, upstream: upstreamHealth, signal: shutdown.signal })
+              .catch((err: unknown) => log.warn({ err: { message: (err as Error)?.message } }, 'start-up checks failed'));
           }
           resolve(`http://${host}:${addr.port}`);
         });
@@ -308,6 +358,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         await pool.close().catch(() => undefined);
         recorder.close();
         db.close();
+        removePidFile(config.dataDir);
         log.flush?.();
       })();
       return closing;
