@@ -153,7 +153,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const secrets = createKnownSecrets();
   secrets.add(config.upstreamApiKey);
   secrets.add(config.masterKey);
-  const log = createLogger({ level: config.logLevel, destination: opts.logDestination, secrets });
+  const log = createLogger({ level: config.logLevel, destination: opts.logDestination, secrets, format: config.logFormat });
   secrets.add(config.metricsToken);
   const { db, box, masterKey, customerRefKey } = openStorage(config, { createKey: true, secrets });
   const orgs = createOrganizationsRepo(db);
