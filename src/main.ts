@@ -154,7 +154,8 @@ export async function main(argv: string[]): Promise<number> {
       const db = openDb({ file: config.dbFile });
       try {
         const r = migrateWithBackup(db, config.dbFile);
-        out(json, { ...r }, r.applied.length ? `Migrated from ${r.from} to ${r.to}: ${r.applied.join(', ')}${r.backup ? `\nThe database before: ${r.backup}` : ''}` : `Database is up to date (version ${r.to}).`);
+        const { backup: copy, ...result } = r;
+        out(json, copy ? { ...result, backup: copy } : result, r.applied.length ? `Migrated from ${r.from} to ${r.to}: ${r.applied.join(', ')}${r.backup ? `\nThe database before: ${r.backup}` : ''}` : `Database is up to date (version ${r.to}).`);
       } finally {
         db.close();
       }
