@@ -42,6 +42,8 @@ const CANARY = {
   stripeKey: 'sk_test_cnrystripeQ7w3e9r1t5y8u2',
   stripeWrongKey: 'sk_test_cnrystripewrongH5g3f1d9s7',
   stripeWhsec: 'whsec_cnrywhsecZ8x6c4v2b0n1m3',
+  // Operations (issue 13, ops): the metrics scrape token.
+  metricsToken: 'cnry-metrics-k3j5h7g9f1d2s4',
 };
 
 interface Seen {
@@ -76,6 +78,7 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
     PLUGBOARD_WORKER_RETRY_CAP_MS: '100',
     PLUGBOARD_TWILIO_TIMEOUT_MS: '3000',
     PLUGBOARD_LOG_LEVEL: 'debug',
+    PLUGBOARD_METRICS_TOKEN: CANARY.metricsToken,
   });
   const seen: Seen[] = [];
   const keep = (where: string, text: string): void => void seen.push({ where, text });
@@ -283,6 +286,11 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
   await call('instances', 'GET', `/organizations/${tooled.orgId}/whatsapp-instances`, owner(''));
   await call('conversations', 'GET', `/organizations/${tooled.orgId}/whatsapp-instances/${instance.json.id}/conversations`, owner(''));
 
+  // Operations (issue 13, ops): /metrics (with its token and a wrong one) and /readyz are exits too.
+  assert.equal((await call('metrics', 'GET', '/metrics', { token: CANARY.metricsToken })).status, 200);
+  assert.equal((await call('metrics, wrong token', 'GET', '/metrics', { token: 'cnry-metrics-wrong-000000' })).status, 401);
+  await call('readyz', 'GET', '/readyz');
+
   // What the model was sent: tool results must not carry the MCP or Twilio credentials either.
   for (const r of upstream.requests) keep(`upstream request body ${r.path}`, r.rawBody);
 
@@ -321,6 +329,7 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
     ['custom plugin config secret', forms(CANARY.pluginConfig)],
     ['plugin signing secret', [...forms(signingSecret), signingSecret.slice(6).replace(/=+$/, '')]],
     ['operator token', forms(opToken)],
+    ['metrics token', forms(CANARY.metricsToken)],
   ];
   const leaks: string[] = [];
   for (const { where, text } of seen) {
