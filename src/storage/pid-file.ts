@@ -33,7 +33,8 @@ export function runningServerPid(dataDir: string): number | null {
   } catch {
     return null;
   }
-  if (!Number.isInteger(pid) || pid <= 0) return null;
+  // Our own pid: a file left by an earlier container whose server was pid 1, as this command is now.
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
   try {
     process.kill(pid, 0);
     return pid;
