@@ -195,7 +195,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections, secrets,
     observe(path, status, seconds) {
       upstreamHealth.note(status);
-      metrics.upstreamResponse(path, String(status), seconds);
+      metrics.upstreamResponse(path, status, seconds);
     },
   });
   const keyAuth = createKeyAuthenticator(db, keys);

@@ -15,8 +15,8 @@ import client from 'prom-client';
 /** Latency buckets (seconds) for requests, upstream answers and tool calls: 5 ms up to the 10-minute upstream timeout. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 /** HTTP methods Node accepts are bounded, but only these are told apart in labels. */
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-/** Label sets kept as prebound children: the request path looks them up instead of hashing label objects. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+/** Most label sets one request-path histogram keeps (route templates × methods × statuses are far fewer). */
 const MAX_CHILDREN = 2000;
 /** Statuses Twilio reports for messages; anything else is counted as `other` (a label never takes free text). */
 const TWILIO_STATUSES = new Set(['accepted', 'scheduled', 'queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'read', 'canceled', 'receiving', 'received', 'partially_delivered']);
@@ -47,7 +47,7 @@ export interface Metrics {
   /** One HTTP request answered: route template (`/organizations/:orgId/keys`, or `unmatched`), method, status, seconds. */
   httpRequest(route: string, method: string, status: number, seconds: number): void;
   /** One upstream call until its response headers (or its failure): status code, or `unreachable` / `timeout`. */
-  upstreamResponse(path: string, status: string, seconds: number): void;
+  upstreamResponse(path: string, status: number | 'unreachable' | 'timeout', seconds: number): void;
   /** One tool call of the model: plugin id and kind, outcome (`ok` or the error class), seconds. */
   toolCall(pluginId: string | null, kind: string | null, outcome: string, seconds: number): void;
   /** One Twilio send: the status Twilio answered (`queued`, `accepted`…) or `failed` with Twilio's error code. */
@@ -68,16 +68,13 @@ export function createMetrics(opts: { version: string; sources?: MetricsSources 
 
   new client.Gauge({ name: 'plugboard_build_info', help: 'Plugboard version (value 1).', labelNames: ['version'], registers: reg }).set({ version: opts.version }, 1);
 
-  const http = new client.Histogram({
-    name: 'plugboard_http_request_duration_seconds',
-    help: 'HTTP requests by route template, method and status; _count is the request count.',
-    labelNames: ['route', 'method', 'status'], buckets: LATENCY_BUCKETS, registers: reg,
-  });
-  const upstream = new client.Histogram({
-    name: 'plugboard_upstream_response_seconds',
-    help: 'Upstream model provider calls until response headers (non-streamed: the whole completion), by path and status (or unreachable/timeout).',
-    labelNames: ['path', 'status'], buckets: LATENCY_BUCKETS, registers: reg,
-  });
+  // The two histograms on the request path are kept by FastHistogram (below): prom-client's own
+  // observe() validates and hashes its labels on every call, measured at 1.3–2.5 µs here, against
+  // ~0.1 µs for a lookup by a prebuilt key and three additions.
+  const http = new FastHistogram('plugboard_http_request_duration_seconds', 'HTTP requests by route template, method and status; _count is the request count.', LATENCY_BUCKETS);
+  const upstream = new FastHistogram('plugboard_upstream_response_seconds', 'Upstream model provider calls until response headers (non-streamed: the whole completion), by path and status (or unreachable/timeout).', LATENCY_BUCKETS);
+  registry.registerMetric(http as unknown as client.Metric);
+  registry.registerMetric(upstream as unknown as client.Metric);
   const tools = new client.Counter({
     name: 'plugboard_tool_calls_total', help: 'Tool calls of the model by plugin (first_party:* or installation id), plugin kind and outcome (ok or error class).',
     labelNames: ['plugin', 'kind', 'outcome'], registers: reg,
@@ -140,23 +137,15 @@ export function createMetrics(opts: { version: string; sources?: MetricsSources 
   usage('plugboard_usage_events_committed_total', 'Usage events written to the database since start.', (s) => s.committed);
   usage('plugboard_usage_events_dropped_total', 'Usage events lost because the database refused the write since start.', (s) => s.dropped);
 
-  const httpChildren = new Map<string, client.Histogram.Internal<string>>();
-  const child = <T>(cache: Map<string, T>, key: string, make: () => T): T => {
-    let c = cache.get(key);
-    if (c === undefined) {
-      c = make();
-      if (cache.size < MAX_CHILDREN) cache.set(key, c);
-    }
-    return c;
-  };
-
   return {
     httpRequest(route, method, status, seconds) {
-      const m = METHODS.has(method) ? method : 'other';
-      child(httpChildren, `${route} ${m} ${status}`, () => http.labels(route, m, String(status))).observe(seconds);
+      // Keys that cost nothing to hash: the route template is the same string object every time
+      // (V8 keeps its hash), method and status fold into one small integer.
+      const m = METHODS.indexOf(method);
+      http.observe(route, status * 8 + (m < 0 ? 7 : m), () => ({ route, method: m < 0 ? 'other' : METHODS[m], status: String(status) }), seconds);
     },
     upstreamResponse(path, status, seconds) {
-      upstream.labels(path, status).observe(seconds);
+      upstream.observe(path, status, () => ({ path, status: String(status) }), seconds);
     },
     toolCall(pluginId, kind, outcome, seconds) {
       const o = word(outcome);
@@ -182,5 +171,83 @@ function safe<T>(fn: (() => T) | undefined): T | undefined {
     return fn?.();
   } catch {
     return undefined;
+  }
+}
+
+interface Series {
+  labels: Record<string, string>;
+  /** Observations per bucket (not cumulative); the last slot is above the highest bound. */
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * A histogram in prom-client's registry (it is duck-typed: name, help, type, aggregator, get()),
+ * whose observe() costs one Map lookup by a key the caller builds and a few additions. At most
+ * MAX_CHILDREN label sets; beyond that, observations count under `overflow` labels, so a bug
+ * that made labels unbounded shows instead of eating memory.
+ */
+class FastHistogram {
+  readonly name: string;
+  readonly help: string;
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly #bounds: readonly number[];
+  readonly #series = new Map<string, Map<string | number, Series>>();
+  #size = 0;
+
+  constructor(name: string, help: string, bounds: readonly number[]) {
+    this.name = name;
+    this.help = help;
+    this.#bounds = bounds;
+  }
+
+  /** A series is found by two keys (e.g. route, then method and status); `labels` is called only the first time. */
+  observe(k1: string, k2: string | number, labels: () => Record<string, string>, value: number): void {
+    let s = this.#series.get(k1)?.get(k2);
+    if (s === undefined) s = this.#create(k1, k2, labels);
+    const b = this.#bounds;
+    let i = 0;
+    while (i < b.length && value > b[i]) i++;
+    s.counts[i]++;
+    s.sum += value;
+    s.count++;
+  }
+
+  #create(k1: string, k2: string | number, labels: () => Record<string, string>): Series {
+    const overflow = this.#size >= MAX_CHILDREN;
+    const a = overflow ? '\u0000overflow' : k1;
+    const b = overflow ? 0 : k2;
+    let inner = this.#series.get(a);
+    if (!inner) this.#series.set(a, (inner = new Map()));
+    let s = inner.get(b);
+    if (s === undefined) {
+      const l = labels();
+      s = { labels: overflow ? Object.fromEntries(Object.keys(l).map((n) => [n, 'overflow'])) : l, counts: new Float64Array(this.#bounds.length + 1), sum: 0, count: 0 };
+      inner.set(b, s);
+      this.#size++;
+    }
+    return s;
+  }
+
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> }> {
+    const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
+    for (const s of [...this.#series.values()].flatMap((m) => [...m.values()])) {
+      let cumulative = 0;
+      this.#bounds.forEach((le, i) => {
+        cumulative += s.counts[i];
+        values.push({ labels: { le, ...s.labels }, value: cumulative, metricName: `${this.name}_bucket` });
+      });
+      values.push({ labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: s.labels, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.#series.clear();
+    this.#size = 0;
   }
 }
