@@ -9,7 +9,9 @@ import ipaddr from 'ipaddr.js';
 import type { Logger } from './log.ts';
 import type { UpstreamHealth } from './gateway/upstream-health.ts';
 
-export type PublicUrlProblem = 'plain_http' | 'loopback' | 'private_address' | 'not_a_public_name';
+import type { PublicUrlProblem } from './shared/api-ops.ts';
+
+export type { PublicUrlProblem };
 
 /** Why Twilio could not call webhooks at this origin (empty: nothing known against it). */
 export function publicUrlProblems(publicBaseUrl: string): PublicUrlProblem[] {

@@ -11,21 +11,14 @@
  * not a destination to call), and never throws.
  */
 import net from 'node:net';
+import type { UpstreamHealthSnapshot } from '../shared/api-ops.ts';
+
+export type { UpstreamHealthSnapshot };
 
 /** How long a probe waits for the connection. */
 const PROBE_TIMEOUT_MS = 3000;
 
-export type UpstreamState = 'ok' | 'refusing' | 'error' | 'unreachable' | 'unknown' | 'not_configured';
-
-export interface UpstreamHealthSnapshot {
-  state: UpstreamState;
-  /** When this was learnt (ISO), null before anything was. */
-  checkedAt: string | null;
-  /** `probe` (TCP connection) or `request` (a real call's answer). */
-  source: 'probe' | 'request' | null;
-  /** HTTP status of the last answer, or the network error's code; never text the upstream wrote. */
-  detail: string | null;
-}
+export type UpstreamState = UpstreamHealthSnapshot['state'];
 
 export interface UpstreamHealth {
   /** A real call's outcome (from the upstream pool's observer). */

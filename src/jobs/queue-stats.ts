@@ -5,6 +5,7 @@
  * Read-only: never changes a job.
  */
 import type { Db } from '../storage/db.ts';
+import type { QueueSummary } from '../shared/api-ops.ts';
 
 export interface JobKindCount {
   kind: string;
@@ -14,15 +15,7 @@ export interface JobKindCount {
   oldestDueSeconds?: number;
 }
 
-export interface QueueSummary {
-  /** Queued jobs, due or scheduled for later. */
-  queued: number;
-  /** Queued jobs whose run time has come (waiting for a worker). */
-  due: number;
-  running: number;
-  dead: number;
-  oldestDueSeconds: number;
-}
+export type { QueueSummary };
 
 export interface QueueStats {
   byKind(): JobKindCount[];

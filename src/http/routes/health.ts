@@ -16,13 +16,9 @@ import type { StorageHealth } from '../../storage/health.ts';
 import type { UsageStats } from '../../usage/recorder.ts';
 import type { UpstreamHealth } from '../../gateway/upstream-health.ts';
 import type { QueueSummary } from '../../jobs/queue-stats.ts';
+import type { WorkerReport } from '../../shared/api-ops.ts';
 
-/** The reply worker as readiness reports it. */
-export interface WorkerReport {
-  state: 'disabled' | 'new' | 'running' | 'stopping' | 'stopped';
-  inFlight: number;
-  concurrency: number;
-}
+export type { WorkerReport } from '../../shared/api-ops.ts';
 
 export interface HealthDeps {
   db: Db;
