@@ -298,3 +298,55 @@ test('a database with data is copied to backups/ before pending migrations run (
     db.close();
   }
 });
+
+test('master-key rotate with PLUGBOARD_MASTER_KEY: the new key goes to --new-key-file; an unknown sealed-looking column or a wrong key refuses with nothing changed', async () => {
+  const key = Buffer.alloc(32, 3);
+  const env = { PLUGBOARD_MASTER_KEY: key.toString('hex'), PLUGBOARD_WORKER_ENABLED: 'false' };
+  const s = await setupWhatsApp(env);
+  assert.equal((await s.send('hello')).status, 200);
+  const dataDir = s.t.config.dataDir;
+  await s[Symbol.asyncDispose]();
+  const config = testConfig({ ...env, PLUGBOARD_DATA_DIR: dataDir });
+  const dbFile = path.join(dataDir, 'plugboard.db');
+  const snapshot = (): Map<string, string> => {
+    const db = openDb({ file: dbFile, readonly: true });
+    try {
+      return openAll(db, key);
+    } finally {
+      db.close();
+    }
+  };
+  const before = snapshot();
+  assert.ok(before.size >= 2);
+
+  assert.throws(() => rotateMasterKey(config, { force: false }), /pass --new-key-file FILE/);
+  // A column this code does not know how to re-seal: refused before anything changes.
+  const db = openDb({ file: dbFile });
+  db.exec('ALTER TABLE whatsapp_instances ADD COLUMN webhook_secret_sealed TEXT');
+  db.close();
+  const newKeyFile = path.join(tempDir('plugboard-newkey-'), 'new.key');
+  assert.throws(() => rotateMasterKey(config, { newKeyFile, force: false }), /whatsapp_instances\.webhook_secret_sealed look like sealed columns .* Nothing was changed/);
+  assert.equal(fs.existsSync(newKeyFile), false, 'no key file left behind');
+  assert.deepEqual(snapshot(), before);
+  const db2 = openDb({ file: dbFile });
+  db2.exec('ALTER TABLE whatsapp_instances DROP COLUMN webhook_secret_sealed');
+  db2.close();
+  // A wrong current key.
+  assert.throws(() => rotateMasterKey(testConfig({ ...env, PLUGBOARD_DATA_DIR: dataDir, PLUGBOARD_MASTER_KEY: Buffer.alloc(32, 4).toString('hex') }), { newKeyFile, force: false }), /does not match this database.*Nothing was changed/s);
+  assert.equal(fs.existsSync(newKeyFile), false);
+
+  const r = rotateMasterKey(config, { newKeyFile, force: false });
+  assert.equal(r.keyFile, newKeyFile);
+  assert.equal(r.retiredKeyFile, null);
+  assert.equal(fs.statSync(newKeyFile).mode & 0o777, 0o600);
+  const newKey = parseMasterKey(fs.readFileSync(newKeyFile, 'utf8'));
+  const db3 = openDb({ file: dbFile, readonly: true });
+  try {
+    assert.deepEqual(openAll(db3, newKey), before);
+  } finally {
+    db3.close();
+  }
+  assert.throws(() => createApp(config), /does not match/, 'the old PLUGBOARD_MASTER_KEY is refused');
+  await using t = await startApp({ PLUGBOARD_DATA_DIR: dataDir, PLUGBOARD_MASTER_KEY: newKey.toString('hex'), PLUGBOARD_WORKER_ENABLED: 'false' });
+  assert.equal((await t.api('GET', '/readyz')).status, 200);
+});
