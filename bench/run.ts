@@ -61,7 +61,7 @@ whatsapp (webhook acknowledgement under a burst, end-to-end replies):
   --whatsapp-connections N    concurrency of a burst (default 32)
   --whatsapp-rounds N         rounds, each a /healthz burst and a webhook burst (default 3; quick 1)
 
-A/B against another checkout (passthrough and tool-loop; whatsapp ignores it):
+A/B against another checkout (passthrough, tool-loop, custom-plugin; whatsapp ignores it):
   --baseline DIR          also start the gateway of the Plugboard checkout DIR (e.g. made with
                           \`git worktree add /work/wt/base <commit>\`) exactly like this one, and measure
                           it as the target "baseline" in the same interleaved rounds; reports gateway ÷
