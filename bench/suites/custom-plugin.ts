@@ -5,12 +5,16 @@
  * (same options, method and report), with bench/plugin-server.ts in the place of the MCP server.
  *
  *   gateway  the measured key's organisation registered the plugin `crm` through the developer API
- *            (`POST …/developer/plugins`) and installed it (`POST …/plugin-installations`, all its
- *            permissions accepted, its secret config set): a sandbox installation of its own
- *            unpublished version, as README "Custom plugins" describes. The gateway injects
- *            `crm__lookup` and runs its loop: model turn → the fake upstream asks for the tool →
- *            signed POST to bench/plugin-server.ts (which verifies it with `standardwebhooks`) →
- *            final turn → answer. One request = 2 upstream turns + 1 plugin call.
+ *            (`POST …/developer/plugins`), had 1.0.0 published (submit; the operator approves with a
+ *            token from the CLI) and installed its private 1.0.1-dev.1 (`POST …/plugin-installations`,
+ *            all its permissions accepted, its secret config set): the author's **sandbox**
+ *            installation, as README "Custom plugins" describes. The gateway injects `crm__lookup`
+ *            and runs its loop: model turn → the fake upstream asks for the tool → signed POST to
+ *            bench/plugin-server.ts (which verifies it with `standardwebhooks`) → final turn →
+ *            answer. One request = 2 upstream turns + 1 plugin call.
+ *   gateway-live  the same gateway process, the key of a second organisation that installed the
+ *            published 1.0.0 from the directory: a **live** installation (no bodies in the plugin
+ *            log), measured in the same rounds, so sandbox − live is within the same noise.
  *   floor    the issue's floor, in the load generator: the same first turn (the exact bytes the
  *            gateway sent, captured by the fake upstream), the call body (issue 11's fields, the
  *            gateway's context and config, a new request id), signed with the published
@@ -31,10 +35,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { abCells, abNotes, abRound, abSummary, abVerdict, AB_COLUMNS, baselineLabel, roundOrder } from '../lib/ab.ts';
 import { BENCH_TOOL_ARGS, finalAnswerContent, finalAnswerPieces, toolLoopRequestBody } from '../lib/fixtures.ts';
-import { controlApi, gatewayLogSummary, rotate, sleep, startGateway, type GatewayStart, type OrgCredentials } from '../lib/gateway.ts';
+import { controlApi, gatewayLogSummary, parseJsonOutput, rotate, sleep, startGateway, type GatewayStart, type GatewayTarget, type OrgCredentials } from '../lib/gateway.ts';
 import type { LoadJob, LoadResult, PluginFloorSpec } from '../lib/loadgen-types.ts';
 import { machineNoise } from '../lib/noise.ts';
-import { spawnReadyServer, tail, type ChildHandle } from '../lib/proc.ts';
+import { runNode, spawnReadyServer, tail, type ChildHandle } from '../lib/proc.ts';
 import { fmtDiffMs, fmtInt, fmtMs, fmtRatio, withRange } from '../lib/report.ts';
 import { median, range } from '../lib/stats.ts';
 import type { Section, Suite, SuiteContext, SuiteResult, Scenario } from '../lib/suite.ts';
@@ -52,7 +56,7 @@ const PERMISSION = 'crm:customers:read';
 /** The installation's secret config value: sent to the plugin in every call body (never logged). */
 const API_KEY = 'crm-bench-key-7Qx2Lm9Pz4';
 
-type Target = 'gateway' | 'floor' | 'floor-lean' | 'baseline';
+type Target = 'gateway' | 'gateway-live' | 'floor' | 'floor-lean' | 'baseline';
 
 interface ScenarioSpec {
   key: string;
@@ -73,12 +77,12 @@ interface PluginStats {
 }
 
 /** The plugin's manifest at `baseUrl` (one read-only tool, one permission, one secret config field). */
-export function benchManifest(baseUrl: string): Record<string, unknown> {
+export function benchManifest(baseUrl: string, version = '1.0.0'): Record<string, unknown> {
   return {
     schemaVersion: 1,
     slug: SLUG,
     name: 'Bench CRM',
-    version: '1.0.0',
+    version,
     description: 'Looks up customer records in the bench CRM.',
     baseUrl,
     endpoints: { tools: '/tools/call', health: '/health' },
@@ -123,6 +127,43 @@ async function setUpPlugin(origin: string, org: OrgCredentials, pluginOrigin: st
   const row = listed.data.find((p) => p.id === inst.id);
   if (!row || row.kind !== 'custom') throw new Error(`the installation ${inst.id} is not listed as a custom plugin: ${JSON.stringify(listed.data)}`);
   return { pluginId: reg.id, installationId: inst.id, mode: inst.mode, secret: reg.signingSecret, toolsPath: `${basePath}/tools/call` };
+}
+
+/**
+ * The same plugin as every other organisation gets it: the author submits 1.0.0, the operator
+ * approves it (token from `plugboard operator token create`, approval through the operator API),
+ * a second organisation installs it from the directory — a **live** installation — and gets a key.
+ * The author then moves on to a private 1.0.1-dev.1 and installs that: its **sandbox** installation
+ * (a published version installed by its own author would be live). Both installations call the
+ * same plugin with the same signing secret at the same tools path.
+ */
+async function setUpLiveAndSandbox(ctx: SuiteContext, st: GatewayStart, author: OrgCredentials, other: OrgCredentials, pluginOrigin: string, basePath: string) {
+  const origin = st.target.origin;
+  const a = encodeURIComponent(author.id);
+  const b = encodeURIComponent(other.id);
+  const reg = await controlApi<{ id: string; signingSecret: string }>(origin, author, 'POST', `/organizations/${a}/developer/plugins`, { manifest: benchManifest(`${pluginOrigin}${basePath}`) });
+  const submitted = await controlApi<{ id: string }>(origin, author, 'POST', `/organizations/${a}/developer/plugins/${encodeURIComponent(reg.id)}/versions/1.0.0/submit`);
+  // Operators are not organisation members: their token comes from the CLI on the data directory.
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PLUGBOARD_')) env[k] = v;
+  Object.assign(env, { PLUGBOARD_DATA_DIR: st.dataDir!, ...ctx.options.gatewayEnv });
+  const cli = await runNode([path.join(ctx.options.repoRoot, 'src', 'main.ts'), 'operator', 'token', 'create', '--name', 'bench', '--json'], env, 60_000, ctx.options.repoRoot);
+  const operatorToken = parseJsonOutput(cli.stdout)?.token;
+  if (cli.code !== 0 || typeof operatorToken !== 'string') throw new Error(`\`plugboard operator token create\` failed (exit ${cli.code}): ${cli.stderr.slice(0, 300)}`);
+  const approve = await fetch(`${origin}/operator/plugin-versions/${encodeURIComponent(submitted.id)}/approve`, { method: 'POST', headers: { authorization: `Bearer ${operatorToken}` }, signal: AbortSignal.timeout(30_000) });
+  if (approve.status !== 200) throw new Error(`approving the plugin version answered HTTP ${approve.status}: ${(await approve.text()).slice(0, 300)}`);
+  await approve.arrayBuffer().catch(() => undefined);
+  const live = await controlApi<{ id: string; mode: string }>(origin, other, 'POST', `/organizations/${b}/plugin-installations`, { pluginId: reg.id, config: { api_key: API_KEY }, acceptedPermissions: [PERMISSION] });
+  const liveKey = await controlApi<{ key: string }>(origin, other, 'POST', `/organizations/${b}/keys`, { name: 'bench-live' });
+  await controlApi(origin, author, 'POST', `/organizations/${a}/developer/plugins/${encodeURIComponent(reg.id)}/versions`, { manifest: benchManifest(`${pluginOrigin}${basePath}`, '1.0.1-dev.1') });
+  const sandbox = await controlApi<{ id: string; mode: string }>(origin, author, 'POST', `/organizations/${a}/plugin-installations`, { pluginId: reg.id, version: '1.0.1-dev.1', config: { api_key: API_KEY }, acceptedPermissions: [PERMISSION] });
+  if (live.mode !== 'live' || sandbox.mode !== 'sandbox') throw new Error(`expected a live and a sandbox installation, got ${live.mode} and ${sandbox.mode}`);
+  const toolsPath = `${basePath}/tools/call`;
+  return {
+    sandbox: { pluginId: reg.id, installationId: sandbox.id, mode: sandbox.mode, secret: reg.signingSecret, toolsPath } satisfies PluginSetup,
+    live: { pluginId: reg.id, installationId: live.id, mode: live.mode, secret: reg.signingSecret, toolsPath } satisfies PluginSetup,
+    liveTarget: { ...st.target, where: `${st.target.where}, organisation "${other.name}"`, headers: { authorization: `Bearer ${liveKey.key}` } } satisfies GatewayTarget,
+  };
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -177,17 +218,20 @@ export const customPluginSuite: Suite = {
       ctx.log(`${NAME}: starting the gateway (CLI: org create, key create; then serve), registering and installing the plugin…`);
       // http baseUrls are accepted only on the networks the operator allows (shared with MCP).
       const env = { PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' };
-      gw = await startGateway(ctx, upOrigin, { env, allowExternal: false });
+      gw = await startGateway(ctx, upOrigin, { env, allowExternal: false, otherOrgs: ['shop'] });
       const handle = gw.handle!;
       stops.push(() => handle.stop());
       settings.push(...gw.settings);
-      const plug = await setUpPlugin(gw.target.origin, gw.org!, plOrigin, '/gateway');
+      const both = await setUpLiveAndSandbox(ctx, gw, gw.org!, gw.otherOrgs[0], plOrigin, '/gateway');
+      const plug = both.sandbox;
+      const liveTarget = both.liveTarget;
       const prefixed = `${SLUG}__${TOOL}`;
       const toolPrefix = `${SLUG}__`;
       await postJson(`${upOrigin}/__bench/config`, { toolName: prefixed, toolArgs: BENCH_TOOL_ARGS }, 'the fake upstream');
       const secrets: Record<string, string> = { [plug.toolsPath]: plug.secret };
-      settings.push(['plugin', `organisation "${gw.org!.name}" (the measured key's) registered "${SLUG}" 1.0.0 (developer API) and installed it (installation ${plug.installationId}, mode ${plug.mode}, secret config set) → the gateway injects ${prefixed}; 1 request = 2 upstream turns + 1 signed POST to ${plOrigin}${plug.toolsPath}`]);
-      if (plug.mode === 'sandbox') settings.push(['', '  sandbox mode: the gateway also keeps the call\'s request and response bodies (secrets redacted) in the plugin log — a little more work than a live installation']);
+      settings.push(['plugin', `organisation "${gw.org!.name}" registered "${SLUG}" (developer API), submitted 1.0.0, the operator approved it (operator API); 1 request = 2 upstream turns + 1 signed POST to ${plOrigin}${plug.toolsPath}; the gateway injects ${prefixed}`]);
+      settings.push(['', `  gateway: the key of "${gw.org!.name}", the author, with its sandbox installation of its private 1.0.1-dev.1 (${plug.installationId}; the plugin log keeps each call's bodies, secrets redacted)`]);
+      settings.push(['', `  gateway-live: the same gateway process, a key of "${gw.otherOrgs[0].name}", which installed the published 1.0.0 from the directory (${both.live.installationId}, mode live: no bodies logged)`]);
       let basePlug: PluginSetup | undefined;
       if (o.baseline) {
         ctx.log(`${NAME}: starting the baseline gateway from ${o.baseline.dir} the same way…`);
@@ -213,7 +257,7 @@ export const customPluginSuite: Suite = {
       const gatewayFinalTurn: Partial<Record<Scenario, string>> = {};
       let callTemplate: PluginFloorSpec['template'] | undefined;
       let gatewayCallBody = '';
-      const preflight = async (who: 'gateway' | 'baseline', st: GatewayStart, p: PluginSetup, kind: Scenario) => {
+      const preflight = async (who: 'gateway' | 'gateway-live' | 'baseline', st: { target: GatewayTarget }, p: PluginSetup, kind: Scenario) => {
         const before = await getJson<UpstreamStats>(`${upOrigin}/__bench/stats`);
         const plBefore = await getJson<PluginStats>(`${plOrigin}/__bench/stats`);
         const res = await fetch(`${st.target.origin}${st.target.prefix}/chat/completions`, {
@@ -247,6 +291,10 @@ export const customPluginSuite: Suite = {
         if (body.config.api_key !== API_KEY) throw new Error('the gateway\'s call body does not carry the installation\'s config');
         callTemplate = { mode: body.mode, context: body.context, config: body.config };
       }
+      for (const kind of t.scenarios) {
+        const c = await preflight('gateway-live', { target: liveTarget }, both.live, kind);
+        if (!c.call.includes('"mode":"live"')) throw new Error('the live installation\'s call body does not say "mode":"live"');
+      }
       for (const kind of baseGw ? t.scenarios : []) {
         const c = await preflight('baseline', baseGw!, basePlug!, kind);
         if (c.first !== firstTurn[kind]) settings.push([`first turn (${kind})`, `baseline ${fmtInt(Buffer.byteLength(c.first))} bytes, gateway ${fmtInt(Buffer.byteLength(firstTurn[kind]!))} bytes — not identical (the floors replay the gateway's)`]);
@@ -260,7 +308,7 @@ export const customPluginSuite: Suite = {
       // ── interleaved rounds ─────────────────────────────────────────────────
       const scenarios: ScenarioSpec[] = [];
       for (const kind of t.scenarios) for (const c of t.connections) scenarios.push({ key: `${kind} c=${c}`, kind, connections: c });
-      const targets: Target[] = ['gateway', 'floor', 'floor-lean', ...(baseGw ? (['baseline'] as const) : [])];
+      const targets: Target[] = ['gateway', 'gateway-live', 'floor', 'floor-lean', ...(baseGw ? (['baseline'] as const) : [])];
       const cpuPids: Record<string, number> = { gateway: handle.pid, upstream: upH.pid, plugin: plH.pid, ...(baseGw ? { baseline: baseGw.handle!.pid } : {}) };
       const rounds: Record<string, Record<Target, LoadResult>>[] = [];
       const floorBodies: Partial<Record<Scenario, string>> = {};
@@ -282,9 +330,9 @@ export const customPluginSuite: Suite = {
           pieces: expectedPieces,
           expectContent: expected,
         };
-        if (target === 'gateway' || target === 'baseline') {
-          const st = target === 'gateway' ? gw! : baseGw!;
-          return { ...base, origin: st.target.origin, path: `${st.target.prefix}/chat/completions`, headers: { 'content-type': 'application/json', ...st.target.headers }, body: toolLoopRequestBody(sc.kind === 'sse').toString('utf8') };
+        if (target === 'gateway' || target === 'gateway-live' || target === 'baseline') {
+          const tg = target === 'gateway' ? gw!.target : target === 'gateway-live' ? liveTarget : baseGw!.target;
+          return { ...base, origin: tg.origin, path: `${tg.prefix}/chat/completions`, headers: { 'content-type': 'application/json', ...tg.headers }, body: toolLoopRequestBody(sc.kind === 'sse').toString('utf8') };
         }
         const pluginFloor: PluginFloorSpec = { toolsUrl: `${plOrigin}${plug.toolsPath}`, secret: plug.secret, client: target === 'floor' ? 'minimal' : 'plugboard', toolPrefix, template: callTemplate! };
         return { ...base, origin: upOrigin, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: 'Bearer bench' }, body: firstTurn[sc.kind]!, pluginFloor };
@@ -296,7 +344,7 @@ export const customPluginSuite: Suite = {
           const res = await ctx.loadgen.load({ ...job, maxRequests: t.primeRequests });
           const err = res.validation.ok ? describeErrors(`priming ${kind} ${target}`, res) : `priming ${kind} ${target}: ${res.validation.problem}`;
           if (err) failures.push(err);
-          if (target === 'gateway') gatewayRequests += res.requests + 1;
+          if (target === 'gateway' || target === 'gateway-live') gatewayRequests += res.requests + 1;
           if (target === 'baseline') baselineRequests += res.requests + 1;
         }
       }
@@ -313,7 +361,7 @@ export const customPluginSuite: Suite = {
             }
             if (target === 'floor' && res.validation.floorFinalTurnBody) floorBodies[sc.kind] ??= res.validation.floorFinalTurnBody;
             round[sc.key][target] = res;
-            if (target === 'gateway') gatewayRequests += res.requests + res.warmup.requests + 1;
+            if (target === 'gateway' || target === 'gateway-live') gatewayRequests += res.requests + res.warmup.requests + 1;
             if (target === 'baseline') baselineRequests += res.requests + res.warmup.requests + 1;
             const err = describeErrors(`round ${r + 1} ${job.label}`, res);
             if (err) failures.push(err);
@@ -353,6 +401,7 @@ export const customPluginSuite: Suite = {
             p50: m((x) => x.latency.p50),
             p99: m((x) => x.latency.p99),
             gatewayCpuUs: m((x) => x.cpu[target === 'baseline' ? 'baseline' : 'gateway']?.usPerRequest),
+            // (gateway-live runs in the gateway's process: its "gateway CPU" is that process's)
             upstreamCpuUs: m((x) => x.cpu.upstream?.usPerRequest),
             pluginCpuUs: m((x) => x.cpu.plugin?.usPerRequest),
             loadgenCpuUs: m((x) => x.cpu.loadgen?.usPerRequest),
@@ -366,6 +415,7 @@ export const customPluginSuite: Suite = {
           ...sc,
           ...(ab ? { baseline: per('baseline'), ab } : {}),
           gateway: per('gateway'),
+          gatewayLive: per('gateway-live'),
           floor: per('floor'),
           floorLean: per('floor-lean'),
           ratioP50: agg(rs.map((x) => x.gateway.latency.p50 / x.floor.latency.p50)),
@@ -374,6 +424,10 @@ export const customPluginSuite: Suite = {
           rpsRatio: agg(rs.map((x) => x.gateway.rps / x.floor.rps)),
           ratioP50Lean: agg(rs.map((x) => x.gateway.latency.p50 / x['floor-lean'].latency.p50)),
           addedP50Lean: agg(rs.map((x) => x.gateway.latency.p50 - x['floor-lean'].latency.p50)),
+          liveRatioP50: agg(rs.map((x) => x['gateway-live'].latency.p50 / x.floor.latency.p50)),
+          liveAddedP50: agg(rs.map((x) => x['gateway-live'].latency.p50 - x.floor.latency.p50)),
+          liveAddedP50Lean: agg(rs.map((x) => x['gateway-live'].latency.p50 - x['floor-lean'].latency.p50)),
+          sandboxMinusLive: agg(rs.map((x) => x.gateway.latency.p50 - x['gateway-live'].latency.p50)),
         };
       });
 
@@ -386,9 +440,9 @@ export const customPluginSuite: Suite = {
           title: `Per target — median over ${nR} round(s) (ms, full answer; one request = 2 model turns + 1 signed plugin call)`,
           columns: ['scenario', 'target', 'req/s', 'p50', 'p99', 'gateway CPU µs/req', 'upstream CPU µs/req', 'plugin CPU µs/req', 'loadgen CPU µs/req', 'other CPU'],
           rows: perScenario.flatMap((s) =>
-            (['gateway', ...(s.baseline ? (['baseline'] as const) : []), 'floor-lean', 'floor'] as const).map((name, i) => {
-              const m = name === 'floor-lean' ? s.floorLean : name === 'baseline' ? s.baseline! : s[name];
-              const hop = name === 'gateway' || name === 'baseline' ? m.gatewayCpuUs : Number.NaN;
+            (['gateway', 'gateway-live', ...(s.baseline ? (['baseline'] as const) : []), 'floor-lean', 'floor'] as const).map((name, i) => {
+              const m = name === 'floor-lean' ? s.floorLean : name === 'gateway-live' ? s.gatewayLive : name === 'baseline' ? s.baseline! : s[name];
+              const hop = name === 'gateway' || name === 'gateway-live' || name === 'baseline' ? m.gatewayCpuUs : Number.NaN;
               return [i === 0 ? s.key : '', name, fmtInt(m.rps), fmtMs(m.p50), fmtMs(m.p99), Number.isFinite(hop) ? fmtInt(hop) : '-', fmtInt(m.upstreamCpuUs), fmtInt(m.pluginCpuUs), fmtInt(m.loadgenCpuUs), pct(m.otherCpuPct)];
             }),
           ),
@@ -399,10 +453,10 @@ export const customPluginSuite: Suite = {
         },
         {
           title: 'Gateway vs floor — median of per-round values [min…max over rounds]',
-          columns: ['scenario', 'p50 gw/floor', '+p50 gw vs floor (ms)', 'p99 gw/floor', 'req/s gw/floor', 'p50 gw/floor-lean', '+p50 gw vs floor-lean (ms)'],
-          rows: perScenario.map((s) => [s.key, rng(s.ratioP50, fmtRatio), rng(s.addedP50, fmtDiffMs), rng(s.ratioP99, fmtRatio), rng(s.rpsRatio, fmtRatio), rng(s.ratioP50Lean, fmtRatio), rng(s.addedP50Lean, fmtDiffMs)]),
+          columns: ['scenario', 'p50 gw/floor', '+p50 gw vs floor (ms)', 'p99 gw/floor', 'req/s gw/floor', 'p50 gw/floor-lean', '+p50 gw vs floor-lean (ms)', 'p50 live/floor', '+p50 live vs floor-lean', 'p50 sandbox − live'],
+          rows: perScenario.map((s) => [s.key, rng(s.ratioP50, fmtRatio), rng(s.addedP50, fmtDiffMs), rng(s.ratioP99, fmtRatio), rng(s.rpsRatio, fmtRatio), rng(s.ratioP50Lean, fmtRatio), rng(s.addedP50Lean, fmtDiffMs), rng(s.liveRatioP50, fmtRatio), rng(s.liveAddedP50Lean, fmtDiffMs), rng(s.sandboxMinusLive, fmtDiffMs)]),
           notes: [
-            'Ratios and differences are taken within each round (gateway and floors measured back to back), then the median across rounds.',
+            'Ratios and differences are taken within each round (gateway and floors measured back to back), then the median across rounds. gw = the sandbox installation (author\'s key); live = gateway-live, the published version installed by another organisation, in the same gateway process.',
             'gw − floor-lean is what the gateway adds per request (one more HTTP hop and process, key, decision, validation, signing bookkeeping, usage, plugin log, events, access log): the same signer and HTTP client run on both sides. Compare it with the tool-loop suite\'s gw − floor-lean for an MCP call (issue 11: no more than for MCP).',
           ],
         },
@@ -426,7 +480,11 @@ export const customPluginSuite: Suite = {
       if (c1) {
         settings.push([
           'added per tool call',
-          `json c=1 p50: gateway ÷ floor ${fmtRatio(c1.ratioP50.median)} [${fmtRatio(c1.ratioP50.range[0])}…${fmtRatio(c1.ratioP50.range[1])}] (${fmtMs(c1.gateway.p50)} vs ${fmtMs(c1.floor.p50)} ms), gateway − floor ${fmtDiffMs(c1.addedP50.median)} ms [${fmtDiffMs(c1.addedP50.range[0])}…${fmtDiffMs(c1.addedP50.range[1])}]; gateway − floor-lean ${fmtDiffMs(c1.addedP50Lean.median)} ms [${fmtDiffMs(c1.addedP50Lean.range[0])}…${fmtDiffMs(c1.addedP50Lean.range[1])}] (${fmtRatio(c1.ratioP50Lean.median)}) — compare with the tool-loop suite's (MCP) line of the same name`,
+          `json c=1 p50, sandbox installation: gateway ÷ floor ${fmtRatio(c1.ratioP50.median)} [${fmtRatio(c1.ratioP50.range[0])}…${fmtRatio(c1.ratioP50.range[1])}] (${fmtMs(c1.gateway.p50)} vs ${fmtMs(c1.floor.p50)} ms), gateway − floor ${fmtDiffMs(c1.addedP50.median)} ms [${fmtDiffMs(c1.addedP50.range[0])}…${fmtDiffMs(c1.addedP50.range[1])}]; gateway − floor-lean ${fmtDiffMs(c1.addedP50Lean.median)} ms [${fmtDiffMs(c1.addedP50Lean.range[0])}…${fmtDiffMs(c1.addedP50Lean.range[1])}] (${fmtRatio(c1.ratioP50Lean.median)}) — compare with the tool-loop suite's (MCP) line of the same name`,
+        ]);
+        settings.push([
+          '  live installation',
+          `json c=1 p50: gateway-live ÷ floor ${fmtRatio(c1.liveRatioP50.median)} [${fmtRatio(c1.liveRatioP50.range[0])}…${fmtRatio(c1.liveRatioP50.range[1])}] (${fmtMs(c1.gatewayLive.p50)} ms), gateway-live − floor ${fmtDiffMs(c1.liveAddedP50.median)} ms [${fmtDiffMs(c1.liveAddedP50.range[0])}…${fmtDiffMs(c1.liveAddedP50.range[1])}]; gateway-live − floor-lean ${fmtDiffMs(c1.liveAddedP50Lean.median)} ms [${fmtDiffMs(c1.liveAddedP50Lean.range[0])}…${fmtDiffMs(c1.liveAddedP50Lean.range[1])}]; sandbox − live ${fmtDiffMs(c1.sandboxMinusLive.median)} ms [${fmtDiffMs(c1.sandboxMinusLive.range[0])}…${fmtDiffMs(c1.sandboxMinusLive.range[1])}]`,
         ]);
       }
       const noise = machineNoise(rounds.map((rd) => Object.values(rd).flatMap((byT) => Object.values(byT))));
@@ -451,7 +509,7 @@ export const customPluginSuite: Suite = {
         failures,
         data: {
           expectedContent: expected,
-          installation: { pluginId: plug.pluginId, installationId: plug.installationId, mode: plug.mode, toolsPath: plug.toolsPath },
+          installations: { sandbox: { ...plug, secret: '[redacted]' }, live: { ...both.live, secret: '[redacted]' } },
           gatewayCallBody: gatewayCallBody.split(API_KEY).join('[redacted]'),
           firstTurnBodies: firstTurn,
           gatewayFinalTurnBodies: gatewayFinalTurn,
