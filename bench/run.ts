@@ -23,7 +23,9 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
 
 /** Every suite `npm run bench` knows; they run in this order. */
-const SUITES: Suite[] = [passthroughSuite, toolLoopSuite, whatsappSuite, usageSummarySuite];
+const SUITES: Suite[] = [passthroughSuite, toolLoopSuite, whatsappSuite];
+SUITES.splice(SUITES.indexOf(toolLoopSuite) + 1, 0, (await import('./suites/custom-plugin.ts')).customPluginSuite); // custom-plugin suite (issue 11), right after tool-loop
+SUITES.push(usageSummarySuite); // usage-summary suite (issue 13), last
 
 const HELP = `Usage: npm run bench -- [options]   (or: node bench/run.ts [options])
 
@@ -50,7 +52,7 @@ passthrough:
   --upstream-url URL      use a fake upstream that is already running (node bench/fake-upstream.ts)
   --stream-gap-ms MS      gap held after the first chunk in the buffering check (default 200)
 
-tool-loop (gateway with one MCP tool call vs. a minimal client doing the same work):
+tool-loop (gateway with one MCP tool call vs. a minimal client doing the same work; custom-plugin uses the same options):
   --tool-loop-rounds N        interleaved rounds (default 4; quick 2)
   --tool-loop-duration-ms MS  measured phase per (scenario, target) (default 1000; quick 400)
   --tool-loop-connections L   concurrent connections (default 1,8)
@@ -66,7 +68,7 @@ usage-summary (the summary from rollups at growing usage tables; rollup maintena
   --usage-samples N           summary requests per query and size (default 40; quick 15)
   --usage-rounds N            rounds of the rollup-maintenance measurement (default 5; quick 3)
 
-A/B against another checkout (passthrough and tool-loop; whatsapp ignores it):
+A/B against another checkout (passthrough, tool-loop, custom-plugin; whatsapp ignores it):
   --baseline DIR          also start the gateway of the Plugboard checkout DIR (e.g. made with
                           \`git worktree add /work/wt/base <commit>\`) exactly like this one, and measure
                           it as the target "baseline" in the same interleaved rounds; reports gateway ÷

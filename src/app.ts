@@ -7,7 +7,6 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { openDb, type Db } from './storage/db.ts';
-import { migrate } from './storage/migrate.ts';
 import { createSecretBox, loadMasterKey, verifyMasterKey, type SecretBox } from './storage/secret-box.ts';
 import { createKnownSecrets, type KnownSecrets } from './storage/known-secrets.ts';
 import { createOrganizationsRepo } from './storage/repos/organizations.ts';
@@ -64,6 +63,20 @@ import { createPaymentsToolkit, type PaymentsToolkit } from './toolkits/payments
 import { commerceRoutes } from './http/routes/control/commerce.ts';
 import { paymentRoutes } from './http/routes/control/payments.ts';
 import { paymentPublicRoutes } from './http/routes/payments-public.ts';
+// Operations (issue 13, ops): metrics, readiness, start-up checks, the pid file, the stored customer-ref key.
+import { createMetrics, type Metrics } from './usage/metrics.ts';
+import { metricsRoutes } from './http/routes/metrics.ts';
+import { createUpstreamHealth, type UpstreamHealth } from './gateway/upstream-health.ts';
+import { createQueueStats } from './jobs/queue-stats.ts';
+import { publicUrlProblems, runStartupChecks } from './startup-checks.ts';
+import { removePidFile, writePidFile } from './storage/pid-file.ts';
+import { storedCustomerRefKey } from './storage/rekey.ts';
+import { migrateWithBackup } from './storage/migration-backup.ts';
+import { appVersion } from './version.ts';
+// Escalations and Scheduling toolkits (issue 12, helper esc).
+import { createEscalationsToolkit, type EscalationsToolkit } from './toolkits/escalations/index.ts';
+import { createSchedulingToolkit, type SchedulingToolkit } from './toolkits/scheduling/index.ts';
+import { escalationRoutes } from './http/routes/control/escalations.ts';
 // Usage and audit (issue 13): rollups + summary, retention, the audit log of control-panel writes.
 import { createUsageRollupsRepo } from './storage/repos/usage-rollups.ts';
 import { createAuditLogRepo } from './storage/repos/audit-log.ts';
@@ -111,6 +124,12 @@ export interface App {
   /** The E-Commerce toolkit (catalogue, orders, after-sale requests) and the Payments toolkit (bindings, payments, refunds, its worker). */
   readonly ecommerce: EcommerceToolkit;
   readonly payments: PaymentsToolkit;
+  /** Prometheus metrics (GET /metrics) and what is known of the upstream's health (/readyz). */
+  readonly metrics: Metrics;
+  readonly upstreamHealth: UpstreamHealth;
+  /** The Escalations toolkit (human handoff, the inbox) and the Scheduling toolkit (reminders). */
+  readonly escalations: EscalationsToolkit;
+  readonly scheduling: SchedulingToolkit;
   /** Starts listening, then the reply worker; resolves with the bound URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: stop accepting, let in-flight requests finish (bounded), close everything. */
@@ -118,17 +137,18 @@ export interface App {
 }
 
 /** Opens the database, applies migrations and checks the master key: shared by `serve` and the CLI. */
-export function openStorage(config: Config, opts: { createKey: boolean; secrets?: KnownSecrets }): { db: Db; box: SecretBox; masterKey: Buffer; keyCreated: boolean } {
+export function openStorage(config: Config, opts: { createKey: boolean; secrets?: KnownSecrets }): { db: Db; box: SecretBox; masterKey: Buffer; keyCreated: boolean; customerRefKey: Buffer | null } {
   const db = openDb({ file: config.dbFile });
   try {
-    migrate(db);
+    // A database that has data and pending migrations is copied first (<data dir>/backups/).
+    migrateWithBackup(db, config.dbFile);
     // A key file is only ever created for a database that has no key yet: never a stray one that matches nothing.
     const fresh = !db.prepare("SELECT 1 FROM meta WHERE key = 'master_key_check'").get();
     const mk = loadMasterKey({ envValue: config.masterKey, keyFile: config.masterKeyFile, createIfMissing: opts.createKey && fresh });
     const box = createSecretBox(mk.key, { secrets: opts.secrets });
     registerMasterKey(opts.secrets, mk.key);
     verifyMasterKey(db, box);
-    return { db, box, masterKey: mk.key, keyCreated: mk.created };
+    return { db, box, masterKey: mk.key, keyCreated: mk.created, customerRefKey: storedCustomerRefKey(db, box) };
   } catch (err) {
     db.close();
     throw err;
@@ -146,8 +166,9 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const secrets = createKnownSecrets();
   secrets.add(config.upstreamApiKey);
   secrets.add(config.masterKey);
-  const log = createLogger({ level: config.logLevel, destination: opts.logDestination, secrets });
-  const { db, box, masterKey } = openStorage(config, { createKey: true, secrets });
+  const log = createLogger({ level: config.logLevel, destination: opts.logDestination, secrets, format: config.logFormat });
+  secrets.add(config.metricsToken);
+  const { db, box, masterKey, customerRefKey } = openStorage(config, { createKey: true, secrets });
   const orgs = createOrganizationsRepo(db);
   const storage = createStorageHealth({ db, dataDir: config.dataDir });
   const tokens = createControlTokensRepo(db, {
@@ -175,8 +196,24 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   recorder.recover();
   const pruner = createUsagePruner({ usage, rollups, log, retentionDays: config.usageRetentionDays });
   const bus = createEventBus();
+  // Operations (issue 13, ops): metrics read the queue, the recorder, the reply worker and the upstream's health at scrape time.
+  const queueStats = createQueueStats(db);
+  const upstreamHealth = createUpstreamHealth({ baseUrl: config.upstreamBaseUrl, configured: config.upstreamConfigured });
+  const metrics = createMetrics({
+    version: appVersion(),
+    sources: {
+      jobs: () => queueStats.byKind(),
+      usage: () => recorder.stats,
+      worker: () => (whatsapp.worker ? { running: whatsapp.worker.state === 'running', inFlight: whatsapp.worker.inFlight, concurrency: whatsapp.worker.concurrency } : null),
+      upstreamUp: () => upstreamHealth.up(),
+    },
+  });
   const pool = createUpstreamPool({
     baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections, secrets,
+    observe(path, status, seconds) {
+      upstreamHealth.note(status);
+      metrics.upstreamResponse(path, status, seconds);
+    },
   });
   const keyAuth = createKeyAuthenticator(db, keys);
   const configVersion = createConfigVersion(db);
@@ -198,6 +235,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const whatsappToolkit = createWhatsAppToolkit({
     db, box, masterKey, grants, log,
     publicBaseUrl: config.publicBaseUrl, twilioApiBaseUrl: config.twilioApiBaseUrl, twilioTimeoutMs: config.twilioTimeoutMs,
+    observe: { send: (status, code) => metrics.whatsappSend(status, code), status: (status) => metrics.whatsappStatus(status) },
+    customerRefKey: customerRefKey ?? undefined,
   });
   const ecommerce = createEcommerceToolkit({ db, grants, log, bus });
   const payments = createPaymentsToolkit({
@@ -206,9 +245,20 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     rateLimitDelayMs: Math.min(config.workerRetryBaseMs * 5, config.workerRetryCapMs),
     worker: { enabled: config.workerEnabled, concurrency: config.workerConcurrency, pollMs: config.workerPollMs, leaseMs: config.workerLeaseMs, idPrefix: applianceWorkerPrefix(config.dbFile) },
   });
+  // Escalations and Scheduling (issue 12): their own workers on the job table, sending through WhatsApp's sendToCustomer.
+  const toolkitWorker = { enabled: config.workerEnabled, concurrency: config.workerConcurrency, pollMs: config.workerPollMs, leaseMs: config.workerLeaseMs, idPrefix: applianceWorkerPrefix(config.dbFile) };
+  const escalations = createEscalationsToolkit({
+    db, grants, queue, log, bus, worker: toolkitWorker,
+    whatsapp: { hasInstance: (orgId) => whatsappToolkit.repos.instances.hasAny(orgId), customers: whatsappToolkit.repos.customers, messages: whatsappToolkit.repos.messages, sendToCustomer: whatsappToolkit.sendToCustomer },
+  });
+  const scheduling = createSchedulingToolkit({
+    db, grants, queue, log, bus, worker: toolkitWorker,
+    whatsapp: { hasInstance: (orgId) => whatsappToolkit.repos.instances.hasAny(orgId), customers: whatsappToolkit.repos.customers, sendToCustomer: whatsappToolkit.sendToCustomer },
+  });
   const runtime = createPluginRuntime({
-    installations, kinds: pluginKinds(mcp, custom), firstParty: [whatsappToolkit.plugin, ecommerce.plugin, payments.plugin], validator: createArgumentValidator(), limiter: createToolLimiter(),
+    installations, kinds: pluginKinds(mcp, custom), firstParty: [whatsappToolkit.plugin, ecommerce.plugin, payments.plugin, escalations.plugin, scheduling.plugin], validator: createArgumentValidator(), limiter: createToolLimiter(),
     toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, configVersion, secrets, log,
+    onToolCall: (r, kind) => metrics.toolCall(r.pluginId, kind, r.isError ? (r.errorClass ?? 'tool_error') : 'ok', r.latencyMs / 1000),
   });
   const loop = createLoopEngine({
     pool, runtime, recorder, bus, toolConcurrency: config.toolConcurrency, toolTimeoutMs: config.toolTimeoutMs, keepAliveMs: config.sseKeepAliveMs,
@@ -220,7 +270,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const complete = createInProcessCompletion({ ...chat, configVersion });
   // Channels last: they answer with the completion, which exists now.
   const whatsapp = createWhatsAppChannel({
-    toolkit: whatsappToolkit, db, queue, log, complete,
+    toolkit: whatsappToolkit, db, queue, log, complete, handoff: escalations.handoff,
     publicBaseUrl: config.publicBaseUrl, historyMessages: config.whatsappHistoryMessages,
     worker: {
       enabled: config.workerEnabled, concurrency: config.workerConcurrency, pollMs: config.workerPollMs, leaseMs: config.workerLeaseMs,
@@ -241,7 +291,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   // One error writer and one request-id generator for every door.
   const errors = createErrorWriter({ log, secrets });
   const generateId = opts.generateRequestId ?? defaultRequestId;
-  const rawRoutes = { 'POST /v1/chat/completions': fastChatCompletions(gatewayDeps, { log, errors, generateId }) };
+  const observe = metrics.httpRequest;
+  const rawRoutes = { 'POST /v1/chat/completions': fastChatCompletions(gatewayDeps, { log, errors, generateId, observe }) };
   const koa = createKoaApp({
     log,
     errors,
@@ -249,9 +300,16 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     rawRoutes: Object.keys(rawRoutes),
     trustProxy: config.trustProxy,
     authThrottle,
+    observe,
     audit: auditWrites({ audit, log, trustProxy: config.trustProxy }),
     routers: [
-      healthRoutes({ db, isShuttingDown: () => shuttingDown, storage, usage: recorder.stats }),
+      healthRoutes({
+        db, isShuttingDown: () => shuttingDown, storage, usage: recorder.stats,
+        // Operations (issue 13, ops): the upstream, the reply worker, the queue, the public URL.
+        upstream: upstreamHealth, queue: () => queueStats.summary(), publicUrlProblems: publicUrlProblems(config.publicBaseUrl),
+        worker: () => (whatsapp.worker ? { state: whatsapp.worker.state, inFlight: whatsapp.worker.inFlight, concurrency: whatsapp.worker.concurrency } : { state: 'disabled', inFlight: 0, concurrency: 0 }),
+      }),
+      metricsRoutes({ metrics, token: config.metricsToken }),
       gatewayRoutes(gatewayDeps),
       organizationRoutes(repos, onChange),
       memberRoutes(repos),
@@ -261,7 +319,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       pluginRoutes({ orgs, tokens, runtime }),
       eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs, shutdownSignal: shutdown.signal, secrets }),
       whatsappInstanceRoutes({ orgs, tokens, channel: whatsapp, pluginIds: runtime.pluginIdsOf, missingToolkits: custom.missingToolkits }),
-      jobRoutes({ orgs, tokens, queue, wake: () => { whatsapp.wake(); payments.jobs.wake(); } }),
+      jobRoutes({ orgs, tokens, queue, wake: () => { whatsapp.wake(); payments.jobs.wake(); escalations.jobs.wake(); scheduling.jobs.wake(); } }),
       // Custom plugins (issue 11): developer area, directory and installations, the operator's routes.
       developerPluginRoutes({ orgs, tokens, custom, fetchManifest: createManifestFetcher(policy), httpAllowed: httpAllowedBy(policy) }),
       pluginInstallationRoutes({ orgs, tokens, custom, onChange, grantsOf: (orgId) => grants.listForOrg(orgId) }),
@@ -275,6 +333,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       commerceRoutes({ orgs, tokens, ecommerce, payments, log }),
       paymentRoutes({ orgs, tokens, payments }),
       paymentPublicRoutes({ webhook: payments.webhook, sandboxPayment: (ref) => payments.store.sandboxByRef(ref) }),
+      escalationRoutes({ orgs, tokens, customers: whatsappToolkit.repos.customers, escalations, scheduling }),
       // Usage and audit (issue 13)
       usageSummaryRoutes({ orgs, tokens, operatorTokens, rollups, recorder, audit }),
     ],
@@ -286,6 +345,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   let closing: Promise<void> | null = null;
   return {
     config, db, log, box, secrets, repos, recorder, bus, server, installations, mcp, custom, operatorTokens, grants, runtime, complete, queue, whatsapp, ecommerce, payments,
+    metrics, upstreamHealth,
+    escalations, scheduling,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -298,6 +359,16 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
             whatsapp.start();
             // After the channel: its start hands back the jobs a killed process left running (payments' too).
             payments.start();
+            escalations.start();
+            scheduling.start();
+            // Operations (issue 13, ops): restore and key rotation refuse while this file names a live process.
+            try {
+              writePidFile(config.dataDir);
+            } catch (err) {
+              log.warn({ err: { code: (err as NodeJS.ErrnoException).code } }, 'pid file not written: restore and key rotation cannot see this server');
+            }
+            void runStartupChecks({ log, publicBaseUrl: config.publicBaseUrl, upstreamBaseUrl: config.upstreamBaseUrl, upstream: upstreamHealth, signal: shutdown.signal })
+              .catch((err: unknown) => log.warn({ err: { message: (err as Error)?.message } }, 'start-up checks failed'));
             pruner.start();
           }
           resolve(`http://${host}:${addr.port}`);
@@ -315,7 +386,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
         const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
         // The reply worker drains alongside the HTTP server: stop claiming, finish or release within the grace period.
-        await Promise.all([wasListening ? closed : undefined, whatsapp.stop(config.shutdownTimeoutMs), payments.stop(config.shutdownTimeoutMs)]);
+        await Promise.all([wasListening ? closed : undefined, whatsapp.stop(config.shutdownTimeoutMs), payments.stop(config.shutdownTimeoutMs),
+          escalations.stop(config.shutdownTimeoutMs), scheduling.stop(config.shutdownTimeoutMs)]);
         clearInterval(sweep);
         clearTimeout(timer);
         await runtime.closeAll();
@@ -323,6 +395,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         await pruner.stop();
         recorder.close();
         db.close();
+        removePidFile(config.dataDir);
         log.flush?.();
       })();
       return closing;

@@ -70,6 +70,11 @@ export interface Config {
   // Usage and audit (issue 13)
   /** Days raw usage events are kept (0: forever); rollups, and so the usage summary, stay. */
   readonly usageRetentionDays: number;
+  // Operations (issue 13, ops)
+  /** Bearer token for GET /metrics; undefined = served to loopback clients only. */
+  readonly metricsToken: string | undefined;
+  /** `json` (one JSON object a line, for machines) or `pretty` (aligned, readable lines for people). */
+  readonly logFormat: 'json' | 'pretty';
 }
 
 export class ConfigError extends Error {
@@ -120,6 +125,9 @@ export const CONFIG_VARIABLES = [
   ['PLUGBOARD_PAYMENTS_POLL_MS', '300000', 'Interval at which a pending payment is looked up at its provider again, until it is final (the safety net for lost webhooks).'],
   // Usage and audit (issue 13)
   ['PLUGBOARD_USAGE_RETENTION_DAYS', '90', 'Days raw usage events are kept (pruned hourly in small batches; 0 keeps them forever). The usage summary is served from rollups, which stay.'],
+  // Operations (issue 13, ops)
+  ['PLUGBOARD_METRICS_TOKEN', '(unset)', 'Bearer token for GET /metrics (at least 16 characters). Unset: /metrics answers only clients on this machine that no proxy forwarded.'],
+  ['PLUGBOARD_LOG_FORMAT', 'json', 'json (one object a line) or pretty (readable lines for people; `serve --pretty` does the same).'],
 ] as const;
 
 const KNOWN = new Set<string>(CONFIG_VARIABLES.map(([name]) => name));
@@ -197,6 +205,9 @@ export function loadConfig(env: Source = process.env): Config {
     paymentsPollMs: p.int('PLUGBOARD_PAYMENTS_POLL_MS', 300_000, 50, 86_400_000),
     // Usage and audit (issue 13)
     usageRetentionDays: p.int('PLUGBOARD_USAGE_RETENTION_DAYS', 90, 0, 36_500),
+    // Operations (issue 13, ops)
+    metricsToken: p.secret('PLUGBOARD_METRICS_TOKEN', 16),
+    logFormat: p.oneOf('PLUGBOARD_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
   };
   for (const name of Object.keys(src)) {
     if (name.startsWith('PLUGBOARD_') && !KNOWN.has(name)) problems.push(`${name} is not a Plugboard setting`);
@@ -271,6 +282,16 @@ function createParsers(src: Source, problems: string[]) {
         out[m[1]] = m[2];
       }
       return out;
+    },
+    /** A secret of at least `min` characters without spaces, or undefined when unset (the value is never echoed in a problem). */
+    secret(name: string, min: number): string | undefined {
+      const v = raw(name);
+      if (v === undefined) return undefined;
+      if (v.length < min || /\s/.test(v)) {
+        problems.push(`${name} must be at least ${min} characters without spaces`);
+        return undefined;
+      }
+      return v;
     },
     cidrs(name: string): string[] {
       const v = raw(name);

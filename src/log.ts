@@ -6,6 +6,7 @@
  * known-secrets redactor (by value) on its way to the destination. Must never log request bodies.
  */
 import pino from 'pino';
+import { createPrettyStream } from './log-pretty.ts';
 
 export type Logger = pino.Logger;
 
@@ -22,6 +23,8 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
   /** Removes known secret values from every serialised line before it is written (the last exit of a log line). */
   secrets?: { redact(text: string): string };
+  /** `pretty`: readable lines for people (log-pretty.ts) instead of JSON; redaction happens first either way. */
+  format?: 'json' | 'pretty';
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -35,6 +38,11 @@ export function createLogger(opts: LoggerOptions): Logger {
   const secrets = opts.secrets;
   // On the whole serialised line, children included: no field name or serializer can route around it.
   if (secrets) options.hooks = { streamWrite: (line) => secrets.redact(line) };
+  if (opts.format === 'pretty') {
+    // For a person at a terminal: written as it comes (no batching), coloured when stdout is a TTY.
+    const out = opts.destination ?? process.stdout;
+    return pino(options, createPrettyStream(out, { color: !opts.destination && process.stdout.isTTY === true }) as unknown as pino.DestinationStream);
+  }
   if (opts.destination) return pino(options, opts.destination as pino.DestinationStream);
   // Lines are written in batches of at least LOG_BATCH_BYTES, and at least every LOG_FLUSH_MS:
   // one write per log line would cost a system call and a thread-pool hop on every request.

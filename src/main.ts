@@ -14,7 +14,7 @@ import { createOrganizationsRepo, Roles, type Role } from './storage/repos/organ
 import { createControlTokensRepo } from './storage/repos/control-tokens.ts';
 import { createGatewayKeysRepo } from './storage/repos/gateway-keys.ts';
 import { addMemberWithToken, createOrganizationWithOwner, type TenancyRepos } from './control/organizations.ts';
-import { migrate } from './storage/migrate.ts';
+import { migrateWithBackup } from './storage/migration-backup.ts';
 import { openDb, type Db } from './storage/db.ts';
 import { need, parseCommandLine, UsageError } from './cli/commands.ts';
 
@@ -148,13 +148,14 @@ export async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'serve':
-      await serve(config);
+      await serve(values.pretty === true ? Object.freeze({ ...config, logFormat: 'pretty' as const }) : config);
       return -1; // keep running
     case 'migrate': {
       const db = openDb({ file: config.dbFile });
       try {
-        const r = migrate(db);
-        out(json, { ...r }, r.applied.length ? `Migrated from ${r.from} to ${r.to}: ${r.applied.join(', ')}` : `Database is up to date (version ${r.to}).`);
+        const r = migrateWithBackup(db, config.dbFile);
+        const { backup: copy, ...result } = r;
+        out(json, copy ? { ...result, backup: copy } : result, r.applied.length ? `Migrated from ${r.from} to ${r.to}: ${r.applied.join(', ')}${r.backup ? `\nThe database before: ${r.backup}` : ''}` : `Database is up to date (version ${r.to}).`);
       } finally {
         db.close();
       }
@@ -239,6 +240,32 @@ export async function main(argv: string[]): Promise<number> {
     case 'backup': {
       const to = await backup(config, need(command, values, 'to'), values.force === true);
       out(json, { backup: to }, `Database backed up to ${to} (mode 0600). Keep the master key (${config.masterKey ? 'PLUGBOARD_MASTER_KEY' : config.masterKeyFile}) with it, stored separately.`);
+      return 0;
+    }
+    // Operations (issue 13, ops): cli/ops.ts.
+    case 'restore':
+    case 'master-key rotate': {
+      const ops = await import('./cli/ops.ts');
+      try {
+        if (command === 'restore') {
+          const r = ops.restoreDatabase(config, need(command, values, 'from'), { force: values.force === true });
+          out(json, { ...r }, [
+            `Restored ${r.from} (schema ${r.schemaVersion}) to ${r.restored}.`,
+            r.previous ? `The database it replaced is kept at ${r.previous}.` : 'There was no database before.',
+            'Start the server: pending migrations run (after a backup) on start.',
+          ].join('\n'));
+        } else {
+          const r = ops.rotateMasterKey(config, { newKeyFile: values['new-key-file'] as string | undefined, force: values.force === true });
+          out(json, { ...r }, [
+            r.resumed ? `Finished an interrupted rotation: the master key is now ${r.newKid}.` : `Re-sealed ${r.total} secrets under the new master key ${r.newKid} (was ${r.oldKid}) in one transaction.`,
+            config.masterKey ? `The new key is in ${r.keyFile}: set PLUGBOARD_MASTER_KEY to its content before the next start (the old key no longer opens this database).` : `The new key is in ${r.keyFile}.`,
+            r.retiredKeyFile ? `The old key is at ${r.retiredKeyFile}: backups made before now need it. Store it offline with them and delete it here.` : 'Backups made before now need the old key: keep it with them.',
+          ].join('\n'));
+        }
+      } catch (err) {
+        if (err instanceof ops.OpsError) throw new CliError(err.message);
+        throw err;
+      }
       return 0;
     }
     default:

@@ -132,6 +132,8 @@ export const SDK_OWNERS: Record<string, readonly string[]> = {
   // the MCP Streamable HTTP transport, which runs on the guard's request function (undici's types and errors).
   undici: ['src/gateway/upstream-pool.ts', 'src/net/ssrf.ts', 'src/plugins/kinds/mcp/http-transport.ts'],
   'better-sqlite3': ['src/storage/db.ts'],
+  // Operations (issue 13, ops): the metrics registry.
+  'prom-client': ['src/usage/metrics.ts'],
   koa: [],
   '@koa/router': [],
   blessed: [],

@@ -33,10 +33,10 @@ export function mcpClient(url: string, transport: McpTransportKind): Promise<Mcp
   return c;
 }
 
-type ToolCall = { id: string; type: 'function'; function: { name: string; arguments: string } };
+export type ToolCall = { id: string; type: 'function'; function: { name: string; arguments: string } };
 
 /** The tool calls of a turn: from `message.tool_calls` (JSON) or assembled from the deltas (SSE). */
-function toolCallsOf(text: string, stream: boolean): ToolCall[] {
+export function toolCallsOf(text: string, stream: boolean): ToolCall[] {
   if (!stream) {
     const obj = JSON.parse(text) as { choices?: { message?: { tool_calls?: ToolCall[] } }[] };
     return obj.choices?.[0]?.message?.tool_calls ?? [];

@@ -61,6 +61,26 @@ export interface LoadJob extends RequestSpec {
   clockTicksPerSecond: number;
   /** Run the tool-loop floor instead of one HTTP request per iteration. */
   floor?: ToolFloorSpec;
+  /** Run the custom-plugin floor instead (custom-plugin suite). */
+  pluginFloor?: PluginFloorSpec;
+}
+
+/**
+ * The custom-plugin floor (bench/lib/plugin-floor.ts): per "request", the first turn (`body` of
+ * the job) to the upstream, one Standard Webhooks-signed POST of the call body to the plugin, the
+ * final turn. `origin`/`path`/`headers` of the job are the upstream's.
+ */
+export interface PluginFloorSpec {
+  /** The plugin's tool endpoint (baseUrl + endpoints.tools). */
+  toolsUrl: string;
+  /** The plugin's signing secret (`whsec_…`). */
+  secret: string;
+  /** `minimal`: `standardwebhooks` + an undici Pool; `plugboard`: the gateway's own signer and guarded request. */
+  client: 'minimal' | 'plugboard';
+  /** `<slug>__`, stripped from the model's tool name. */
+  toolPrefix: string;
+  /** mode, context and config of the gateway's call body (captured by the plugin server). */
+  template: { mode: string; context: Record<string, unknown>; config: Record<string, unknown> };
 }
 
 /** One request of a burst. */

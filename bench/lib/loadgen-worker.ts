@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { Client, Pool } from 'undici';
 import { floorTurns, mcpClient, mcpClients } from './floor.ts';
+import { pluginCaller, pluginFloorTurns } from './plugin-floor.ts';
 import { checkJsonBody, checkSseBody } from './fixtures.ts';
 import { summarize } from './stats.ts';
 import type { BurstJob, BurstResult, CpuUse, ErrorCounts, LoadJob, LoadResult, ProbeResult, RequestSpec, WorkerReply, WorkerRequest } from './loadgen-types.ts';
@@ -135,16 +136,25 @@ function httpDriver(job: LoadJob): Driver {
 // ── the tool-loop floor ──────────────────────────────────────────────────────────────────────
 
 async function floorDriver(job: LoadJob): Promise<Driver> {
-  const floor = job.floor!;
   const pool = closedLoopPool(job);
-  const mcp = await mcpClient(floor.mcpUrl, floor.mcpTransport);
   const first = Buffer.from(job.body);
   const firstObj = JSON.parse(job.body) as Record<string, unknown> & { messages: unknown[] };
+  // custom-plugin suite: the same three steps with a signed HTTP call instead of an MCP call.
+  let turns: () => ReturnType<typeof floorTurns | typeof pluginFloorTurns>;
+  if (job.pluginFloor) {
+    const pf = job.pluginFloor;
+    const plugin = pluginCaller(pf.toolsUrl, pf.secret, pf.client);
+    turns = () => pluginFloorTurns({ pool, plugin, template: pf.template, path: job.path, headers: job.headers, first, firstObj, stream: job.stream, toolPrefix: pf.toolPrefix });
+  } else {
+    const floor = job.floor!;
+    const mcp = await mcpClient(floor.mcpUrl, floor.mcpTransport);
+    turns = () => floorTurns({ pool, mcp, path: job.path, headers: job.headers, first, firstObj, stream: job.stream, toolPrefix: floor.toolPrefix });
+  }
   let lastFinalBody = '';
   const run = async (keepBody: boolean): Promise<Sample> => {
     const t0 = performance.now();
     const fail = (status: number, problem: string, body?: string): Sample => ({ ok: false, status, totalMs: performance.now() - t0, ttfbMs: Number.NaN, bytes: 0, problem, body: body === undefined ? undefined : Buffer.from(body) });
-    const out = await floorTurns({ pool, mcp, path: job.path, headers: job.headers, first, firstObj, stream: job.stream, toolPrefix: floor.toolPrefix });
+    const out = await turns();
     if (!out.ok) return fail(out.status, out.problem, out.body);
     if (keepBody) lastFinalBody = out.finalBody;
     const r2 = out.final;
@@ -225,7 +235,7 @@ function systemTicks(): { task: number; irq: number; steal: number } {
 }
 
 async function runLoad(job: LoadJob): Promise<LoadResult> {
-  const driver = job.floor ? await floorDriver(job) : httpDriver(job);
+  const driver = job.floor || job.pluginFloor ? await floorDriver(job) : httpDriver(job);
   try {
     // 1. One request, validated deeply (parsed, content compared).
     const validation = await driver.validate();

@@ -23,7 +23,7 @@ export interface CommandSpec {
 const json = { json: 'boolean' } as const;
 
 export const COMMANDS: readonly CommandSpec[] = [
-  { name: 'serve', args: '', summary: 'run the gateway, control-panel API and workers (creates the data directory on first start)', options: {} },
+  { name: 'serve', args: '[--pretty]', summary: 'run the gateway, control-panel API and workers (creates the data directory on first start); --pretty: readable log lines', options: { pretty: 'boolean' } },
   { name: 'migrate', args: '[--json]', summary: 'apply pending database migrations and exit (creates the database if missing)', options: json },
   { name: 'doctor', args: '[--json]', summary: 'check data dir, database, master key and upstream', options: json },
   { name: 'tui', args: '--token T [--url URL] [--org ID]', summary: 'operator terminal UI attached to a running server', options: { token: 'string', url: 'string', org: 'string' } },
@@ -43,6 +43,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'operator token create', args: '--name N [--json]', summary: 'create an operator token (pbo_…, printed once) for /operator routes and the TUI', options: { ...json, name: 'string' } },
   { name: 'operator token list', args: '[--json]', summary: 'list operator tokens', options: json },
   { name: 'operator token revoke', args: '--id TOKEN_ID [--json]', summary: 'revoke an operator token', options: { ...json, id: 'string' } },
+  // Operations (issue 13, ops): restore a backup, rotate the master key.
+  { name: 'restore', args: '--from FILE [--force] [--json]', summary: 'replace the database with a backup (server stopped; the current one is kept in backups/); --force: ignore the pid file', options: { ...json, from: 'string', force: 'boolean' } },
+  { name: 'master-key rotate', args: '[--new-key-file FILE] [--force] [--json]', summary: 're-seal every stored secret under a new master key, atomically (server stopped)', options: { ...json, 'new-key-file': 'string', force: 'boolean' } },
 ];
 
 /** Commands with subcommands (`org create`, `key list`, …). */
@@ -51,6 +54,7 @@ export const GROUPS = [...new Set(COMMANDS.filter((c) => c.name.includes(' ')).m
 const GROUP_SUMMARY: Record<string, string> = {
   org: 'organisations', member: 'members of an organisation', token: 'control-panel tokens', key: 'gateway keys',
   plugin: 'custom plugins: manifest validation and the review queue', operator: 'the appliance operator\'s tokens',
+  'master-key': 'the master key that seals stored secrets',
 };
 
 /** A mistake on the command line: a short message and one hint line (exit 2). */

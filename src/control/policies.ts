@@ -40,6 +40,11 @@ export const POLICY = {
   'payments:bind': OWNER,
   // Usage and audit (issue 13): the usage summary is usage:read; the audit log of control-panel writes is the owners'.
   'audit:read': OWNER,
+  // Escalations and Scheduling toolkits (issue 12, helper esc): the inbox, replies and hand-backs; reminders.
+  'escalations:read': ALL,
+  'escalations:write': ADMINS,
+  'scheduling:read': ALL,
+  'scheduling:write': ADMINS,
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof POLICY;

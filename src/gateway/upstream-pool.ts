@@ -27,6 +27,11 @@ export interface UpstreamPoolOptions {
   connections: number;
   /** Scrubs upstream error text (the appliance's known secrets). */
   secrets?: Redactor;
+  /**
+   * Told of every call when its response headers arrive or it fails: the path, the status (or
+   * `unreachable` / `timeout`; nothing for a caller's abort) and the seconds it took (metrics, readiness).
+   */
+  observe?: (path: string, status: number | 'unreachable' | 'timeout', seconds: number) => void;
 }
 
 export interface UpstreamPool {
@@ -72,6 +77,7 @@ export function createUpstreamPool(opts: UpstreamPoolOptions): UpstreamPool {
   const authHeader = opts.apiKey ? `Bearer ${opts.apiKey}` : undefined;
   const secrets = opts.secrets ?? NO_SECRETS;
   const echo = createEchoGuard(opts.apiKey);
+  const observe = opts.observe;
   return {
     echo,
     async request(r) {
@@ -79,11 +85,15 @@ export function createUpstreamPool(opts: UpstreamPoolOptions): UpstreamPool {
       if (authHeader) headers.authorization = authHeader;
       if (r.body !== undefined) headers['content-type'] = 'application/json';
       let res: Dispatcher.ResponseData;
+      const started = observe ? performance.now() : 0;
       try {
         res = await pool.request({ method: r.method, path: basePath + r.path, headers, body: r.body, signal: r.signal });
       } catch (err) {
-        throw mapTransportError(err);
+        const mapped = mapTransportError(err);
+        if (observe && mapped instanceof AppError) observe(r.path, mapped.status === 504 ? 'timeout' : 'unreachable', (performance.now() - started) / 1000);
+        throw mapped;
       }
+      observe?.(r.path, res.statusCode, (performance.now() - started) / 1000);
       if (res.statusCode >= 400) {
         const text = await readCapped(res.body, UPSTREAM_ERROR_BODY_MAX_BYTES).then((x) => x.bytes.toString('utf8'), () => '');
         throw mapUpstreamStatus(res.statusCode, res.headers, text, secrets);

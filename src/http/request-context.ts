@@ -47,7 +47,16 @@ export function createAccessLog(log: Logger): (fields: { requestId: string; meth
   return (fields) => access.info({ ...fields, ms: Math.round(fields.ms * 100) / 100 }, 'request');
 }
 
-export function requestContext(opts: { log: Logger; errors: ErrorWriter; generateId?: () => string }): Koa.Middleware {
+/** Told of every answered request: route template, method, status and seconds (metrics). */
+export type RequestObserver = (route: string, method: string, status: number, seconds: number) => void;
+
+/** The route template @koa/router matched (`/organizations/:orgId/keys`), or `unmatched`: never a concrete path. */
+export function routeTemplateOf(ctx: Koa.Context): string {
+  const matched = (ctx as unknown as { _matchedRoute?: unknown })._matchedRoute;
+  return typeof matched === 'string' ? matched : 'unmatched';
+}
+
+export function requestContext(opts: { log: Logger; errors: ErrorWriter; generateId?: () => string; observe?: RequestObserver }): Koa.Middleware {
   const generate = opts.generateId ?? defaultRequestId;
   const accessLog = createAccessLog(opts.log);
   return async function requestContextMiddleware(ctx, next) {
@@ -65,10 +74,10 @@ export function requestContext(opts: { log: Logger; errors: ErrorWriter; generat
     } catch (err) {
       opts.errors.koa(ctx, err, requestId);
     }
-    accessLog({
-      // A token pasted into a URL by mistake never reaches the log (found by the audit log's canary, issue 13).
-      requestId, method: ctx.method, path: scrubCredentialShapes(ctx.path), status: ctx.respond === false ? ctx.res.statusCode : ctx.status,
-      ms: performance.now() - state.startedAt, orgId: state.orgId, keyId: state.keyId,
-    });
+    const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+    const ms = performance.now() - state.startedAt;
+    // A token pasted into a URL by mistake never reaches the log (found by the audit log's canary, issue 13).
+    accessLog({ requestId, method: ctx.method, path: scrubCredentialShapes(ctx.path), status, ms, orgId: state.orgId, keyId: state.keyId });
+    opts.observe?.(routeTemplateOf(ctx), ctx.method, status, ms / 1000);
   };
 }

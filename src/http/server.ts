@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import type Router from '@koa/router';
 import type { Logger } from '../log.ts';
-import { requestContext } from './request-context.ts';
+import { requestContext, type RequestObserver } from './request-context.ts';
 import { createErrorWriter, type ErrorWriter } from './error-writer.ts';
 import type { Redactor } from '../storage/known-secrets.ts';
 import { authenticates, clientAddress, type AuthThrottle } from './auth-throttle.ts';
@@ -31,13 +31,15 @@ export interface KoaAppOptions {
   rawRoutes?: readonly string[];
   /** Audit log (issue 13): records control-panel writes (http/audit.ts); runs inside the request context, around every router. */
   audit?: Koa.Middleware;
+  /** Told of every answered request (metrics). */
+  observe?: RequestObserver;
 }
 
 export function createKoaApp(opts: KoaAppOptions): Koa {
   const app = new Koa({ proxy: opts.trustProxy });
   app.silent = true;
   const errors = opts.errors ?? createErrorWriter({ log: opts.log, secrets: opts.secrets });
-  app.use(requestContext({ log: opts.log, errors, generateId: opts.generateId }));
+  app.use(requestContext({ log: opts.log, errors, generateId: opts.generateId, observe: opts.observe }));
   if (opts.authThrottle) app.use(throttleFailedAuth(opts.authThrottle, opts.trustProxy));
   if (opts.rawRoutes?.length) app.use(otherMethodsOf(opts.rawRoutes));
   if (opts.audit) app.use(opts.audit);

@@ -99,6 +99,16 @@ export class JobWorker {
     return this.#slots.size;
   }
 
+  /** Lifecycle state (readiness reports it): new, running, stopping, stopped. */
+  get state(): 'new' | 'running' | 'stopping' | 'stopped' {
+    return this.#state;
+  }
+
+  /** Jobs handled at once at most. */
+  get concurrency(): number {
+    return this.#concurrency;
+  }
+
   start(): void {
     if (this.#state !== 'new') throw new Error('JobWorker.start() may only be called once.');
     this.#state = 'running';

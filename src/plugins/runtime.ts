@@ -94,6 +94,8 @@ export interface RuntimeDeps {
   secrets?: Redactor;
   /** Where a skipped installation (unknown kind) is reported, once. */
   log?: Pick<Logger, 'warn'>;
+  /** Told of every finished tool call with the plugin's kind (metrics: ids, kinds and error classes only). */
+  onToolCall?: (result: ToolCallResult, kind: string | null) => void;
 }
 
 export interface PluginScope {
@@ -101,6 +103,8 @@ export interface PluginScope {
   keyAllowed?: readonly string[] | null;
   /** The request's (or WhatsApp instance's) narrowing; null/undefined = no narrowing. */
   narrowTo?: readonly string[] | null;
+  /** The call happens inside a conversation (a customer to act for); conversation-only plugins need one. */
+  inConversation?: boolean;
 }
 
 export function createPluginRuntime(deps: RuntimeDeps) {
@@ -196,7 +200,7 @@ export function createPluginRuntime(deps: RuntimeDeps) {
     /** The plugins a call may use: organisation ∩ key scope ∩ request narrowing, with at least one tool. */
     usablePlugins(orgId: string, scope: PluginScope): PluginSummary[] {
       return plugins(orgId).filter(
-        (p) => p.toolCount > 0 && (scope.keyAllowed == null || matches(p, scope.keyAllowed)) && (scope.narrowTo == null || matches(p, scope.narrowTo)),
+        (p) => p.toolCount > 0 && (!p.handle.conversationOnly || scope.inConversation === true) && (scope.keyAllowed == null || matches(p, scope.keyAllowed)) && (scope.narrowTo == null || matches(p, scope.narrowTo)),
       );
     },
 
@@ -214,49 +218,58 @@ export function createPluginRuntime(deps: RuntimeDeps) {
 
     /** Executes one tool call of the model; always resolves with something the model can read. */
     async callTool(set: ToolSet, call: { name: string; arguments: string }, ctx: ToolCallContext): Promise<ToolCallResult> {
-      const started = performance.now();
-      const fail = (errorClass: string, text: string, resolved?: ResolvedTool): ToolCallResult => ({
-        prefixedName: call.name, pluginId: resolved?.plugin.id ?? null, tool: resolved?.tool.name ?? null, isError: true, errorClass,
-        text: scrubText(text, { secrets, maxLength: 1000 }), latencyMs: performance.now() - started,
-      });
-      const resolved = set.byName.get(call.name);
-      if (!resolved) {
-        const excluded = set.notAllowed.get(call.name);
-        if (excluded) return fail('not_allowed', `Tool "${call.name}" is not allowed here. Do not call it again; answer without it.`, excluded);
-        const names = [...set.byName.keys()].slice(0, MAX_NAMES_IN_ERROR).join(', ');
-        return fail('unknown_tool', `There is no tool named "${call.name}". Available tools: ${names || '(none)'}.`);
+      const result = await callToolNow(set, call, ctx);
+      if (deps.onToolCall) {
+        const kind = (set.byName.get(call.name) ?? set.notAllowed.get(call.name))?.plugin.kind ?? null;
+        deps.onToolCall(result, kind);
       }
-      let args: unknown;
-      try {
-        args = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
-      } catch {
-        return fail('invalid_arguments', `The arguments for ${call.name} are not valid JSON. Send a JSON object matching the tool's parameters.`, resolved);
-      }
-      if (args === null || typeof args !== 'object' || Array.isArray(args)) {
-        return fail('invalid_arguments', `The arguments for ${call.name} must be a JSON object.`, resolved);
-      }
-      // The same nesting limit as request bodies, before the validator and the plugin walk the value.
-      if (isTooDeep(call.arguments)) {
-        return fail('invalid_arguments', `The arguments for ${call.name} nest deeper than ${MAX_JSON_DEPTH} levels.`, resolved);
-      }
-      const check = deps.validator.check(resolved.tool.inputSchema, args);
-      if (!check.ok) return fail('invalid_arguments', `Invalid arguments for ${call.name}: ${check.problems}. Fix them and call again.`, resolved);
-      const waitSeconds = await deps.limiter.consume(ctx.orgId, resolved.plugin.id, resolved.tool.name, resolved.rateLimits);
-      if (waitSeconds !== null) {
-        return fail('rate_limited', `Tool ${call.name} is rate limited; it may be called again in ${waitSeconds}s. Answer without it for now.`, resolved);
-      }
-      try {
-        const out = await resolved.plugin.call(resolved.tool.name, args as Record<string, unknown>, { ...ctx, timeoutMs: ctx.timeoutMs || deps.toolTimeoutMs });
-        // Redacted before the cap, so no half secret survives the cut.
-        const text = out.isError ? scrubText(out.text, { secrets, maxLength: 2000 }) : capUtf8(secrets.redact(out.text), deps.maxResultBytes);
-        return {
-          prefixedName: call.name, pluginId: resolved.plugin.id, tool: resolved.tool.name, isError: out.isError,
-          errorClass: out.isError ? (out.errorClass ?? 'tool_error') : null, text, latencyMs: performance.now() - started,
-        };
-      } catch (err) {
-        return fail('plugin_error', `Tool ${call.name} failed: ${(err as Error)?.message ?? 'unknown error'}`, resolved);
-      }
+      return result;
     },
   };
+
+  async function callToolNow(set: ToolSet, call: { name: string; arguments: string }, ctx: ToolCallContext): Promise<ToolCallResult> {
+    const started = performance.now();
+    const fail = (errorClass: string, text: string, resolved?: ResolvedTool): ToolCallResult => ({
+      prefixedName: call.name, pluginId: resolved?.plugin.id ?? null, tool: resolved?.tool.name ?? null, isError: true, errorClass,
+      text: scrubText(text, { secrets, maxLength: 1000 }), latencyMs: performance.now() - started,
+    });
+    const resolved = set.byName.get(call.name);
+    if (!resolved) {
+      const excluded = set.notAllowed.get(call.name);
+      if (excluded) return fail('not_allowed', `Tool "${call.name}" is not allowed here. Do not call it again; answer without it.`, excluded);
+      const names = [...set.byName.keys()].slice(0, MAX_NAMES_IN_ERROR).join(', ');
+      return fail('unknown_tool', `There is no tool named "${call.name}". Available tools: ${names || '(none)'}.`);
+    }
+    let args: unknown;
+    try {
+      args = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
+    } catch {
+      return fail('invalid_arguments', `The arguments for ${call.name} are not valid JSON. Send a JSON object matching the tool's parameters.`, resolved);
+    }
+    if (args === null || typeof args !== 'object' || Array.isArray(args)) {
+      return fail('invalid_arguments', `The arguments for ${call.name} must be a JSON object.`, resolved);
+    }
+    // The same nesting limit as request bodies, before the validator and the plugin walk the value.
+    if (isTooDeep(call.arguments)) {
+      return fail('invalid_arguments', `The arguments for ${call.name} nest deeper than ${MAX_JSON_DEPTH} levels.`, resolved);
+    }
+    const check = deps.validator.check(resolved.tool.inputSchema, args);
+    if (!check.ok) return fail('invalid_arguments', `Invalid arguments for ${call.name}: ${check.problems}. Fix them and call again.`, resolved);
+    const waitSeconds = await deps.limiter.consume(ctx.orgId, resolved.plugin.id, resolved.tool.name, resolved.rateLimits);
+    if (waitSeconds !== null) {
+      return fail('rate_limited', `Tool ${call.name} is rate limited; it may be called again in ${waitSeconds}s. Answer without it for now.`, resolved);
+    }
+    try {
+      const out = await resolved.plugin.call(resolved.tool.name, args as Record<string, unknown>, { ...ctx, timeoutMs: ctx.timeoutMs || deps.toolTimeoutMs });
+      // Redacted before the cap, so no half secret survives the cut.
+      const text = out.isError ? scrubText(out.text, { secrets, maxLength: 2000 }) : capUtf8(secrets.redact(out.text), deps.maxResultBytes);
+      return {
+        prefixedName: call.name, pluginId: resolved.plugin.id, tool: resolved.tool.name, isError: out.isError,
+        errorClass: out.isError ? (out.errorClass ?? 'tool_error') : null, text, latencyMs: performance.now() - started,
+      };
+    } catch (err) {
+      return fail('plugin_error', `Tool ${call.name} failed: ${(err as Error)?.message ?? 'unknown error'}`, resolved);
+    }
+  }
 }
 export type PluginRuntime = ReturnType<typeof createPluginRuntime>;

@@ -18,8 +18,8 @@ import type { KnownSecrets } from './known-secrets.ts';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const VERIFIER_AAD = 'meta|master_key_check';
-const VERIFIER_PLAINTEXT = 'plugboard-master-key-check';
+export const VERIFIER_AAD = 'meta|master_key_check';
+export const VERIFIER_PLAINTEXT = 'plugboard-master-key-check';
 /** The verifier is a known constant, not a secret. */
 const NOT_A_CREDENTIAL: SealOptions = { credential: false };
 

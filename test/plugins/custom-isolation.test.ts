@@ -89,6 +89,31 @@ test('grants: a custom plugin that requires a toolkit is refused without it (mis
   assert.equal((await put([])).status, 200);
 });
 
+test('grants: a custom plugin whose manifest requires payments cannot be granted to a number without first_party:payments', async () => {
+  await using s = await setupWhatsApp({ PLUGBOARD_WORKER_ENABLED: 'false' });
+  const { t, tenant: a } = s;
+  await using plugin = await startPluginServer();
+  const o = `/organizations/${a.orgId}`;
+  // Payments is listed (and grantable) once a provider is bound.
+  const bound = await t.api('PUT', `${o}/payment-binding`, { token: a.ownerToken, body: { provider: 'sandbox' } });
+  assert.equal(bound.status, 200, bound.text);
+  const m = testManifest(plugin.origin, { requires: { toolkits: [{ any: ['payments'], reason: 'It adds the order note once the customer has paid.' }] } });
+  const reg = await register(t, a, m);
+  const inst = await install(t, a, { pluginId: reg.id, config: { api_key: API_KEY_A }, acceptedPermissions: ALL });
+  const grantsUrl = `${o}/whatsapp-instances/${s.instance.id}/plugins`;
+  const put = (ids: string[]) => t.api('PUT', grantsUrl, { token: a.ownerToken, body: { enabledPluginIds: ids } });
+  const before = snapshotTables(t.app.db, IGNORE_TOUCH);
+  for (const ids of [[inst.id], ['first_party:whatsapp', inst.id]]) {
+    const refused = await put(ids);
+    assert.deepEqual(assertProblems(refused, 400, 'missing_toolkit', 'enabledPluginIds'), [`/enabledPluginIds/${ids.length - 1}`]);
+    assert.match(refused.json.error.message, /needs one of first_party:payments: It adds the order note/);
+  }
+  assert.deepEqual(snapshotTables(t.app.db, IGNORE_TOUCH), before, 'a refused grant changes nothing');
+  const ok = await put(['first_party:payments', inst.id]);
+  assert.equal(ok.status, 200, ok.text);
+  assert.deepEqual([...(await t.api('GET', grantsUrl, { token: a.ownerToken })).json.enabledPluginIds].sort(), ['first_party:payments', inst.id].sort());
+});
+
 test('roles: members read, admins install and configure, only owners accept an upgrade; the developer area is owners\' and admins\'', async () => {
   await using s = await setupWhatsApp({ PLUGBOARD_WORKER_ENABLED: 'false' });
   const { t, tenant: a } = s;

@@ -42,6 +42,8 @@ const CANARY = {
   stripeKey: 'sk_test_cnrystripeQ7w3e9r1t5y8u2',
   stripeWrongKey: 'sk_test_cnrystripewrongH5g3f1d9s7',
   stripeWhsec: 'whsec_cnrywhsecZ8x6c4v2b0n1m3',
+  // Operations (issue 13, ops): the metrics scrape token.
+  metricsToken: 'cnry-metrics-k3j5h7g9f1d2s4',
 };
 
 interface Seen {
@@ -76,6 +78,7 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
     PLUGBOARD_WORKER_RETRY_CAP_MS: '100',
     PLUGBOARD_TWILIO_TIMEOUT_MS: '3000',
     PLUGBOARD_LOG_LEVEL: 'debug',
+    PLUGBOARD_METRICS_TOKEN: CANARY.metricsToken,
   });
   const seen: Seen[] = [];
   const keep = (where: string, text: string): void => void seen.push({ where, text });
@@ -269,6 +272,26 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
   await call('binding after', 'GET', `/organizations/${tooled.orgId}/payment-binding`, owner(''));
   await call('payments after', 'GET', `/organizations/${tooled.orgId}/payments`, owner(''));
 
+  // 9. Escalations and Scheduling (issue 12, helper esc): an operator's reply Twilio refuses quoting the credentials it
+  // received (502), one it fails with a 5xx quoting them (503), a reminder refused the same way (its failure reason and
+  // job), and the inbox, the history and the reminders read back.
+  const aliceRef = (await call('conversations for the inbox', 'GET', `/organizations/${tooled.orgId}/whatsapp-instances/${instance.json.id}/conversations`, owner(''))).json.data[0].customerRef;
+  const escalation = await call('open escalation', 'POST', `/organizations/${tooled.orgId}/escalations`, { ...owner(''), body: { instanceId: instance.json.id, customerRef: aliceRef, reason: 'Canary check' } });
+  assert.equal(escalation.status, 201, escalation.text);
+  const escPath = `/organizations/${tooled.orgId}/escalations/${escalation.json.id}`;
+  twilio.failNext({ match: 'create', status: 400, code: 21211, echoCredentials: true });
+  assert.equal((await call('escalation reply refused', 'POST', `${escPath}/reply`, { ...owner(''), body: { text: 'Hello from a person', clientMessageId: 'canary-1' } })).status, 502);
+  twilio.failNext({ match: 'create', status: 500, echoCredentials: true });
+  assert.equal((await call('escalation reply transient', 'POST', `${escPath}/reply`, { ...owner(''), body: { text: 'Hello again', clientMessageId: 'canary-2' } })).status, 503);
+  twilio.failNext({ match: 'create', status: 400, code: 21211, echoCredentials: true });
+  const reminder = await call('schedule reminder', 'POST', `/organizations/${tooled.orgId}/scheduled-messages`, { ...owner(''), body: { instanceId: instance.json.id, customerRef: aliceRef, text: 'Canary reminder', sendAt: new Date().toISOString() } });
+  assert.equal(reminder.status, 201, reminder.text);
+  await waitFor('the reminder refused by Twilio', async () => (await call('reminder', 'GET', `/organizations/${tooled.orgId}/scheduled-messages/${reminder.json.id}`, owner(''))).json.status === 'failed', 10_000);
+  await call('escalation detail', 'GET', escPath, owner(''));
+  await call('escalation resolve', 'POST', `${escPath}/resolve`, owner(''));
+  await call('inbox', 'GET', `/organizations/${tooled.orgId}/escalations`, owner(''));
+  await call('reminders', 'GET', `/organizations/${tooled.orgId}/scheduled-messages`, owner(''));
+
   // Everything members can read back.
   t.app.recorder.flush();
   for (const org of [plain, tooled]) {
@@ -290,6 +313,11 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
   await call('usage summary', 'GET', `/organizations/${tooled.orgId}/usage/summary?range=24h&groupBy=tool&limit=200`, owner(''));
   await call('usage summary by model', 'GET', `/organizations/${tooled.orgId}/usage/summary?range=1h&groupBy=model&limit=200`, owner(''));
   await call('conversations', 'GET', `/organizations/${tooled.orgId}/whatsapp-instances/${instance.json.id}/conversations`, owner(''));
+
+  // Operations (issue 13, ops): /metrics (with its token and a wrong one) and /readyz are exits too.
+  assert.equal((await call('metrics', 'GET', '/metrics', { token: CANARY.metricsToken })).status, 200);
+  assert.equal((await call('metrics, wrong token', 'GET', '/metrics', { token: 'cnry-metrics-wrong-000000' })).status, 401);
+  await call('readyz', 'GET', '/readyz');
 
   // What the model was sent: tool results must not carry the MCP or Twilio credentials either.
   for (const r of upstream.requests) keep(`upstream request body ${r.path}`, r.rawBody);
@@ -329,6 +357,7 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
     ['custom plugin config secret', forms(CANARY.pluginConfig)],
     ['plugin signing secret', [...forms(signingSecret), signingSecret.slice(6).replace(/=+$/, '')]],
     ['operator token', forms(opToken)],
+    ['metrics token', forms(CANARY.metricsToken)],
   ];
   const leaks: string[] = [];
   for (const { where, text } of seen) {

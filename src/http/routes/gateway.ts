@@ -19,7 +19,7 @@ import { isAbort } from '../../gateway/upstream-pool.ts';
 import { parseJsonObject, readRawBody } from '../body.ts';
 import { NodeSink } from '../node-sink.ts';
 import { headerOf, narrowingOf, senderInstanceOf } from '../headers.ts';
-import { createAccessLog, resolveRequestId, type RequestState } from '../request-context.ts';
+import { createAccessLog, resolveRequestId, type RequestObserver, type RequestState } from '../request-context.ts';
 import type { ErrorWriter } from '../error-writer.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayKey } from '../../storage/repos/gateway-keys.ts';
@@ -74,10 +74,12 @@ export async function serveChatCompletion(deps: GatewayRouteDeps, errors: ErrorW
   }
 }
 
+const CHAT_PATH = '/v1/chat/completions';
+
 /** The hot path without Koa: the injected request id, the one error writer and the same access log line. */
-export function fastChatCompletions(deps: GatewayRouteDeps, opts: { log: Logger; errors: ErrorWriter; generateId?: () => string }): (req: IncomingMessage, res: ServerResponse) => void {
+export function fastChatCompletions(deps: GatewayRouteDeps, opts: { log: Logger; errors: ErrorWriter; generateId?: () => string; observe?: RequestObserver }): (req: IncomingMessage, res: ServerResponse) => void {
   const accessLog = createAccessLog(opts.log);
-  const { errors, generateId } = opts;
+  const { errors, generateId, observe } = opts;
   return function fastChatCompletionsHandler(req, res) {
     const started = performance.now();
     const requestId = resolveRequestId(headerOf(req, 'x-request-id'), generateId);
@@ -99,7 +101,11 @@ export function fastChatCompletions(deps: GatewayRouteDeps, opts: { log: Logger;
         const refusal = throttle && isAppError(err) && err.status === 401 ? await throttle.failed(addressOf()).catch(() => null) : null;
         errors.raw(res, refusal ?? err, requestId);
       })
-      .finally(() => accessLog({ requestId, method: 'POST', path: '/v1/chat/completions', status: res.statusCode, ms: performance.now() - started, orgId: state.orgId, keyId: state.keyId }));
+      .finally(() => {
+        const ms = performance.now() - started;
+        accessLog({ requestId, method: 'POST', path: CHAT_PATH, status: res.statusCode, ms, orgId: state.orgId, keyId: state.keyId });
+        observe?.(CHAT_PATH, 'POST', res.statusCode, ms / 1000);
+      });
   };
 }
 

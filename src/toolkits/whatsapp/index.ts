@@ -32,6 +32,7 @@ import { createWhatsAppCustomersRepo, type WhatsAppCustomersRepo } from '../../s
 import { createWhatsAppMessagesRepo, type WhatsAppMessage, type WhatsAppMessagesRepo } from '../../storage/repos/whatsapp-messages.ts';
 import { deriveCustomerRefKey } from './customer-ref.ts';
 import { createTwilioClients, type TwilioClients } from './outbound.ts';
+import { classifyTwilioError } from './twilio.ts';
 import { createWhatsAppPlugin } from './plugin.ts';
 import { createDeliveryStatus, type DeliveryStatus } from './delivery-status.ts';
 import { createSendToCustomer, type SendToCustomer } from './send-to-customer.ts';
@@ -53,6 +54,10 @@ export interface WhatsAppToolkitDeps {
   twilioApiBaseUrl: string;
   twilioTimeoutMs: number;
   now?: () => number;
+  /** Metrics of Twilio sends and status callbacks (GET /metrics); statuses and error codes only. */
+  observe?: { send(status: string, errorCode: number | null): void; status(status: string): void };
+  /** The customer-ref key, when a master-key rotation stored it (it must outlive the key it was derived from). */
+  customerRefKey?: Buffer;
 }
 
 /** The repositories WhatsApp's use cases share (the toolkit's tables, and the grants it reads). */
@@ -93,10 +98,10 @@ export function createWhatsAppToolkit(deps: WhatsAppToolkitDeps): WhatsAppToolki
     customers: createWhatsAppCustomersRepo(deps.db, deps.box),
     messages: createWhatsAppMessagesRepo(deps.db),
   };
-  const refKey = deriveCustomerRefKey(deps.masterKey);
-  const clients = createTwilioClients({ instances: repos.instances, apiBaseUrl: deps.twilioApiBaseUrl, timeoutMs: deps.twilioTimeoutMs });
+  const refKey = deps.customerRefKey ?? deriveCustomerRefKey(deps.masterKey);
+  const clients = observedClients(createTwilioClients({ instances: repos.instances, apiBaseUrl: deps.twilioApiBaseUrl, timeoutMs: deps.twilioTimeoutMs }), deps.observe);
   const statusCallbackUrl = (id: string): string => `${deps.publicBaseUrl}/webhooks/twilio/status?instanceId=${encodeURIComponent(id)}`;
-  const delivery = createDeliveryStatus({ messages: repos.messages, log: deps.log, now: deps.now });
+  const delivery = observedDelivery(createDeliveryStatus({ messages: repos.messages, log: deps.log, now: deps.now }), deps.observe);
   const onSid = (part: WhatsAppMessage, sid: string): void => delivery.settleEarly(part.orgId, part.instanceId, part.id, sid);
   const sendToCustomer = createSendToCustomer({ ...repos, clients, statusCallbackUrl, onSid, log: deps.log, now: deps.now });
   return {
@@ -108,5 +113,41 @@ export function createWhatsAppToolkit(deps: WhatsAppToolkitDeps): WhatsAppToolki
     delivery,
     onSid,
     statusCallbackUrl,
+  };
+}
+
+/** Counts every Twilio send by the status Twilio answered, or as failed with its error code (metrics). */
+function observedClients(clients: TwilioClients, observe: WhatsAppToolkitDeps['observe']): TwilioClients {
+  if (!observe) return clients;
+  return {
+    ...clients,
+    forInstance(instance) {
+      const client = clients.forInstance(instance);
+      return {
+        ...client,
+        async sendMessage(input) {
+          try {
+            const sent = await client.sendMessage(input);
+            observe.send(sent.status, null);
+            return sent;
+          } catch (err) {
+            observe.send('failed', classifyTwilioError(err).code);
+            throw err;
+          }
+        },
+      };
+    },
+  };
+}
+
+/** Counts every delivery-status callback by status (metrics). */
+function observedDelivery(delivery: DeliveryStatus, observe: WhatsAppToolkitDeps['observe']): DeliveryStatus {
+  if (!observe) return delivery;
+  return {
+    ...delivery,
+    record(instance, sid, status, errorCode) {
+      observe.status(status);
+      return delivery.record(instance, sid, status, errorCode);
+    },
   };
 }
