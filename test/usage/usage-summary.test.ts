@@ -16,6 +16,7 @@ import { createUsagePruner } from '../../src/usage/retention.ts';
 import { openDb } from '../../src/storage/db.ts';
 import { loadMigrations, migrate } from '../../src/storage/migrate.ts';
 import type { UsageSummary, UsageFigures } from '../../src/shared/api-usage.ts';
+import fs from 'node:fs';
 import path from 'node:path';
 import { chatCompletion, startFakeUpstream } from '../fakes/openai-upstream.ts';
 
@@ -303,4 +304,29 @@ test('roles: every member reads the summary; a stranger gets 404, no token 401',
   }
   assertWireError(await t.api('GET', `/organizations/${a.orgId}/usage/summary?range=1h`, { token: other.ownerToken }), 404, 'organization_not_found');
   assert.equal((await t.api('GET', `/organizations/${a.orgId}/usage/summary?range=1h`)).status, 401);
+});
+
+test('a journal replay after a kill is rolled up exactly once, also when part of it is in SQLite already', async () => {
+  const dataDir = tempDir();
+  const journal = path.join(dataDir, 'usage.journal');
+  const now = Date.now();
+  const line = (seq: number, orgId: string, requestId: string): string =>
+    `${JSON.stringify({ s: seq, e: buildUsageEvent({ orgId, requestId, kind: 'completion', createdAt: now - seq * 1000, latencyMs: 40 + seq, promptTokens: seq }) })}\n`;
+  let a!: { orgId: string; ownerToken: string };
+  {
+    await using t = await startApp({ PLUGBOARD_DATA_DIR: dataDir });
+    a = t.tenant();
+  }
+  const check = async (want: number) => {
+    await using t = await startApp({ PLUGBOARD_DATA_DIR: dataDir });
+    const s = (await t.api('GET', `/organizations/${a.orgId}/usage/summary?range=1h&groupBy=key&to=${now}`, { token: a.ownerToken })).json as UsageSummary;
+    const raw = t.app.db.prepare('SELECT * FROM usage_events WHERE org_id = ?').all(a.orgId) as Raw[];
+    assert.equal(raw.length, want);
+    compare(s, raw, `after replay (${want} events)`);
+  };
+  fs.writeFileSync(journal, line(1, a.orgId, 'req_a') + line(2, a.orgId, 'req_b') + line(3, a.orgId, 'req_c'));
+  await check(3);
+  // Killed between a batch's commit and the journal's emptying: 2 and 3 are in SQLite (and in the rollups) already.
+  fs.writeFileSync(journal, line(2, a.orgId, 'req_b') + line(3, a.orgId, 'req_c') + line(4, a.orgId, 'req_d'));
+  await check(4);
 });
