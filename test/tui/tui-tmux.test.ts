@@ -78,7 +78,7 @@ test('the TUI attaches, follows live events, creates and revokes a key, survives
     tmux.resize(80, 24);
     await tmux.waitFor('the layout at 80x24', (s) => {
       const ls = lines(s);
-      return ls.length === 24 && ls[0].includes('Plugboard') && /crm +Support CRM/.test(s) && ls[23].startsWith(' a add') && fitsWidth(s, 80);
+      return ls.length === 24 && ls[0].includes('Plugboard') && /crm +Support CRM/.test(s) && ls[23].startsWith(' t/enter tools') && fitsWidth(s, 80);
     });
 
     // Switching organisation cancels the old organisation's scope: its live stream closes, the new one opens.
