@@ -9,10 +9,13 @@
 import blessed from 'blessed';
 import type { StreamStatus } from '../client.ts';
 import { createPanel, type Pane, type PaneContext } from '../pane.ts';
+import { clean } from '../views/text.ts';
 import { appendBounded, LIVE_LOG_HEADER, LIVE_LOG_MAX_LINES, liveEventLine, streamStatusLabel } from '../views/live-log.ts';
 
 /** Screen updates per second are capped by this interval. */
 export const FLUSH_MS = 100;
+/** Requests offered by the drill-down picker. */
+export const RECENT_REQUESTS = 20;
 
 export function createLiveLogPane(ctx: PaneContext): Pane {
   const root = blessed.box({ parent: ctx.parent, top: 0, left: 0, right: 0, bottom: 0, hidden: true });
@@ -24,6 +27,8 @@ export function createLiveLogPane(ctx: PaneContext): Pane {
   let follow = true;
   let status: StreamStatus = { state: 'connecting', attempt: 1 };
   let timer: NodeJS.Timeout | undefined;
+  /** The latest request ids with their last event, newest last (for the drill-down picker). */
+  const recent = new Map<string, string>();
 
   function label(): void {
     panel.setLabel(` Live events: ${streamStatusLabel(status)}${follow ? '' : ' (paused; f follows)'} `);
@@ -51,6 +56,9 @@ export function createLiveLogPane(ctx: PaneContext): Pane {
     signal: stream.signal,
     onEvent(e) {
       pending.push(liveEventLine(e));
+      recent.delete(e.requestId);
+      recent.set(e.requestId, `${e.type}${e.status === 'error' || e.type === 'request_failed' ? ' (error)' : ''}`);
+      if (recent.size > RECENT_REQUESTS) recent.delete(recent.keys().next().value!);
       // The buffer before a flush is bounded too: only the newest lines can survive it anyway.
       if (pending.length > LIVE_LOG_MAX_LINES) pending = pending.slice(-LIVE_LOG_MAX_LINES);
       schedule();
@@ -63,6 +71,16 @@ export function createLiveLogPane(ctx: PaneContext): Pane {
     onWarning: (m) => console.warn(m),
   });
 
+  // Drill-down: pick one of the latest requests and open it on the usage screen.
+  body.key(['d', 'enter'], async () => {
+    if (!recent.size) {
+      ctx.notify('No request seen yet.');
+      return;
+    }
+    const items = [...recent.entries()].reverse().map(([id, last]) => ({ label: `${clean(last).padEnd(26)} ${clean(id)}`, value: id }));
+    const id = await ctx.dialogs.pick('Request in detail', items);
+    if (id) ctx.go('usage', { requestId: id });
+  });
   body.key(['c'], () => {
     lines = [];
     body.setContent('');
@@ -81,7 +99,7 @@ export function createLiveLogPane(ctx: PaneContext): Pane {
 
   return {
     title: 'Live',
-    help: 'up/down scroll  f/End follow  c clear',
+    help: 'd/Enter request detail  up/down scroll  f/End follow  c clear',
     show() {
       root.show();
       body.focus();

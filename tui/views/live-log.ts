@@ -9,7 +9,8 @@ import { clean, clockTime, fit, formatLatency } from './text.ts';
 /** Lines the live log keeps; older ones scroll away (a busy gateway must not grow the TUI's memory). */
 export const LIVE_LOG_MAX_LINES = 1000;
 
-export const LIVE_LOG_HEADER = `${fit('TIME', 12)} ${fit('REQUEST', 16)} ${fit('EVENT', 18)} ${fit('TOOL / MODEL', 24)} ${fit('STATUS', 6)} ${fit('LATENCY', 7, 'right')} ERROR`;
+// Column widths add up to 75 so that status and latency stay visible in an 80-column terminal (inside the border).
+export const LIVE_LOG_HEADER = `${fit('TIME', 12)} ${fit('REQUEST', 14)} ${fit('EVENT', 18)} ${fit('TOOL/MODEL', 14)} ${fit('STAT', 5)} ${fit('LATENCY', 7, 'right')} ERROR`;
 
 export function liveEventLine(e: LiveEvent): string {
   let subject = '';
@@ -19,9 +20,10 @@ export function liveEventLine(e: LiveEvent): string {
   else if (e.type === 'final_answer') subject = `${e.turns ?? '?'} turns`;
   else if (e.type === 'loop_cap_reached') subject = `cap ${e.cap ?? '?'}`;
   const status = e.status ?? (e.type === 'request_failed' ? 'error' : '');
+  // 'error' is five columns: it fits the STAT column exactly.
   const latency = e.latencyMs === undefined ? '' : formatLatency(e.latencyMs);
   const error = e.errorClass ? clean(e.errorClass) : '';
-  return `${clockTime(e.at)} ${fit(clean(e.requestId), 16)} ${fit(clean(e.type), 18)} ${fit(subject, 24)} ${fit(status, 6)} ${fit(latency, 7, 'right')} ${error}`.trimEnd();
+  return `${clockTime(e.at)} ${fit(clean(e.requestId), 14)} ${fit(clean(e.type), 18)} ${fit(subject, 14)} ${fit(status, 5)} ${fit(latency, 7, 'right')} ${error}`.trimEnd();
 }
 
 /** `lines` plus `added`, keeping only the newest `max` (newest at the end, as shown). */
