@@ -16,7 +16,7 @@ export function liveEventLine(e: LiveEvent): string {
   let subject = '';
   if (e.tool) subject = clean(e.tool);
   else if (e.model) subject = clean(e.model);
-  else if (e.type === 'request_started') subject = `${e.tools ?? 0} tools${e.stream ? ', stream' : ''}`;
+  else if (e.type === 'request_started') subject = `${e.tools ?? 0} tools${e.stream ? ' stream' : ''}`;
   else if (e.type === 'final_answer') subject = `${e.turns ?? '?'} turns`;
   else if (e.type === 'loop_cap_reached') subject = `cap ${e.cap ?? '?'}`;
   const status = e.status ?? (e.type === 'request_failed' ? 'error' : '');
