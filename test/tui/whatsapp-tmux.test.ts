@@ -77,6 +77,10 @@ for (const { cols, rows } of SIZES) {
     await using tui = await startTui({ url: s.t.url, token: s.tenant.ownerToken, cols, rows });
     await tui.waitFor('the numbers screen', (x) => x.includes('Support') && x.includes('https://pb.example.com/webhooks/twilio/whatsapp/'));
     assert.doesNotMatch(tui.capture(), /WARNING/, 'a public https URL gets no warning');
+    tui.keys('9');
+    await tui.waitFor('the failed send in the live log', /job \d+ +send_failed +twilio 63016 +error/);
+    tui.keys('1');
+    await tui.waitFor('the numbers screen again', (x) => x.includes('[1 Numbers]') && x.includes('Support'));
     tui.keys('Enter'); // the number's conversations
     await tui.waitFor('the conversation list', (x) => x.includes('[3 Chats]') && /\*{2,}|•|\d{2,}/.test(x) && x.includes('Conversations of Support'));
     tui.keys('Enter');

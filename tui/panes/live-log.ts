@@ -10,10 +10,14 @@ import blessed from 'blessed';
 import type { StreamStatus } from '../client.ts';
 import { createPanel, type Pane, type PaneContext } from '../pane.ts';
 import { clean } from '../views/text.ts';
-import { appendBounded, LIVE_LOG_HEADER, LIVE_LOG_MAX_LINES, liveEventLine, streamStatusLabel } from '../views/live-log.ts';
+import { consoleClient } from '../client-console.ts';
+import { isAbortError, sleep } from '../tasks.ts';
+import { appendBounded, deadJobLine, LIVE_LOG_HEADER, LIVE_LOG_MAX_LINES, liveEventLine, streamStatusLabel } from '../views/live-log.ts';
 
 /** Screen updates per second are capped by this interval. */
 export const FLUSH_MS = 100;
+/** How often the dead letter is checked for failed sends. */
+export const DEAD_LETTER_POLL_MS = 3_000;
 /** Requests offered by the drill-down picker. */
 export const RECENT_REQUESTS = 20;
 
@@ -81,6 +85,31 @@ export function createLiveLogPane(ctx: PaneContext): Pane {
     const id = await ctx.dialogs.pick('Request in detail', items);
     if (id) ctx.go('usage', { requestId: id });
   });
+  // Failed sends are not on the event stream: the dead letter is polled (bounded by the stream's scope).
+  const seenDead = new Set<string>();
+  void (async () => {
+    const jobs = consoleClient(ctx.api);
+    try {
+      while (!stream.cancelled) {
+        const r = await jobs.jobs({ status: 'dead', limit: 50 }, stream.signal).catch((err) => {
+          if (isAbortError(err)) throw err;
+          return null; // no WhatsApp channel (404), a member without access, or offline: try again later
+        });
+        for (const j of [...(r?.data ?? [])].reverse()) {
+          const key = `${j.id}:${j.updatedAt}`;
+          if (seenDead.has(key)) continue;
+          seenDead.add(key);
+          if (seenDead.size > 1000) seenDead.delete(seenDead.values().next().value!);
+          pending.push(deadJobLine(j, j.updatedAt ? Date.parse(j.updatedAt) : Date.now()));
+          schedule();
+        }
+        await sleep(DEAD_LETTER_POLL_MS, stream.signal);
+      }
+    } catch {
+      // cancelled with the pane
+    }
+  })();
+
   body.key(['c'], () => {
     lines = [];
     body.setContent('');
