@@ -378,3 +378,5 @@ export interface JobList extends ListResponse<Job> {
 
 export type * from './api-custom-plugins.ts';
 export type * from './api-commerce.ts';
+// Escalations and Scheduling toolkits (issue 12, helper esc).
+export type * from './api-escalations.ts';

@@ -4,9 +4,10 @@
  */
 import { EventEmitter } from 'node:events';
 import type { CommerceLiveEventType } from '../shared/api-commerce.ts';
+import type { EscalationLiveEventType } from '../shared/api-escalations.ts';
 
 export interface LiveEvent {
-  type: 'request_started' | 'model_turn' | 'tool_call_started' | 'tool_call_finished' | 'final_answer' | 'loop_cap_reached' | 'request_failed' | CommerceLiveEventType;
+  type: 'request_started' | 'model_turn' | 'tool_call_started' | 'tool_call_finished' | 'final_answer' | 'loop_cap_reached' | 'request_failed' | CommerceLiveEventType | EscalationLiveEventType;
   orgId: string;
   requestId: string;
   at: number;
