@@ -5,20 +5,30 @@
  * Members see the list with the actions greyed. Never formats data itself (views/commerce.ts).
  */
 import blessed from 'blessed';
-import type { Product, Role } from '../../src/shared/api.ts';
-import { attempt, createTable, tablePane, type Pane, type PaneContext } from '../pane.ts';
+import type { Product } from '../../src/shared/api.ts';
+import { attempt, createTable, tablePane, type KeyHelp, type Pane, type PaneContext } from '../pane.ts';
 import { canAct, parseProductForm, PRODUCT_COLUMNS, productFormFields, productPatch, productRow, READ_ONLY, type ProductField } from '../views/commerce.ts';
 import { clean } from '../views/text.ts';
-import { createActionBar, loadRole, type BizEnv } from './biz-common.ts';
+import { bizEnv, createActionBar } from './biz-common.ts';
 
 const PAGE = 200;
 
-export function createCataloguePane(ctx: PaneContext, env: BizEnv): Pane {
+export const CATALOGUE_KEYS: KeyHelp[] = [
+  { keys: 'a', does: 'add a product', needs: 'admin' },
+  { keys: 'e', does: 'edit the selected product', needs: 'admin' },
+  { keys: 't', does: 'make it active / inactive (hidden from the agent)', needs: 'admin' },
+  { keys: 'd', does: 'delete the selected product', needs: 'admin' },
+  { keys: '/', does: 'search by name or SKU' },
+  { keys: 'l', does: 'reload' },
+];
+
+export function createCataloguePane(ctx: PaneContext): Pane {
+  const env = bizEnv(ctx);
+  const role = ctx.role;
   const root = blessed.box({ parent: ctx.parent, top: 0, left: 0, right: 0, bottom: 0, hidden: true });
   const bar = createActionBar(ctx, root, 0);
   const table = createTable(root, { label: 'Catalogue', columns: PRODUCT_COLUMNS, position: { top: 1, left: 0, right: 0, bottom: 0 } });
   let items: Product[] = [];
-  let role: Role | null = null;
   let search = '';
 
   function renderBar(): void {
@@ -36,7 +46,6 @@ export function createCataloguePane(ctx: PaneContext, env: BizEnv): Pane {
   }
 
   async function load(): Promise<void> {
-    ({ role } = await loadRole(ctx, env));
     const page = await attempt(ctx, 'Loading the catalogue', (s) => env.commerce.products({ limit: PAGE, q: search || undefined }, s));
     if (!page) return;
     items = page.data;
@@ -57,7 +66,7 @@ export function createCataloguePane(ctx: PaneContext, env: BizEnv): Pane {
       fields = fields.map((f) => ({ ...f, value: answer[f.name] }));
       const parsed = parseProductForm(answer);
       if ('error' in parsed) {
-        ctx.notify(parsed.error);
+        ctx.error(parsed.error);
         continue;
       }
       const saved = before
@@ -102,5 +111,5 @@ export function createCataloguePane(ctx: PaneContext, env: BizEnv): Pane {
   });
   table.list.key(['l'], () => void load());
 
-  return tablePane({ title: 'Catalogue', help: 'a add  e edit  t active  d delete  / search  l reload', root, table, load });
+  return tablePane({ title: 'Catalogue', help: 'a add  e edit  t active  d delete  / search  l reload', keys: CATALOGUE_KEYS, root, table, load });
 }

@@ -6,16 +6,27 @@
  * allow are greyed. Right/Left move between table and panel. Never formats data itself.
  */
 import blessed from 'blessed';
-import type { AfterSaleRequest, Order, OrderStatus, Role } from '../../src/shared/api.ts';
-import { attempt, createPanel, createTable, type Pane, type PaneContext } from '../pane.ts';
+import type { AfterSaleRequest, Order, OrderStatus } from '../../src/shared/api.ts';
+import { attempt, createPanel, createTable, type KeyHelp, type Pane, type PaneContext } from '../pane.ts';
 import { createSlot } from '../tasks.ts';
 import { ORDER_COLUMNS, ORDER_STATUSES, orderActions, orderDetail, orderRow } from '../views/commerce.ts';
 import { clean } from '../views/text.ts';
-import { createActionBar, loadRole, type BizEnv } from './biz-common.ts';
+import { bizEnv, createActionBar } from './biz-common.ts';
 
 const PAGE = 100;
 
-export function createOrdersPane(ctx: PaneContext, env: BizEnv): Pane {
+export const ORDER_KEYS: KeyHelp[] = [
+  { keys: 'f', does: 'fulfil a paid order', needs: 'admin' },
+  { keys: 'c', does: 'cancel an order waiting for payment', needs: 'admin' },
+  { keys: 'r', does: "resolve the order's open after-sale request", needs: 'admin' },
+  { keys: 's', does: 'cycle the status filter' },
+  { keys: 'right', does: 'scroll the order details (left: back)' },
+  { keys: 'l', does: 'reload' },
+];
+
+export function createOrdersPane(ctx: PaneContext): Pane {
+  const env = bizEnv(ctx);
+  const role = ctx.role;
   const root = blessed.box({ parent: ctx.parent, top: 0, left: 0, right: 0, bottom: 0, hidden: true });
   const bar = createActionBar(ctx, root, 0);
   const table = createTable(root, { label: 'Orders', columns: ORDER_COLUMNS, position: { top: 1, left: 0, right: 0, height: '50%' } });
@@ -23,7 +34,6 @@ export function createOrdersPane(ctx: PaneContext, env: BizEnv): Pane {
   const slot = createSlot(ctx.scope);
   let items: Order[] = [];
   let afterSales: AfterSaleRequest[] = [];
-  let role: Role | null = null;
   let status: OrderStatus | undefined;
   let shownFor: string | null = null;
 
@@ -57,7 +67,6 @@ export function createOrdersPane(ctx: PaneContext, env: BizEnv): Pane {
   }
 
   async function load(): Promise<void> {
-    ({ role } = await loadRole(ctx, env));
     const page = await attempt(ctx, 'Loading orders', (s) => env.commerce.orders({ limit: PAGE, status }, s));
     if (!page) return;
     items = page.data;
@@ -115,6 +124,7 @@ export function createOrdersPane(ctx: PaneContext, env: BizEnv): Pane {
   return {
     title: 'Orders',
     help: 'f fulfil  c cancel  r resolve after-sale  s status  right details  l reload',
+    keys: ORDER_KEYS,
     show() {
       root.show();
       table.list.focus();

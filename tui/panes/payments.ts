@@ -7,18 +7,34 @@
  * not allow are greyed and refused locally. Never formats data itself (views/commerce.ts).
  */
 import blessed from 'blessed';
-import type { Payment, PaymentBinding, Refund, Role } from '../../src/shared/api.ts';
+import type { Payment, PaymentBinding, Refund } from '../../src/shared/api.ts';
 import type { PaymentAction } from '../client-biz.ts';
-import { attempt, createTable, type Pane, type PaneContext } from '../pane.ts';
+import { attempt, createTable, type KeyHelp, type Pane, type PaneContext } from '../pane.ts';
 import {
   bindingLine, formatMoney, PAYMENT_COLUMNS, paymentActions, paymentRow, parseMoney, REFUND_COLUMNS, refundActions, refundRow,
 } from '../views/commerce.ts';
 import { clean } from '../views/text.ts';
-import { createActionBar, loadRole, type BizEnv } from './biz-common.ts';
+import { bizEnv, createActionBar } from './biz-common.ts';
 
 const PAGE = 100;
 
-export function createPaymentsPane(ctx: PaneContext, env: BizEnv): Pane {
+export const PAYMENT_KEYS: KeyHelp[] = [
+  { keys: 'p', does: 'payment: mark paid (sandbox)', needs: 'admin' },
+  { keys: 'F', does: 'payment: mark failed (sandbox)', needs: 'admin' },
+  { keys: 'm', does: 'payment: confirm receipt (manual)', needs: 'admin' },
+  { keys: 'c', does: 'payment: cancel', needs: 'admin' },
+  { keys: 'u', does: 'payment: refresh from the provider', needs: 'admin' },
+  { keys: 'R', does: 'payment: refund', needs: 'admin' },
+  { keys: 'right', does: 'to the refunds (left: back)' },
+  { keys: 'a', does: 'refund: approve', needs: 'admin' },
+  { keys: 'x', does: 'refund: reject', needs: 'admin' },
+  { keys: 's', does: 'refund: settle (manual)', needs: 'admin' },
+  { keys: 'l', does: 'reload' },
+];
+
+export function createPaymentsPane(ctx: PaneContext): Pane {
+  const env = bizEnv(ctx);
+  const role = ctx.role;
   const root = blessed.box({ parent: ctx.parent, top: 0, left: 0, right: 0, bottom: 0, hidden: true });
   const provider = blessed.text({ parent: root, top: 0, left: 1, right: 1, height: 1, tags: false, style: { bold: true } });
   const bar = createActionBar(ctx, root, 1);
@@ -27,7 +43,6 @@ export function createPaymentsPane(ctx: PaneContext, env: BizEnv): Pane {
   let payments: Payment[] = [];
   let refunds: Refund[] = [];
   let binding: PaymentBinding | null = null;
-  let role: Role | null = null;
   let focus: 'payments' | 'refunds' = 'payments';
 
   const payment = (): Payment | undefined => payments[paymentsTable.selected()];
@@ -40,7 +55,6 @@ export function createPaymentsPane(ctx: PaneContext, env: BizEnv): Pane {
   }
 
   async function load(): Promise<void> {
-    ({ role } = await loadRole(ctx, env));
     const r = await attempt(ctx, 'Loading payments', async (s) => {
       const [b, p, f] = await Promise.all([env.commerce.paymentBinding(s), env.commerce.payments({ limit: PAGE }, s), env.commerce.refunds({ limit: PAGE }, s)]);
       return { b, p: p.data, f: f.data };
@@ -86,7 +100,7 @@ export function createPaymentsPane(ctx: PaneContext, env: BizEnv): Pane {
       values = f;
       const amount = parseMoney(f.amount, p.currency);
       if ('error' in amount) {
-        ctx.notify(`Received: ${amount.error}`);
+        ctx.error(`Received: ${amount.error}`);
         continue;
       }
       const r = await attempt(ctx, `Confirming ${clean(p.reference)}`, (s) => env.commerce.paymentAction(p.id, 'confirm-receipt', { receivedMinor: amount.minor, ...(f.note.trim() ? { note: f.note.trim() } : {}) }, s));
@@ -112,7 +126,7 @@ export function createPaymentsPane(ctx: PaneContext, env: BizEnv): Pane {
       values = f;
       const amount = parseMoney(f.amount, p.currency);
       if ('error' in amount) {
-        ctx.notify(`Amount: ${amount.error}`);
+        ctx.error(`Amount: ${amount.error}`);
         continue;
       }
       const r = await attempt(ctx, `Refunding ${clean(p.reference)}`, (s) => env.commerce.createRefund(p.id, { amountMinor: amount.minor, ...(f.note.trim() ? { note: f.note.trim() } : {}) }, s));
@@ -163,7 +177,8 @@ export function createPaymentsPane(ctx: PaneContext, env: BizEnv): Pane {
 
   return {
     title: 'Payments',
-    help: 'payments: p paid F failed m receipt c cancel u refresh R refund  right refunds: a approve x reject s settle',
+    help: 'p paid  F failed  m receipt  c cancel  u refresh  R refund  right refunds: a approve  x reject  s settle',
+    keys: PAYMENT_KEYS,
     show() {
       root.show();
       focusOn(focus);
