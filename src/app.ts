@@ -64,6 +64,10 @@ import { createPaymentsToolkit, type PaymentsToolkit } from './toolkits/payments
 import { commerceRoutes } from './http/routes/control/commerce.ts';
 import { paymentRoutes } from './http/routes/control/payments.ts';
 import { paymentPublicRoutes } from './http/routes/payments-public.ts';
+// Escalations and Scheduling toolkits (issue 12, helper esc).
+import { createEscalationsToolkit, type EscalationsToolkit } from './toolkits/escalations/index.ts';
+import { createSchedulingToolkit, type SchedulingToolkit } from './toolkits/scheduling/index.ts';
+import { escalationRoutes } from './http/routes/control/escalations.ts';
 
 export interface AppOptions {
   /** Log destination (tests capture it); stdout by default. */
@@ -105,6 +109,9 @@ export interface App {
   /** The E-Commerce toolkit (catalogue, orders, after-sale requests) and the Payments toolkit (bindings, payments, refunds, its worker). */
   readonly ecommerce: EcommerceToolkit;
   readonly payments: PaymentsToolkit;
+  /** The Escalations toolkit (human handoff, the inbox) and the Scheduling toolkit (reminders). */
+  readonly escalations: EscalationsToolkit;
+  readonly scheduling: SchedulingToolkit;
   /** Starts listening, then the reply worker; resolves with the bound URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: stop accepting, let in-flight requests finish (bounded), close everything. */
@@ -196,8 +203,17 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     rateLimitDelayMs: Math.min(config.workerRetryBaseMs * 5, config.workerRetryCapMs),
     worker: { enabled: config.workerEnabled, concurrency: config.workerConcurrency, pollMs: config.workerPollMs, leaseMs: config.workerLeaseMs, idPrefix: applianceWorkerPrefix(config.dbFile) },
   });
+  // Escalations and Scheduling (issue 12): their own workers on the job table, sending through WhatsApp's sendToCustomer.
+  const toolkitWorker = { enabled: config.workerEnabled, concurrency: config.workerConcurrency, pollMs: config.workerPollMs, leaseMs: config.workerLeaseMs, idPrefix: applianceWorkerPrefix(config.dbFile) };
+  const escalations = createEscalationsToolkit({
+    db, grants, queue, log, bus, worker: toolkitWorker,
+    whatsapp: { customers: whatsappToolkit.repos.customers, messages: whatsappToolkit.repos.messages, sendToCustomer: whatsappToolkit.sendToCustomer },
+  });
+  const scheduling = createSchedulingToolkit({
+    db, grants, queue, log, bus, worker: toolkitWorker, whatsapp: { customers: whatsappToolkit.repos.customers, sendToCustomer: whatsappToolkit.sendToCustomer },
+  });
   const runtime = createPluginRuntime({
-    installations, kinds: pluginKinds(mcp, custom), firstParty: [whatsappToolkit.plugin, ecommerce.plugin, payments.plugin], validator: createArgumentValidator(), limiter: createToolLimiter(),
+    installations, kinds: pluginKinds(mcp, custom), firstParty: [whatsappToolkit.plugin, ecommerce.plugin, payments.plugin, escalations.plugin, scheduling.plugin], validator: createArgumentValidator(), limiter: createToolLimiter(),
     toolTimeoutMs: config.toolTimeoutMs, maxResultBytes: config.toolResultMaxBytes, configVersion, secrets, log,
   });
   const loop = createLoopEngine({
@@ -210,7 +226,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const complete = createInProcessCompletion({ ...chat, configVersion });
   // Channels last: they answer with the completion, which exists now.
   const whatsapp = createWhatsAppChannel({
-    toolkit: whatsappToolkit, db, queue, log, complete,
+    toolkit: whatsappToolkit, db, queue, log, complete, handoff: escalations.handoff,
     publicBaseUrl: config.publicBaseUrl, historyMessages: config.whatsappHistoryMessages,
     worker: {
       enabled: config.workerEnabled, concurrency: config.workerConcurrency, pollMs: config.workerPollMs, leaseMs: config.workerLeaseMs,
@@ -250,7 +266,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       pluginRoutes({ orgs, tokens, runtime }),
       eventRoutes({ orgs, tokens, bus, keepAliveMs: config.sseKeepAliveMs, shutdownSignal: shutdown.signal, secrets }),
       whatsappInstanceRoutes({ orgs, tokens, channel: whatsapp, pluginIds: runtime.pluginIdsOf, missingToolkits: custom.missingToolkits }),
-      jobRoutes({ orgs, tokens, queue, wake: () => { whatsapp.wake(); payments.jobs.wake(); } }),
+      jobRoutes({ orgs, tokens, queue, wake: () => { whatsapp.wake(); payments.jobs.wake(); escalations.jobs.wake(); scheduling.jobs.wake(); } }),
       // Custom plugins (issue 11): developer area, directory and installations, the operator's routes.
       developerPluginRoutes({ orgs, tokens, custom, fetchManifest: createManifestFetcher(policy), httpAllowed: httpAllowedBy(policy) }),
       pluginInstallationRoutes({ orgs, tokens, custom, onChange, grantsOf: (orgId) => grants.listForOrg(orgId) }),
@@ -264,6 +280,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       commerceRoutes({ orgs, tokens, ecommerce, payments, log }),
       paymentRoutes({ orgs, tokens, payments }),
       paymentPublicRoutes({ webhook: payments.webhook, sandboxPayment: (ref) => payments.store.sandboxByRef(ref) }),
+      escalationRoutes({ orgs, tokens, customers: whatsappToolkit.repos.customers, escalations, scheduling }),
     ],
   });
   const server = http.createServer({ keepAliveTimeout: 65_000 }, dispatch(koa, rawRoutes));
@@ -273,6 +290,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   let closing: Promise<void> | null = null;
   return {
     config, db, log, box, secrets, repos, recorder, bus, server, installations, mcp, custom, operatorTokens, grants, runtime, complete, queue, whatsapp, ecommerce, payments,
+    escalations, scheduling,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -285,6 +303,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
             whatsapp.start();
             // After the channel: its start hands back the jobs a killed process left running (payments' too).
             payments.start();
+            escalations.start();
+            scheduling.start();
           }
           resolve(`http://${host}:${addr.port}`);
         });
@@ -301,7 +321,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
         const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
         // The reply worker drains alongside the HTTP server: stop claiming, finish or release within the grace period.
-        await Promise.all([wasListening ? closed : undefined, whatsapp.stop(config.shutdownTimeoutMs), payments.stop(config.shutdownTimeoutMs)]);
+        await Promise.all([wasListening ? closed : undefined, whatsapp.stop(config.shutdownTimeoutMs), payments.stop(config.shutdownTimeoutMs),
+          escalations.stop(config.shutdownTimeoutMs), scheduling.stop(config.shutdownTimeoutMs)]);
         clearInterval(sweep);
         clearTimeout(timer);
         await runtime.closeAll();

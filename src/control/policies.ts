@@ -38,6 +38,11 @@ export const POLICY = {
   'payments:read': ALL,
   'payments:write': ADMINS,
   'payments:bind': OWNER,
+  // Escalations and Scheduling toolkits (issue 12, helper esc): the inbox, replies and hand-backs; reminders.
+  'escalations:read': ALL,
+  'escalations:write': ADMINS,
+  'scheduling:read': ALL,
+  'scheduling:write': ADMINS,
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof POLICY;

@@ -21,7 +21,7 @@ import type { WhatsAppRepos, WhatsAppToolkit } from '../../toolkits/whatsapp/ind
 import { maskPhonesIn } from '../../toolkits/whatsapp/customer-ref.ts';
 import { createInbound, type Inbound } from './inbound.ts';
 import { createStatusCallbacks, type StatusCallbacks } from './status.ts';
-import { createReplyHandler, REPLY_JOB_KIND } from './reply-worker.ts';
+import { createReplyHandler, REPLY_JOB_KIND, type ReplyWorkerDeps } from './reply-worker.ts';
 
 export { WHATSAPP_PLUGIN_ID } from '../../toolkits/whatsapp/index.ts';
 export type { WhatsAppRepos } from '../../toolkits/whatsapp/index.ts';
@@ -56,6 +56,8 @@ export interface WhatsAppChannelDeps {
   historyMessages: number;
   worker: WhatsAppWorkerSettings;
   now?: () => number;
+  /** Escalations' gate: conversations a person holds are not answered by the model (issue 12). */
+  handoff?: ReplyWorkerDeps['handoff'];
 }
 
 /** The built channel: what app.ts wires into the routes and shutdown. */
@@ -108,7 +110,7 @@ export function createWhatsAppChannel(deps: WhatsAppChannelDeps): WhatsAppChanne
         handlers: {
           [REPLY_JOB_KIND]: createReplyHandler({
             ...repos, clients, complete: deps.complete, statusCallbackUrl, onSid, historyMessages: deps.historyMessages,
-            rateLimitDelayMs: deps.worker.rateLimitDelayMs, log: deps.log, now: deps.now,
+            rateLimitDelayMs: deps.worker.rateLimitDelayMs, log: deps.log, now: deps.now, handoff: deps.handoff,
           }),
         },
         concurrency: deps.worker.concurrency,

@@ -23,6 +23,7 @@ import { maskPhone, maskPhonesIn, toWhatsAppAddress } from '../../toolkits/whats
 import { splitForWhatsApp } from '../../toolkits/whatsapp/split.ts';
 import { WHATSAPP_PART_LIMIT } from '../../toolkits/whatsapp/twilio.ts';
 import { SendAborted, sendPartOnce, type PartOutcome, type TwilioClients } from '../../toolkits/whatsapp/outbound.ts';
+import type { ConversationHandoff } from '../../toolkits/escalations/index.ts';
 
 /** Job kind of a reply to one inbound message. */
 export const REPLY_JOB_KIND = 'whatsapp.reply';
@@ -55,6 +56,12 @@ export interface ReplyWorkerDeps {
   rateLimitDelayMs: number;
   log: Logger;
   now?: () => number;
+  /**
+   * Escalations' gate (issue 12): while a person holds the conversation the model is not called,
+   * and an answer whose turn handed over is not sent (the customer gets the toolkit's one
+   * acknowledgement instead).
+   */
+  handoff?: ConversationHandoff;
 }
 
 type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
@@ -101,7 +108,12 @@ function completionFailure(err: unknown): JobError {
 export function createReplyHandler(deps: ReplyWorkerDeps): JobHandler {
   const now = deps.now ?? Date.now;
 
-  async function answer(job: Job, instance: WhatsAppInstance, inbound: WhatsAppMessage, signal: AbortSignal): Promise<WhatsAppMessage[]> {
+  /** Stable across attempts, so idempotent tool sends of a re-run loop find their first try. */
+  const requestIdOf = (inbound: WhatsAppMessage): string => `wa_${inbound.id.replace(/-/g, '')}`;
+  const heldByPerson = (job: Job, instance: WhatsAppInstance, inbound: WhatsAppMessage): boolean =>
+    deps.handoff?.holds({ orgId: job.orgId, instanceId: instance.id, customerRef: inbound.customerRef, messageId: inbound.id, requestId: requestIdOf(inbound) }) ?? false;
+
+  async function answer(job: Job, instance: WhatsAppInstance, inbound: WhatsAppMessage, signal: AbortSignal): Promise<WhatsAppMessage[] | 'held'> {
     const history = deps.messages.conversation(job.orgId, instance.id, inbound.customerRef, {
       limit: deps.historyMessages + HISTORY_SLACK, until: inbound.createdAt,
     });
@@ -110,14 +122,15 @@ export function createReplyHandler(deps: ReplyWorkerDeps): JobHandler {
     try {
       result = await deps.complete({
         orgId: job.orgId, instanceId: instance.id, customerRef: inbound.customerRef,
-        // Stable across attempts, so idempotent tool sends of a re-run loop find their first try.
-        requestId: `wa_${inbound.id.replace(/-/g, '')}`,
+        requestId: requestIdOf(inbound),
         model: instance.model, messages, enabledPluginIds: () => deps.grants.pluginIds(job.orgId, whatsappInstanceSubject(instance.id)),
         ...(instance.loopCap !== null && { loopCap: instance.loopCap }), signal,
       });
     } catch (err) {
       throw completionFailure(err);
     }
+    // The agent handed over during this turn: its closing words are not sent (the acknowledgement is).
+    if (heldByPerson(job, instance, inbound)) return 'held';
     const parts = splitForWhatsApp(result.content ?? '', WHATSAPP_PART_LIMIT);
     if (parts.length === 0) return [];
     if (parts.length > MAX_REPLY_PARTS) deps.log.warn({ instanceId: instance.id, messageId: inbound.id, parts: parts.length }, 'whatsapp answer cut to the part limit');
@@ -141,7 +154,17 @@ export function createReplyHandler(deps: ReplyWorkerDeps): JobHandler {
     }
     let parts = deps.messages.replyParts(job.orgId, inbound.id);
     if (parts.length === 0) {
-      parts = await answer(job, instance, inbound, ctx.signal);
+      // A person holds the conversation: stored for the inbox, never sent to the model.
+      if (heldByPerson(job, instance, inbound)) {
+        deps.log.info({ instanceId: instance.id, messageId: inbound.id, jobId: job.id }, 'whatsapp message held for a person: model not called');
+        return;
+      }
+      const answered = await answer(job, instance, inbound, ctx.signal);
+      if (answered === 'held') {
+        deps.log.info({ instanceId: instance.id, messageId: inbound.id, jobId: job.id }, 'conversation handed over during this turn: the model\'s answer is not sent');
+        return;
+      }
+      parts = answered;
       if (parts.length === 0) {
         deps.log.warn({ instanceId: instance.id, messageId: inbound.id, jobId: job.id }, 'whatsapp model answer was empty: nothing sent');
         return;
