@@ -14,11 +14,11 @@ import { bizEnv, createActionBar } from './biz-common.ts';
 const PAGE = 200;
 
 export const CATALOGUE_KEYS: KeyHelp[] = [
-  { keys: 'a', does: 'add a product', needs: 'admin' },
-  { keys: 'e', does: 'edit the selected product', needs: 'admin' },
-  { keys: 't', does: 'make it active / inactive (hidden from the agent)', needs: 'admin' },
-  { keys: 'd', does: 'delete the selected product', needs: 'admin' },
-  { keys: '/', does: 'search by name or SKU' },
+  { keys: 'a', does: 'add', needs: 'admin' },
+  { keys: 'e', does: 'edit', needs: 'admin' },
+  { keys: 't', does: 'active on/off', needs: 'admin' },
+  { keys: 'd', does: 'delete', needs: 'admin' },
+  { keys: '/', does: 'search' },
   { keys: 'l', does: 'reload' },
 ];
 

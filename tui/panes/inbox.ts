@@ -15,7 +15,7 @@ import { ApiError } from '../client.ts';
 import type { FormField } from '../dialogs.ts';
 import { attempt, createPanel, createTable, type KeyHelp, type Pane, type PaneContext } from '../pane.ts';
 import { createSlot, type Scope } from '../tasks.ts';
-import { escalationDetailText, escalationRow, INBOX_COLUMNS, inboxActions, inboxOrder, parseSendAt } from '../views/inbox.ts';
+import { detailLabel, escalationDetailText, escalationRow, INBOX_COLUMNS, inboxActions, inboxOrder, parseSendAt } from '../views/inbox.ts';
 import { clean, describeError, shortTime } from '../views/text.ts';
 import { bizEnv, createActionBar } from './biz-common.ts';
 
@@ -24,13 +24,13 @@ const PAGE = 200;
 const RELOAD_DEBOUNCE_MS = 250;
 
 export const INBOX_KEYS: KeyHelp[] = [
-  { keys: 't', does: 'take the conversation (assign it to me)', needs: 'admin' },
-  { keys: 'r', does: 'reply to the customer on WhatsApp', needs: 'admin' },
-  { keys: 'v', does: 'resolve: hand the conversation back to the bot', needs: 'admin' },
-  { keys: 'n', does: 'schedule a reminder to this customer', needs: 'admin' },
-  { keys: 'x', does: "cancel one of this customer's reminders", needs: 'admin' },
-  { keys: 'a', does: 'show active only / all' },
-  { keys: 'right', does: 'scroll the conversation (left: back)' },
+  { keys: 't', does: 'take', needs: 'admin' },
+  { keys: 'r', does: 'reply', needs: 'admin' },
+  { keys: 'v', does: 'resolve (back to bot)', needs: 'admin' },
+  { keys: 'n', does: 'remind', needs: 'admin' },
+  { keys: 'x', does: 'cancel reminder', needs: 'admin' },
+  { keys: 'a', does: 'all/active' },
+  { keys: 'right', does: 'scroll' },
   { keys: 'l', does: 'reload' },
 ];
 
@@ -59,7 +59,7 @@ export function createInboxPane(ctx: PaneContext): Pane {
 
   function renderDetail(): void {
     if (!current) return;
-    detail.setLabel(` ${clean(current.phoneMasked ?? current.customerRef)}: ${current.status} `);
+    detail.setLabel(` ${detailLabel(current, userId)} `);
     detail.setContent(escalationDetailText(current, userId, reminders));
     detail.setScrollPerc(100);
   }

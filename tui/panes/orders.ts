@@ -16,11 +16,11 @@ import { bizEnv, createActionBar } from './biz-common.ts';
 const PAGE = 100;
 
 export const ORDER_KEYS: KeyHelp[] = [
-  { keys: 'f', does: 'fulfil a paid order', needs: 'admin' },
-  { keys: 'c', does: 'cancel an order waiting for payment', needs: 'admin' },
-  { keys: 'r', does: "resolve the order's open after-sale request", needs: 'admin' },
-  { keys: 's', does: 'cycle the status filter' },
-  { keys: 'right', does: 'scroll the order details (left: back)' },
+  { keys: 'f', does: 'fulfil (paid)', needs: 'admin' },
+  { keys: 'c', does: 'cancel (unpaid)', needs: 'admin' },
+  { keys: 'r', does: 'resolve after-sale', needs: 'admin' },
+  { keys: 's', does: 'status filter' },
+  { keys: 'right', does: 'details' },
   { keys: 'l', does: 'reload' },
 ];
 

@@ -19,16 +19,16 @@ import { bizEnv, createActionBar } from './biz-common.ts';
 const PAGE = 100;
 
 export const PAYMENT_KEYS: KeyHelp[] = [
-  { keys: 'p', does: 'payment: mark paid (sandbox)', needs: 'admin' },
-  { keys: 'F', does: 'payment: mark failed (sandbox)', needs: 'admin' },
-  { keys: 'm', does: 'payment: confirm receipt (manual)', needs: 'admin' },
-  { keys: 'c', does: 'payment: cancel', needs: 'admin' },
-  { keys: 'u', does: 'payment: refresh from the provider', needs: 'admin' },
-  { keys: 'R', does: 'payment: refund', needs: 'admin' },
-  { keys: 'right', does: 'to the refunds (left: back)' },
-  { keys: 'a', does: 'refund: approve', needs: 'admin' },
-  { keys: 'x', does: 'refund: reject', needs: 'admin' },
-  { keys: 's', does: 'refund: settle (manual)', needs: 'admin' },
+  { keys: 'p', does: 'paid (sandbox)', needs: 'admin' },
+  { keys: 'F', does: 'failed (sandbox)', needs: 'admin' },
+  { keys: 'm', does: 'receipt (manual)', needs: 'admin' },
+  { keys: 'c', does: 'cancel', needs: 'admin' },
+  { keys: 'u', does: 'refresh', needs: 'admin' },
+  { keys: 'R', does: 'refund', needs: 'admin' },
+  { keys: 'right', does: 'refunds (left: payments)' },
+  { keys: 'a', does: 'approve refund', needs: 'admin' },
+  { keys: 'x', does: 'reject refund', needs: 'admin' },
+  { keys: 's', does: 'settle refund (manual)', needs: 'admin' },
   { keys: 'l', does: 'reload' },
 ];
 

@@ -16,10 +16,10 @@ const PAGE = 200;
 const STATUSES: ScheduledMessageStatus[] = ['scheduled', 'sending', 'sent', 'failed', 'cancelled'];
 
 export const REMINDER_KEYS: KeyHelp[] = [
-  { keys: 'n', does: 'schedule a reminder', needs: 'admin' },
-  { keys: 'x', does: 'cancel the selected reminder', needs: 'admin' },
-  { keys: 'f', does: 'one conversation / all' },
-  { keys: 's', does: 'cycle the status filter' },
+  { keys: 'n', does: 'new', needs: 'admin' },
+  { keys: 'x', does: 'cancel', needs: 'admin' },
+  { keys: 'f', does: 'conversation/all' },
+  { keys: 's', does: 'status filter' },
   { keys: 'l', does: 'reload' },
 ];
 

@@ -53,6 +53,12 @@ const TIMELINE_TEXT: Record<string, string> = {
   timeout_message: 'customer told of the timeout',
 };
 
+/** The detail panel's label: who, state and assignee stay visible however far the history is scrolled. */
+export function detailLabel(d: Escalation, userId: string | null): string {
+  const who = d.assigneeUserId === null ? 'nobody' : d.assigneeUserId === userId ? 'me' : clean(d.assigneeUserId).slice(0, 12);
+  return `${clean(d.phoneMasked ?? d.customerRef)}: ${d.status} ${d.priority}, assigned to ${who}`;
+}
+
 /** The header, the escalation's timeline and the whole conversation (oldest first), one message per block. */
 export function escalationDetailText(d: EscalationDetail, userId: string | null, reminders: ScheduledMessage[] = []): string {
   const who = d.assigneeUserId === null ? 'nobody' : d.assigneeUserId === userId ? 'me' : clean(d.assigneeUserId);
