@@ -142,22 +142,18 @@ export function orderActions(o: Order | undefined, role: Role | null | undefined
   ];
 }
 
+/** Most important first (the panel is 4 lines tall at 80×24): state and total, the items, payments, after-sales, then who. */
 export function orderDetail(o: OrderDetail, afterSales: AfterSaleRequest[]): string {
-  const lines = [
-    `Order #${o.number}  ${o.status}  ${formatMoney(o.totalMinor, o.currency)}`,
-    `Customer ${clean(o.customerRef)}  on ${clean(o.instanceId)}  created ${shortTime(o.createdAt)}`,
-  ];
+  const lines = [`Order #${o.number}  ${o.status}  ${formatMoney(o.totalMinor, o.currency)}  created ${shortTime(o.createdAt)}`];
+  for (const i of o.items) lines.push(`  ${i.quantity} x ${clean(i.sku)} ${clean(i.name)} @ ${formatMoney(i.unitPriceMinor, o.currency)} = ${formatMoney(i.lineTotalMinor, o.currency)}`);
   if (o.paidAt) lines.push(`Paid ${shortTime(o.paidAt)}`);
   if (o.fulfilledAt) lines.push(`Fulfilled ${shortTime(o.fulfilledAt)}`);
   if (o.cancelledAt) lines.push(`Cancelled ${shortTime(o.cancelledAt)}${o.cancelReason ? `: ${clean(o.cancelReason)}` : ''}`);
-  lines.push('', 'Items:');
-  for (const i of o.items) lines.push(`  ${i.quantity} x ${clean(i.sku)} ${clean(i.name)} @ ${formatMoney(i.unitPriceMinor, o.currency)} = ${formatMoney(i.lineTotalMinor, o.currency)}`);
-  lines.push('', 'Payments:');
-  if (!o.payments.length) lines.push('  (none)');
+  lines.push(`Payments:${o.payments.length ? '' : ' (none)'}`);
   for (const p of o.payments) lines.push(`  ${clean(p.reference)} ${p.provider} ${p.status} ${formatMoney(p.amountMinor, p.currency)}${p.refundedMinor ? ` refunded ${formatMoney(p.refundedMinor, p.currency)}` : ''}`);
-  lines.push('', 'After-sale requests:');
-  if (!afterSales.length) lines.push('  (none)');
+  lines.push(`After-sale requests:${afterSales.length ? '' : ' (none)'}`);
   for (const a of afterSales) lines.push(`  ${a.type} ${a.status}: ${clean(a.description)}${a.resolution ? ` -> ${clean(a.resolution)}` : ''}`);
+  lines.push(`Customer ${clean(o.customerRef)} on WhatsApp number ${clean(o.instanceId)}`);
   return lines.join('\n');
 }
 
