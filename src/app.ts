@@ -68,6 +68,12 @@ import { paymentPublicRoutes } from './http/routes/payments-public.ts';
 import { createEscalationsToolkit, type EscalationsToolkit } from './toolkits/escalations/index.ts';
 import { createSchedulingToolkit, type SchedulingToolkit } from './toolkits/scheduling/index.ts';
 import { escalationRoutes } from './http/routes/control/escalations.ts';
+// Usage and audit (issue 13): rollups + summary, retention, the audit log of control-panel writes.
+import { createUsageRollupsRepo } from './storage/repos/usage-rollups.ts';
+import { createAuditLogRepo } from './storage/repos/audit-log.ts';
+import { createUsagePruner } from './usage/retention.ts';
+import { auditWrites } from './http/audit.ts';
+import { usageSummaryRoutes } from './http/routes/control/usage-summary.ts';
 
 export interface AppOptions {
   /** Log destination (tests capture it); stdout by default. */
@@ -158,7 +164,10 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     },
   });
   const keys = createGatewayKeysRepo(db);
-  const usage = createUsageEventsRepo(db, { secrets });
+  // Usage and audit (issue 13): the rollups are maintained in the usage-events insert transaction.
+  const rollups = createUsageRollupsRepo(db);
+  const usage = createUsageEventsRepo(db, { secrets, rollups });
+  const audit = createAuditLogRepo(db, { secrets });
   const repos: TenancyRepos = { db, orgs, tokens, keys };
 
   if (config.bootstrap) {
@@ -171,6 +180,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
 
   const recorder = createUsageRecorder({ usage, keys, log, health: storage, secrets, journal: openUsageJournal(journalFileFor(config.dbFile)) });
   recorder.recover();
+  const pruner = createUsagePruner({ usage, rollups, log, retentionDays: config.usageRetentionDays });
   const bus = createEventBus();
   const pool = createUpstreamPool({
     baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections, secrets,
@@ -255,6 +265,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     rawRoutes: Object.keys(rawRoutes),
     trustProxy: config.trustProxy,
     authThrottle,
+    audit: auditWrites({ audit, log, trustProxy: config.trustProxy }),
     routers: [
       healthRoutes({ db, isShuttingDown: () => shuttingDown, storage, usage: recorder.stats }),
       gatewayRoutes(gatewayDeps),
@@ -281,6 +292,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       paymentRoutes({ orgs, tokens, payments }),
       paymentPublicRoutes({ webhook: payments.webhook, sandboxPayment: (ref) => payments.store.sandboxByRef(ref) }),
       escalationRoutes({ orgs, tokens, customers: whatsappToolkit.repos.customers, escalations, scheduling }),
+      // Usage and audit (issue 13)
+      usageSummaryRoutes({ orgs, tokens, operatorTokens, rollups, recorder, audit }),
     ],
   });
   const server = http.createServer({ keepAliveTimeout: 65_000 }, dispatch(koa, rawRoutes));
@@ -305,6 +318,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
             payments.start();
             escalations.start();
             scheduling.start();
+            pruner.start();
           }
           resolve(`http://${host}:${addr.port}`);
         });
@@ -327,6 +341,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         clearTimeout(timer);
         await runtime.closeAll();
         await pool.close().catch(() => undefined);
+        await pruner.stop();
         recorder.close();
         db.close();
         log.flush?.();

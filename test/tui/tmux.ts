@@ -155,3 +155,19 @@ export function lines(screen: string): string[] {
 export function fitsWidth(screen: string, cols: number): boolean {
   return lines(screen).every((l) => [...l].length <= cols);
 }
+
+/**
+ * Makes the screen titled `title` the active one by pressing Tab (at most once per registered screen)
+ * until the tab bar (row 2) shows it as `[N Title]` or `[Title]`. Returns the screen then.
+ */
+export async function gotoScreen(tui: TuiSession, title: string, maxScreens = 40): Promise<string> {
+  const active = new RegExp(`\\[(\\d )?${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\]`);
+  for (let i = 0; i <= maxScreens; i++) {
+    const s = tui.capture();
+    const bar = lines(s)[1] ?? '';
+    if (active.test(bar)) return s;
+    tui.keys('Tab');
+    await tui.waitFor(`the tab bar to move on from "${bar.trim()}"`, (x) => (lines(x)[1] ?? '') !== bar);
+  }
+  throw new Error(`No screen titled ${title} after ${maxScreens} Tabs.\n${tui.capture()}`);
+}
