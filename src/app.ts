@@ -217,10 +217,11 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const toolkitWorker = { enabled: config.workerEnabled, concurrency: config.workerConcurrency, pollMs: config.workerPollMs, leaseMs: config.workerLeaseMs, idPrefix: applianceWorkerPrefix(config.dbFile) };
   const escalations = createEscalationsToolkit({
     db, grants, queue, log, bus, worker: toolkitWorker,
-    whatsapp: { customers: whatsappToolkit.repos.customers, messages: whatsappToolkit.repos.messages, sendToCustomer: whatsappToolkit.sendToCustomer },
+    whatsapp: { hasInstance: (orgId) => whatsappToolkit.repos.instances.hasAny(orgId), customers: whatsappToolkit.repos.customers, messages: whatsappToolkit.repos.messages, sendToCustomer: whatsappToolkit.sendToCustomer },
   });
   const scheduling = createSchedulingToolkit({
-    db, grants, queue, log, bus, worker: toolkitWorker, whatsapp: { customers: whatsappToolkit.repos.customers, sendToCustomer: whatsappToolkit.sendToCustomer },
+    db, grants, queue, log, bus, worker: toolkitWorker,
+    whatsapp: { hasInstance: (orgId) => whatsappToolkit.repos.instances.hasAny(orgId), customers: whatsappToolkit.repos.customers, sendToCustomer: whatsappToolkit.sendToCustomer },
   });
   const runtime = createPluginRuntime({
     installations, kinds: pluginKinds(mcp, custom), firstParty: [whatsappToolkit.plugin, ecommerce.plugin, payments.plugin, escalations.plugin, scheduling.plugin], validator: createArgumentValidator(), limiter: createToolLimiter(),

@@ -48,6 +48,7 @@ export function createPluginChoice(deps: { enabled: boolean; runtime: PluginRunt
  */
 export function pluginsToInject(
   choice: PluginChoice, orgId: string, body: Record<string, unknown>, keyAllowed: readonly string[] | null, narrowTo: readonly string[] | null, askOrgSetting: boolean,
+  inConversation = false,
 ): PluginSummary[] | null {
   // Plugin runtime disabled in config: passthrough.
   if (!choice.enabled) return null;
@@ -57,7 +58,7 @@ export function pluginsToInject(
   if (askOrgSetting && !choice.injects(orgId)) return null;
   // The organisation's plugins ∩ the key's scope ∩ the request's narrowing (or a number's grants):
   // none usable → passthrough; else inject them and run the loop.
-  const plugins = choice.runtime.usablePlugins(orgId, { keyAllowed, narrowTo });
+  const plugins = choice.runtime.usablePlugins(orgId, { keyAllowed, narrowTo, inConversation });
   return plugins.length === 0 ? null : plugins;
 }
 

@@ -25,7 +25,8 @@ export function createInProcessCompletion(deps: InProcessDeps) {
     resolveModel(body, deps.aliases);
     const granted = (): readonly string[] => (typeof r.enabledPluginIds === 'function' ? r.enabledPluginIds() : r.enabledPluginIds);
     // No key and no organisation setting here: the caller's list (a WhatsApp number's grants) is the scope.
-    const decide = () => pluginsToInject(deps.plugins, r.orgId, body, null, granted(), false);
+    // A customer to act for makes it a conversation: conversation-only plugins (Escalations, Scheduling) may join.
+    const decide = () => pluginsToInject(deps.plugins, r.orgId, body, null, granted(), false, r.customerRef !== null);
     const plugins = decide();
     const record = (status: 'ok' | 'error', p: number | null, c: number | null, errorClass: string | null): void =>
       deps.recorder.commit({

@@ -101,6 +101,8 @@ export interface PluginScope {
   keyAllowed?: readonly string[] | null;
   /** The request's (or WhatsApp instance's) narrowing; null/undefined = no narrowing. */
   narrowTo?: readonly string[] | null;
+  /** The call happens inside a conversation (a customer to act for); conversation-only plugins need one. */
+  inConversation?: boolean;
 }
 
 export function createPluginRuntime(deps: RuntimeDeps) {
@@ -196,7 +198,7 @@ export function createPluginRuntime(deps: RuntimeDeps) {
     /** The plugins a call may use: organisation ∩ key scope ∩ request narrowing, with at least one tool. */
     usablePlugins(orgId: string, scope: PluginScope): PluginSummary[] {
       return plugins(orgId).filter(
-        (p) => p.toolCount > 0 && (scope.keyAllowed == null || matches(p, scope.keyAllowed)) && (scope.narrowTo == null || matches(p, scope.narrowTo)),
+        (p) => p.toolCount > 0 && (!p.handle.conversationOnly || scope.inConversation === true) && (scope.keyAllowed == null || matches(p, scope.keyAllowed)) && (scope.narrowTo == null || matches(p, scope.narrowTo)),
       );
     },
 

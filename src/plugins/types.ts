@@ -57,6 +57,11 @@ export interface PluginHandle {
   readonly slug: string;
   readonly displayName: string;
   readonly description: string;
+  /**
+   * Its tools act for the current customer of a conversation and fail anywhere else (Escalations,
+   * Scheduling): listed and grantable, but never injected into a call without a conversation.
+   */
+  readonly conversationOnly?: boolean;
   /** Default per-tool rate limits of a first-party plugin (installations carry their own). */
   readonly rateLimits?: Record<string, { points: number; durationSeconds: number }>;
   /** Tools offered (the cached catalog for remote kinds), before allowlists. */

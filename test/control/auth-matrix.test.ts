@@ -243,6 +243,21 @@ function orgRoutes(orgId: string, ids: { memberId: string; keyId: string }): Arr
     { method: 'POST', path: `${o}/payments/${ids.keyId}/refunds`, body: {} },
     { method: 'GET', path: `${o}/refunds` },
     { method: 'POST', path: `${o}/refunds/${ids.keyId}/approve` },
+    // Escalations and Scheduling (issue 12, helper esc).
+    { method: 'GET', path: `${o}/escalations` },
+    { method: 'POST', path: `${o}/escalations`, body: { instanceId: ids.keyId, customerRef: `wcr_${'a'.repeat(22)}`, reason: 'x' } },
+    { method: 'GET', path: `${o}/escalations/esc_${'0'.repeat(32)}` },
+    { method: 'POST', path: `${o}/escalations/esc_${'0'.repeat(32)}/assign` },
+    { method: 'POST', path: `${o}/escalations/esc_${'0'.repeat(32)}/reply`, body: { text: 'x' } },
+    { method: 'POST', path: `${o}/escalations/esc_${'0'.repeat(32)}/resolve` },
+    { method: 'GET', path: `${o}/escalation-settings` },
+    { method: 'PUT', path: `${o}/escalation-settings`, body: { queueTimeoutSeconds: 5 } },
+    { method: 'GET', path: `${o}/scheduled-messages` },
+    { method: 'POST', path: `${o}/scheduled-messages`, body: { instanceId: ids.keyId, customerRef: `wcr_${'a'.repeat(22)}`, text: 'x', sendAt: '2030-01-01T00:00:00Z' } },
+    { method: 'GET', path: `${o}/scheduled-messages/sch_${'0'.repeat(32)}` },
+    { method: 'POST', path: `${o}/scheduled-messages/sch_${'0'.repeat(32)}/cancel` },
+    { method: 'GET', path: `${o}/scheduling-settings` },
+    { method: 'PUT', path: `${o}/scheduling-settings`, body: { reminderTemplate: null } },
   ];
 }
 
@@ -383,6 +398,23 @@ const WRITE_CASES: WriteCase[] = [
       assert.equal(k.revokedAt !== null, allowed);
     },
   },
+  // Escalations and Scheduling (issue 12, helper esc): settings are admins' (actions on a conversation: test/toolkits/escalations-guards.test.ts).
+  {
+    label: 'PUT escalation-settings',
+    expect: { owner: 200, admin: 200, member: 403 },
+    run: ({ t, tenant, actorToken }) => t.api('PUT', `/organizations/${tenant.orgId}/escalation-settings`, { token: actorToken, body: { queueTimeoutSeconds: 42 } }),
+    effect({ t, tenant }, allowed) {
+      assert.equal(t.app.escalations.settings(tenant.orgId).queueTimeoutSeconds, allowed ? 42 : 1800);
+    },
+  },
+  {
+    label: 'PUT scheduling-settings',
+    expect: { owner: 200, admin: 200, member: 403 },
+    run: ({ t, tenant, actorToken }) => t.api('PUT', `/organizations/${tenant.orgId}/scheduling-settings`, { token: actorToken, body: { reminderTemplate: { contentSid: `HX${'1'.repeat(32)}` } } }),
+    effect({ t, tenant }, allowed) {
+      assert.deepEqual(t.app.scheduling.reminderTemplate(tenant.orgId), allowed ? { contentSid: `HX${'1'.repeat(32)}` } : null);
+    },
+  },
 ];
 
 for (const role of ['owner', 'admin', 'member'] as const) {
@@ -455,4 +487,18 @@ test('a removed member\'s token no longer opens the organisation (404), though t
   const me = await t.api('GET', '/me', { token: m.token });
   assert.equal(me.status, 200);
   assert.deepEqual(me.json.organizations, []);
+});
+
+// Escalations and Scheduling (issue 12, helper esc): every role reads the inbox, reminders and settings.
+test('role matrix: every role reads escalations, scheduled messages and their settings', async () => {
+  await using t = await startApp();
+  const tenant = t.tenant();
+  const o = `/organizations/${tenant.orgId}`;
+  for (const role of ['owner', 'admin', 'member'] as const) {
+    const token = role === 'owner' ? tenant.ownerToken : t.member(tenant.orgId, role).token;
+    for (const p of [`${o}/escalations`, `${o}/escalations?status=active`, `${o}/escalation-settings`, `${o}/scheduled-messages`, `${o}/scheduling-settings`]) {
+      const res = await t.api('GET', p, { token });
+      assert.equal(res.status, 200, `${role}: GET ${p} → ${res.status} ${res.text}`);
+    }
+  }
 });

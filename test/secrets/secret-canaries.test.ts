@@ -269,6 +269,26 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
   await call('binding after', 'GET', `/organizations/${tooled.orgId}/payment-binding`, owner(''));
   await call('payments after', 'GET', `/organizations/${tooled.orgId}/payments`, owner(''));
 
+  // 9. Escalations and Scheduling (issue 12, helper esc): an operator's reply Twilio refuses quoting the credentials it
+  // received (502), one it fails with a 5xx quoting them (503), a reminder refused the same way (its failure reason and
+  // job), and the inbox, the history and the reminders read back.
+  const aliceRef = (await call('conversations for the inbox', 'GET', `/organizations/${tooled.orgId}/whatsapp-instances/${instance.json.id}/conversations`, owner(''))).json.data[0].customerRef;
+  const escalation = await call('open escalation', 'POST', `/organizations/${tooled.orgId}/escalations`, { ...owner(''), body: { instanceId: instance.json.id, customerRef: aliceRef, reason: 'Canary check' } });
+  assert.equal(escalation.status, 201, escalation.text);
+  const escPath = `/organizations/${tooled.orgId}/escalations/${escalation.json.id}`;
+  twilio.failNext({ match: 'create', status: 400, code: 21211, echoCredentials: true });
+  assert.equal((await call('escalation reply refused', 'POST', `${escPath}/reply`, { ...owner(''), body: { text: 'Hello from a person', clientMessageId: 'canary-1' } })).status, 502);
+  twilio.failNext({ match: 'create', status: 500, echoCredentials: true });
+  assert.equal((await call('escalation reply transient', 'POST', `${escPath}/reply`, { ...owner(''), body: { text: 'Hello again', clientMessageId: 'canary-2' } })).status, 503);
+  twilio.failNext({ match: 'create', status: 400, code: 21211, echoCredentials: true });
+  const reminder = await call('schedule reminder', 'POST', `/organizations/${tooled.orgId}/scheduled-messages`, { ...owner(''), body: { instanceId: instance.json.id, customerRef: aliceRef, text: 'Canary reminder', sendAt: new Date().toISOString() } });
+  assert.equal(reminder.status, 201, reminder.text);
+  await waitFor('the reminder refused by Twilio', async () => (await call('reminder', 'GET', `/organizations/${tooled.orgId}/scheduled-messages/${reminder.json.id}`, owner(''))).json.status === 'failed', 10_000);
+  await call('escalation detail', 'GET', escPath, owner(''));
+  await call('escalation resolve', 'POST', `${escPath}/resolve`, owner(''));
+  await call('inbox', 'GET', `/organizations/${tooled.orgId}/escalations`, owner(''));
+  await call('reminders', 'GET', `/organizations/${tooled.orgId}/scheduled-messages`, owner(''));
+
   // Everything members can read back.
   t.app.recorder.flush();
   for (const org of [plain, tooled]) {

@@ -6,9 +6,11 @@
  * as intents before sending anything, and sends each part through `sendPartOnce`, which
  * reconciles with Twilio before any resend. A job that runs again (retry, crash, requeue) picks
  * up where the records say it stopped: the model is asked only while no intent exists, and a
- * part with a SID is never sent again. Must never run inside the webhook, never send a part
- * without its intent, never log a phone number or message text, and never swallow an error:
- * failures become retryable or permanent JobErrors the queue records.
+ * part with a SID is never sent again. While a person holds the conversation (an active escalation,
+ * asked through `handoff`), the model is not called at all, and an answer whose own turn handed over
+ * is dropped (the Escalations toolkit sends the one acknowledgement). Must never run inside the
+ * webhook, never send a part without its intent, never log a phone number or message text, and
+ * never swallow an error: failures become retryable or permanent JobErrors the queue records.
  */
 import type { JobContext, JobHandler } from '../../jobs/worker.ts';
 import { JobError } from '../../jobs/worker.ts';

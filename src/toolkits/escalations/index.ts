@@ -42,6 +42,8 @@ const MAX_TIMELINE_NOTE = 300;
 
 /** What the toolkit needs of the WhatsApp toolkit (its repositories and the one way to send). */
 export interface EscalationsWhatsApp {
+  /** Whether the organisation has a WhatsApp number (the plugin is offered only then). */
+  hasInstance(orgId: string): boolean;
   customers: WhatsAppCustomersRepo;
   messages: WhatsAppMessagesRepo;
   sendToCustomer: SendToCustomer;
@@ -313,6 +315,6 @@ export function createEscalationsToolkit(deps: EscalationsToolkitDeps): Escalati
     start: () => jobs.start(),
     stop: (deadlineMs) => jobs.stop(deadlineMs),
   };
-  const plugin = createEscalationsPlugin({ grants: deps.grants, log: deps.log, handOver: toolkit.handOver });
+  const plugin = createEscalationsPlugin({ grants: deps.grants, log: deps.log, handOver: toolkit.handOver, hasWhatsApp: deps.whatsapp.hasInstance });
   return { plugin, ...toolkit };
 }

@@ -38,6 +38,8 @@ export const ESCALATION_TOOLS: readonly ToolDescriptor[] = [
 
 export interface EscalationsPluginDeps {
   grants: GrantsRepo;
+  /** Offered (listed, grantable) only to organisations with a WhatsApp number: it acts inside its conversations. */
+  hasWhatsApp(orgId: string): boolean;
   log: Logger;
   handOver(input: { orgId: string; instanceId: string; customerRef: string; reason: string; summary: string; priority: EscalationPriority; requestId: string; idempotencyKey: string }): { escalation: Escalation; created: boolean };
 }
@@ -67,6 +69,8 @@ export function createEscalationsPlugin(deps: EscalationsPluginDeps): FirstParty
   const handle: PluginHandle = {
     id: ESCALATIONS_PLUGIN_ID,
     kind: 'first_party',
+    // Useless without a customer to act for: never injected on the plain API path.
+    conversationOnly: true,
     slug: ESCALATIONS_SLUG,
     displayName: 'Escalations',
     description: 'Human handoff: the agent hands a WhatsApp conversation over to a person on the team (an operator answers from the inbox, then hands it back).',
@@ -74,5 +78,5 @@ export function createEscalationsPlugin(deps: EscalationsPluginDeps): FirstParty
     tools: () => [...ESCALATION_TOOLS],
     call: (tool, args, ctx) => asTool(() => run(tool, args, ctx), (err) => deps.log.error({ tool, requestId: ctx.requestId, err: { message: String((err as Error)?.message).slice(0, 300) } }, 'escalations tool failed')),
   };
-  return { slug: ESCALATIONS_SLUG, displayName: handle.displayName, description: handle.description, forOrg: () => handle };
+  return { slug: ESCALATIONS_SLUG, displayName: handle.displayName, description: handle.description, forOrg: (orgId) => (deps.hasWhatsApp(orgId) ? handle : null) };
 }

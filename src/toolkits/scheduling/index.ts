@@ -44,7 +44,7 @@ export interface SchedulingToolkitDeps {
   queue: JobQueue;
   log: Logger;
   bus?: EventBus;
-  whatsapp: { customers: WhatsAppCustomersRepo; sendToCustomer: SendToCustomer };
+  whatsapp: { hasInstance(orgId: string): boolean; customers: WhatsAppCustomersRepo; sendToCustomer: SendToCustomer };
   worker: ToolkitWorkerSettings;
   now?: () => number;
 }
@@ -167,6 +167,6 @@ export function createSchedulingToolkit(deps: SchedulingToolkitDeps): Scheduling
     start: () => jobs.start(),
     stop: (deadlineMs) => jobs.stop(deadlineMs),
   };
-  const plugin = createSchedulingPlugin({ grants: deps.grants, log: deps.log, store, schedule: toolkit.schedule, cancel: toolkit.cancel, now });
+  const plugin = createSchedulingPlugin({ grants: deps.grants, log: deps.log, hasWhatsApp: deps.whatsapp.hasInstance, store, schedule: toolkit.schedule, cancel: toolkit.cancel, now });
   return { plugin, ...toolkit };
 }

@@ -57,6 +57,8 @@ export const SCHEDULING_TOOLS: readonly ToolDescriptor[] = [
 
 export interface SchedulingPluginDeps {
   grants: GrantsRepo;
+  /** Offered (listed, grantable) only to organisations with a WhatsApp number: it acts inside its conversations. */
+  hasWhatsApp(orgId: string): boolean;
   log: Logger;
   store: ScheduleStore;
   schedule(input: ScheduleInput, requestId: string): { message: ScheduledMessage; created: boolean };
@@ -111,6 +113,8 @@ export function createSchedulingPlugin(deps: SchedulingPluginDeps): FirstPartyPl
   const handle: PluginHandle = {
     id: SCHEDULING_PLUGIN_ID,
     kind: 'first_party',
+    // Useless without a customer to act for: never injected on the plain API path.
+    conversationOnly: true,
     slug: SCHEDULING_SLUG,
     displayName: 'Scheduling',
     description: 'Reminders: the agent schedules a WhatsApp message to the current customer at a time, lists and cancels them.',
@@ -118,5 +122,5 @@ export function createSchedulingPlugin(deps: SchedulingPluginDeps): FirstPartyPl
     tools: () => [...SCHEDULING_TOOLS],
     call: (tool, args, ctx) => asTool(() => run(tool, args, ctx), (err) => deps.log.error({ tool, requestId: ctx.requestId, err: { message: String((err as Error)?.message).slice(0, 300) } }, 'scheduling tool failed')),
   };
-  return { slug: SCHEDULING_SLUG, displayName: handle.displayName, description: handle.description, forOrg: () => handle };
+  return { slug: SCHEDULING_SLUG, displayName: handle.displayName, description: handle.description, forOrg: (orgId) => (deps.hasWhatsApp(orgId) ? handle : null) };
 }
