@@ -11,8 +11,7 @@ import assert from 'node:assert/strict';
 import { waitFor } from '../helpers/factories.ts';
 import { ALICE, setupWhatsApp } from '../channels/whatsapp-setup.ts';
 import { calls, dynamic, lastResult, say } from '../toolkits/commerce-setup.ts';
-import { fitsWidth, SIZES, startTui, tmuxSkip } from './tmux.ts';
-import { gotoScreen, SCREEN_TIMEOUT_MS } from './biz-tmux-helpers.ts';
+import { fitsWidth, gotoScreen, SCREEN_TIMEOUT_MS, SIZES, startTui, tmuxSkip } from './tmux.ts';
 
 const skip = tmuxSkip();
 

@@ -9,8 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../helpers/factories.ts';
 import { calls, dynamic, lastResult, orderAndPayScript, say, setupCommerce } from '../toolkits/commerce-setup.ts';
-import { fitsWidth, SIZES, startTui, tmuxSkip } from './tmux.ts';
-import { gotoScreen, SCREEN_TIMEOUT_MS } from './biz-tmux-helpers.ts';
+import { fitsWidth, gotoScreen, SCREEN_TIMEOUT_MS, SIZES, startTui, tmuxSkip } from './tmux.ts';
 
 const skip = tmuxSkip();
 const MANUAL = { provider: 'manual', settings: { instructionsTemplate: 'Transfer {amount} to IBAN XX00 0000, reference {reference}.' } };

@@ -8,8 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setupWhatsApp } from '../channels/whatsapp-setup.ts';
 import { say } from '../toolkits/commerce-setup.ts';
-import { fitsWidth, SIZES, startTui, tmuxSkip } from './tmux.ts';
-import { gotoScreen, SCREEN_TIMEOUT_MS } from './biz-tmux-helpers.ts';
+import { fitsWidth, gotoScreen, SCREEN_TIMEOUT_MS, SIZES, startTui, tmuxSkip } from './tmux.ts';
 
 const skip = tmuxSkip();
 
