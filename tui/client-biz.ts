@@ -42,6 +42,7 @@ export interface CommerceClient {
   paymentAction(id: string, action: PaymentAction, body: MarkPaymentFailedRequest | ConfirmReceiptRequest | Record<string, never>, signal: AbortSignal): Promise<Payment>;
   createRefund(paymentId: string, body: CreateRefundRequest, signal: AbortSignal): Promise<Refund>;
   refunds(q: RefundQuery, signal: AbortSignal): Promise<PageResponse<Refund>>;
+  refund(id: string, signal: AbortSignal): Promise<Refund>;
   approveRefund(id: string, body: RefundDecisionRequest, signal: AbortSignal): Promise<Refund>;
   rejectRefund(id: string, body: RefundDecisionRequest, signal: AbortSignal): Promise<Refund>;
   settleRefund(id: string, body: SettleRefundRequest, signal: AbortSignal): Promise<Refund>;
@@ -86,6 +87,7 @@ export function createCommerceClient(api: Requester, orgId: string): CommerceCli
     paymentAction: (pid, action, body, s) => call('POST', `/payments/${id(pid)}/${action}`, s, body),
     createRefund: (pid, body, s) => call('POST', `/payments/${id(pid)}/refunds`, s, body),
     refunds: (q, s) => call('GET', `/refunds${queryString(q)}`, s),
+    refund: (rid, s) => call('GET', `/refunds/${id(rid)}`, s),
     approveRefund: (rid, body, s) => call('POST', `/refunds/${id(rid)}/approve`, s, body),
     rejectRefund: (rid, body, s) => call('POST', `/refunds/${id(rid)}/reject`, s, body),
     settleRefund: (rid, body, s) => call('POST', `/refunds/${id(rid)}/settle`, s, body),
