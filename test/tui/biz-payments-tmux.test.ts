@@ -50,7 +50,7 @@ for (const { cols, rows } of SIZES) {
     );
     await s.send('Refund please, wrong size');
     await s.waitForSent(3, SCREEN_TIMEOUT_MS);
-    tui.keys('l');
+    // No key pressed: the screen follows the live stream.
     await tui.waitFor('the requested refund', (sc) => /requested +25\.00 EUR +agent/.test(sc) && sc.includes('1 waiting for approval'));
 
     tui.keys('Right', 'a');

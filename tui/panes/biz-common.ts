@@ -49,3 +49,45 @@ export function createActionBar(ctx: PaneContext, parent: Widgets.Node, top = 0)
     },
   };
 }
+
+/** Events arrive in bursts (a reply or a payment emits several); one reload per burst. */
+export const RELOAD_DEBOUNCE_MS = 250;
+
+export interface EventFollower {
+  /** Opens the organisation's live stream; `onMatch` runs (debounced) for events whose type starts with a prefix. */
+  start(): void;
+  stop(): void;
+}
+
+/**
+ * Keeps a screen current while it is visible: its own subscription to the live stream (cancelled
+ * with the organisation's scope, on hide and on destroy), reloading on the events that concern it.
+ */
+export function followEvents(ctx: PaneContext, name: string, prefixes: readonly string[], onMatch: () => void): EventFollower {
+  let scope: ReturnType<PaneContext['scope']['child']> | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    clearTimeout(timer);
+    scope?.cancel('stopped');
+    scope = null;
+  };
+  return {
+    start() {
+      stop();
+      const s = ctx.scope.child(`${name}:events`);
+      scope = s;
+      void ctx.api.streamEvents({
+        signal: s.signal,
+        onEvent(ev) {
+          const type = String(ev.type);
+          if (!prefixes.some((p) => type.startsWith(p))) return;
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            if (!s.cancelled) onMatch();
+          }, RELOAD_DEBOUNCE_MS);
+        },
+      }).catch(() => undefined);
+    },
+    stop,
+  };
+}

@@ -14,14 +14,12 @@ import type { Escalation, EscalationDetail, ScheduledMessage } from '../../src/s
 import { ApiError } from '../client.ts';
 import type { FormField } from '../dialogs.ts';
 import { attempt, createPanel, createTable, type KeyHelp, type Pane, type PaneContext } from '../pane.ts';
-import { createSlot, type Scope } from '../tasks.ts';
+import { createSlot } from '../tasks.ts';
 import { detailLabel, escalationDetailText, escalationRow, INBOX_COLUMNS, inboxActions, inboxOrder, parseSendAt } from '../views/inbox.ts';
 import { clean, describeError, shortTime } from '../views/text.ts';
-import { bizEnv, createActionBar } from './biz-common.ts';
+import { bizEnv, createActionBar, followEvents } from './biz-common.ts';
 
 const PAGE = 200;
-/** Events arrive in bursts (a reply emits several); one reload per burst. */
-const RELOAD_DEBOUNCE_MS = 250;
 
 export const INBOX_KEYS: KeyHelp[] = [
   { keys: 't', does: 'take', needs: 'admin' },
@@ -42,14 +40,12 @@ export function createInboxPane(ctx: PaneContext): Pane {
   const table = createTable(root, { label: 'Inbox', columns: INBOX_COLUMNS, position: { top: 1, left: 0, right: 0, height: '40%' } });
   const detail = createPanel(root, { label: 'Conversation', position: { top: '40%+1', left: 0, right: 0, bottom: 0 } });
   const detailSlot = createSlot(ctx.scope);
-  let stream: Scope | null = null;
   let items: Escalation[] = [];
   let current: EscalationDetail | null = null;
   let reminders: ScheduledMessage[] = [];
   let all = false;
   let shownFor: string | null = null;
   let want: string | null = null;
-  let reloadTimer: NodeJS.Timeout | undefined;
 
   const selected = (): Escalation | undefined => items[table.selected()];
 
@@ -107,23 +103,7 @@ export function createInboxPane(ctx: PaneContext): Pane {
     ctx.screen.render();
   }
 
-  function scheduleReload(): void {
-    clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(() => void load(), RELOAD_DEBOUNCE_MS);
-  }
-
-  function follow(): void {
-    stream?.cancel('restart');
-    const scope = ctx.scope.child('inbox:events');
-    stream = scope;
-    void ctx.api.streamEvents({
-      signal: scope.signal,
-      onEvent(ev) {
-        const type = String(ev.type);
-        if (type.startsWith('escalation.') || type.startsWith('scheduled_message.')) scheduleReload();
-      },
-    }).catch(() => undefined);
-  }
+  const events = followEvents(ctx, 'inbox', ['escalation.', 'scheduled_message.'], () => void load());
 
   /** `r`: the reply form; a 503 keeps the text and the clientMessageId for a safe retry, a closed window asks for a template. */
   async function reply(e: Escalation): Promise<void> {
@@ -247,7 +227,7 @@ export function createInboxPane(ctx: PaneContext): Pane {
     show() {
       root.show();
       table.list.focus();
-      follow();
+      events.start();
       void load();
     },
     open(arg) {
@@ -257,16 +237,13 @@ export function createInboxPane(ctx: PaneContext): Pane {
       }
     },
     hide() {
-      clearTimeout(reloadTimer);
-      stream?.cancel('hidden');
-      stream = null;
+      events.stop();
       detailSlot.cancel();
       root.hide();
     },
     relayout: () => table.relayout(),
     destroy() {
-      clearTimeout(reloadTimer);
-      stream?.cancel('destroyed');
+      events.stop();
       detailSlot.cancel();
       root.destroy();
     },

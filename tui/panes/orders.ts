@@ -3,7 +3,8 @@
  * the panel below shows the selected order's items, payments and after-sale requests. `f` fulfils
  * a paid order, `c` cancels one waiting for payment (with a reason), `r` resolves an open
  * after-sale request of the order. States only move forward: the actions the state does not
- * allow are greyed. Right/Left move between table and panel. Never formats data itself.
+ * allow are greyed. Right/Left move between table and panel. While shown it follows the live
+ * stream (order, payment, refund and after-sale events). Never formats data itself.
  */
 import blessed from 'blessed';
 import type { AfterSaleRequest, Order, OrderStatus } from '../../src/shared/api.ts';
@@ -11,7 +12,7 @@ import { attempt, createPanel, createTable, type KeyHelp, type Pane, type PaneCo
 import { createSlot } from '../tasks.ts';
 import { ORDER_COLUMNS, ORDER_STATUSES, orderActions, orderDetail, orderRow } from '../views/commerce.ts';
 import { clean } from '../views/text.ts';
-import { bizEnv, createActionBar } from './biz-common.ts';
+import { bizEnv, createActionBar, followEvents } from './biz-common.ts';
 
 const PAGE = 100;
 
@@ -76,6 +77,8 @@ export function createOrdersPane(ctx: PaneContext): Pane {
     ctx.screen.render();
   }
 
+  const events = followEvents(ctx, 'orders', ['order.', 'payment.', 'refund.', 'after_sale.'], () => void load());
+
   table.list.on('select item', () => void loadDetail());
   table.list.key(['right', 'enter'], () => detail.focus());
   detail.key(['left', 'escape'], () => table.list.focus());
@@ -128,14 +131,17 @@ export function createOrdersPane(ctx: PaneContext): Pane {
     show() {
       root.show();
       table.list.focus();
+      events.start();
       void load();
     },
     hide() {
+      events.stop();
       slot.cancel();
       root.hide();
     },
     relayout: () => table.relayout(),
     destroy() {
+      events.stop();
       slot.cancel();
       root.destroy();
     },

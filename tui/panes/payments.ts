@@ -4,7 +4,8 @@
  * paid / `F` mark failed (sandbox), `m` confirm receipt (manual: the exact amount), `c` cancel,
  * `u` refresh from the provider, `R` refund. On a refund: `a` approve, `x` reject, `s` settle a
  * manual one. Right/Left move between the tables. Actions the role, the provider or the state do
- * not allow are greyed and refused locally. Never formats data itself (views/commerce.ts).
+ * not allow are greyed and refused locally. While shown it follows the live stream (payment and
+ * refund events). Never formats data itself (views/commerce.ts).
  */
 import blessed from 'blessed';
 import type { Payment, PaymentBinding, Refund } from '../../src/shared/api.ts';
@@ -14,7 +15,7 @@ import {
   bindingLine, formatMoney, PAYMENT_COLUMNS, paymentActions, paymentRow, parseMoney, REFUND_COLUMNS, refundActions, refundRow,
 } from '../views/commerce.ts';
 import { clean } from '../views/text.ts';
-import { bizEnv, createActionBar } from './biz-common.ts';
+import { bizEnv, createActionBar, followEvents } from './biz-common.ts';
 
 const PAGE = 100;
 
@@ -163,6 +164,8 @@ export function createPaymentsPane(ctx: PaneContext): Pane {
     await load();
   });
 
+  const events = followEvents(ctx, 'payments', ['payment.', 'refund.'], () => void load());
+
   const focusOn = (which: 'payments' | 'refunds'): void => {
     focus = which;
     (which === 'payments' ? paymentsTable : refundsTable).list.focus();
@@ -182,13 +185,20 @@ export function createPaymentsPane(ctx: PaneContext): Pane {
     show() {
       root.show();
       focusOn(focus);
+      events.start();
       void load();
     },
-    hide: () => root.hide(),
+    hide() {
+      events.stop();
+      root.hide();
+    },
     relayout() {
       paymentsTable.relayout();
       refundsTable.relayout();
     },
-    destroy: () => root.destroy(),
+    destroy() {
+      events.stop();
+      root.destroy();
+    },
   };
 }

@@ -3,14 +3,15 @@
  * conversation (pick a WhatsApp number, then a customer) or clears the filter, `s` cycles a status
  * filter, `n` schedules a reminder (to the filtered conversation, or one picked now), `x` cancels
  * the selected one while it is still scheduled. `ctx.go('reminders', {instanceId, customerRef})`
- * opens it on one conversation. Never formats data itself (views/inbox.ts).
+ * opens it on one conversation. While shown it follows the live stream (sent, failed, cancelled).
+ * Never formats data itself (views/inbox.ts).
  */
 import blessed from 'blessed';
 import type { ScheduledMessage, ScheduledMessageStatus } from '../../src/shared/api.ts';
 import { attempt, createTable, tablePane, type KeyHelp, type Pane, type PaneContext } from '../pane.ts';
 import { parseSendAt, SCHEDULED_COLUMNS, scheduledActions, scheduledRow } from '../views/inbox.ts';
 import { clean, shortTime } from '../views/text.ts';
-import { bizEnv, createActionBar } from './biz-common.ts';
+import { bizEnv, createActionBar, followEvents } from './biz-common.ts';
 
 const PAGE = 200;
 const STATUSES: ScheduledMessageStatus[] = ['scheduled', 'sending', 'sent', 'failed', 'cancelled'];
@@ -127,9 +128,18 @@ export function createRemindersPane(ctx: PaneContext): Pane {
   });
   table.list.key(['l'], () => void load());
 
-  const pane = tablePane({ title: 'Reminders', help: 'n new  x cancel  f conversation  s status  l reload', keys: REMINDER_KEYS, root, table, load });
+  const events = followEvents(ctx, 'reminders', ['scheduled_message.'], () => void load());
+  const pane = tablePane({ title: 'Reminders', help: 'n new  x cancel  f conversation  s status  l reload', keys: REMINDER_KEYS, root, table, load, onDestroy: () => events.stop() });
   return {
     ...pane,
+    show() {
+      events.start();
+      pane.show();
+    },
+    hide() {
+      events.stop();
+      pane.hide();
+    },
     open(arg) {
       const c = arg as Conversation | null;
       if (c && typeof c.instanceId === 'string' && typeof c.customerRef === 'string') {
