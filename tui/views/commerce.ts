@@ -202,8 +202,8 @@ export function paymentActions(p: Payment | undefined, role: Role | null | undef
   const refundable = !!p && p.status === 'succeeded' && p.capturedMinor > p.refundedMinor;
   const hint = (key: string, label: string, ok: boolean, why: string): ActionHint => ({ key, label, enabled: act && ok, why: !act ? READ_ONLY : ok ? undefined : why });
   return [
-    hint('p', 'mark paid', open && p?.provider === 'sandbox', 'only an open sandbox payment can be marked paid'),
-    hint('F', 'mark failed', open && p?.provider === 'sandbox', 'only an open sandbox payment can be marked failed'),
+    hint('p', 'paid', open && p?.provider === 'sandbox', 'only an open sandbox payment can be marked paid'),
+    hint('F', 'failed', open && p?.provider === 'sandbox', 'only an open sandbox payment can be marked failed'),
     hint('m', 'confirm receipt', open && p?.provider === 'manual', 'only an open manual payment can be confirmed'),
     hint('c', 'cancel', open, 'only an open payment can be cancelled'),
     hint('u', 'refresh', !!p, 'no payment selected'),
