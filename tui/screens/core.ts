@@ -1,5 +1,8 @@
 /** Screens of the console core (issue 13, owner: tui). Order 100–199. */
+import { createConversationsPane } from '../panes/conversations.ts';
 import { createGrantsPane } from '../panes/grants.ts';
+import { createJobsPane } from '../panes/jobs.ts';
+import { createNumbersPane } from '../panes/numbers.ts';
 import { createInstallationsPane } from '../panes/installations.ts';
 import { createKeysPane } from '../panes/keys.ts';
 import { createLiveLogPane } from '../panes/live-log.ts';
@@ -8,7 +11,10 @@ import { createUsagePane } from '../panes/usage.ts';
 import type { ScreenDef } from '../screen.ts';
 
 export const CORE_SCREENS: ScreenDef[] = [
-  { id: 'grants', title: 'Grants', group: 'WhatsApp', order: 120, create: createGrantsPane },
+  { id: 'numbers', title: 'Numbers', group: 'WhatsApp', order: 100, create: createNumbersPane },
+  { id: 'grants', title: 'Grants', group: 'WhatsApp', order: 110, create: createGrantsPane },
+  { id: 'conversations', title: 'Chats', group: 'WhatsApp', order: 120, create: createConversationsPane },
+  { id: 'jobs', title: 'Jobs', group: 'WhatsApp', order: 130, create: createJobsPane },
   { id: 'integrations', title: 'Integrations', group: 'Integrations', order: 140, create: createInstallationsPane },
   { id: 'plugins', title: 'Plugins', group: 'Integrations', order: 145, create: createPluginsPane },
   { id: 'keys', title: 'Keys', group: 'Access', order: 160, create: createKeysPane },
