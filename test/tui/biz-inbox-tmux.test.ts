@@ -91,3 +91,56 @@ for (const { cols, rows } of SIZES) {
     await tui.quit();
   });
 }
+
+const TEMPLATE_SID = `HX${'cd34'.repeat(8)}`;
+
+test('inbox at 80x24: after the 24-hour window the reply form asks for a template; a Twilio 503 is retried with the same message id and sent once', { skip }, async () => {
+  await using s = await setupWhatsApp();
+  await s.grant(['first_party:escalations']);
+  const org = `/organizations/${s.tenant.orgId}`;
+  const owner = async (method: string, path: string, body?: unknown) => s.t.api(method, `${org}${path}`, { token: s.tenant.ownerToken, body });
+  s.upstream.script({ json: say('Hello!') });
+  await s.send('Hi');
+  await s.waitForSent(1, SCREEN_TIMEOUT_MS);
+  const conv = (await owner('GET', `/whatsapp-instances/${s.instance.id}/conversations`)).json.data[0];
+  const opened = await owner('POST', '/escalations', { instanceId: s.instance.id, customerRef: conv.customerRef, reason: 'VIP customer', priority: 'urgent' });
+  assert.equal(opened.status, 201, opened.text);
+  // The customer's 24-hour window closes.
+  s.t.app.db.prepare('UPDATE whatsapp_customers SET last_inbound_at = last_inbound_at - ? WHERE org_id = ?').run(25 * 3600_000, s.tenant.orgId);
+
+  await using tui = await startTui({ url: s.t.url, token: s.tenant.ownerToken, cols: 80, rows: 24 });
+  await gotoScreen(tui, 'Inbox');
+  await tui.waitFor('the escalation opened by hand', /urgent +pending +\+1415/);
+  tui.keys('r');
+  await tui.waitFor('the reply form', 'Reply:');
+  tui.type('Are you still there?');
+  tui.keys('Enter');
+  await tui.waitFor('the form back with a template field and the text kept', (sc) => sc.includes('Template HX…:') && /Reply: +Are you still there\?/.test(sc) && sc.includes('has not written for 24 hours'));
+  assert.equal(s.twilio.messages.length, 1, 'nothing sent without a template');
+  tui.keys('Enter');
+  tui.type(TEMPLATE_SID);
+  tui.keys('Enter');
+  await tui.waitFor('sent as a template', 'as a template: the window had closed');
+  const sent = await s.waitForSent(2, SCREEN_TIMEOUT_MS);
+  assert.equal(sent[1].contentSid, TEMPLATE_SID);
+
+  // Twilio stores the message but its answer is a 503: the form stays with the same text, and Enter retries
+  // with the same clientMessageId, so the server finds the stored message instead of sending a second one.
+  s.twilio.failNext({ match: 'create', afterCreate: true, status: 503, code: 20500, message: 'Service unavailable' });
+  tui.keys('r');
+  await tui.waitFor('the reply form again', 'Reply:');
+  tui.type('Following up');
+  tui.keys('Enter');
+  await tui.waitFor('the template field again', 'Template HX…:');
+  tui.keys('Enter');
+  tui.type(TEMPLATE_SID);
+  tui.keys('Enter');
+  await tui.waitFor('the transient failure, with the form kept for a retry', (sc) => sc.includes('Not sent:') && /Reply: +Following up/.test(sc));
+  assert.equal(s.twilio.messages.length, 3, 'Twilio has it, the server does not know yet');
+  tui.keys('Enter', 'Enter');
+  await tui.waitFor('the retry sent', (sc) => sc.includes('Sent to +1415') && !sc.includes('Template HX…:'));
+  const esc = (await owner('GET', `/escalations/${opened.json.id}`)).json;
+  assert.equal(esc.replyCount, 2, 'two replies, the retried one counted once');
+  assert.equal(s.twilio.messages.length, 3, 'the retry did not send it a second time');
+  await tui.quit();
+});
