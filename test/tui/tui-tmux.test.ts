@@ -51,7 +51,7 @@ test('the TUI attaches, follows live events, creates and revokes a key, survives
     tmux.keys('n');
     await tmux.waitFor('the new-key form', (s) => s.includes('Name (optional):'));
     tmux.type('quick key'); // a `q` typed into a form is text, not quit
-    tmux.keys('Enter');
+    tmux.keys('Enter', 'Enter', 'Enter');
     const secretScreen = await tmux.waitFor('the one-time secret', (s) => /pb_live_[A-Za-z0-9_-]{40,}/.test(s) && s.includes('shown only this once'));
     const secret = /pb_live_[A-Za-z0-9_-]{40,}/.exec(secretScreen)![0];
     const keys = await t.api('GET', `/organizations/${orgId}/keys`, { token: ownerToken, orgId });

@@ -17,14 +17,14 @@ import { clean } from '../views/text.ts';
 
 const KEYS: KeyHelp[] = [
   { keys: 't/enter', does: 'tools' },
-  { keys: 'space', does: 'allow/deny tool (in tools)', needs: 'admin' },
-  { keys: 'L', does: 'tool rate limit (in tools)', needs: 'admin' },
+  { keys: 'space', does: 'allow/deny tool (in tools)', needs: 'owner' },
+  { keys: 'L', does: 'tool rate limit (in tools)', needs: 'owner' },
   { keys: 'esc', does: 'back to the list' },
-  { keys: 'a', does: 'add', needs: 'admin' },
-  { keys: 'e', does: 'edit URL/transport/timeout/credential', needs: 'admin' },
-  { keys: 'r', does: 'refresh catalog', needs: 'admin' },
-  { keys: 'd', does: 'disable/enable', needs: 'admin' },
-  { keys: 'x', does: 'delete', needs: 'admin' },
+  { keys: 'a', does: 'add', needs: 'owner' },
+  { keys: 'e', does: 'edit URL/transport/timeout/credential', needs: 'owner' },
+  { keys: 'r', does: 'refresh catalog', needs: 'owner' },
+  { keys: 'd', does: 'disable/enable', needs: 'owner' },
+  { keys: 'x', does: 'delete', needs: 'owner' },
   { keys: 'l', does: 'reload' },
   { keys: 'PgUp/PgDn', does: 'scroll the detail' },
 ];
@@ -44,7 +44,7 @@ export function createInstallationsPane(ctx: PaneContext): Pane {
 
   function renderDetail(): void {
     const i = current();
-    detail.setContent(i ? integrationDetail(i).join('\n') : ctx.can('admin') ? 'No integration selected. Press a to add one.' : 'No integration.');
+    detail.setContent(i ? integrationDetail(i).join('\n') : ctx.can('owner') ? 'No integration selected. Press a to add one.' : 'No integration.');
     detail.setScroll(0);
     if (!tools.hidden) renderTools();
     ctx.screen.render();
@@ -63,7 +63,7 @@ export function createInstallationsPane(ctx: PaneContext): Pane {
     const list = await attempt(ctx, 'Loading integrations', (signal) => ctx.api.integrations(signal));
     if (!list) return;
     items = list;
-    table.setRows(items.map(integrationRow), ctx.can('admin') ? '(no MCP integrations; press a to add one)' : '(no MCP integrations)');
+    table.setRows(items.map(integrationRow), ctx.can('owner') ? '(no MCP integrations; press a to add one)' : '(no MCP integrations)');
     renderDetail();
   }
 
@@ -101,7 +101,7 @@ export function createInstallationsPane(ctx: PaneContext): Pane {
     ctx.screen.render();
   });
 
-  tools.key(['space'], guarded(ctx, 'admin', 'Changing the allowlist', async () => {
+  tools.key(['space'], guarded(ctx, 'owner', 'Changing the allowlist', async () => {
     const i = current();
     const tool = i?.tools[toolAt()];
     if (!i || !tool) return;
@@ -112,7 +112,7 @@ export function createInstallationsPane(ctx: PaneContext): Pane {
     replace(r);
   }));
 
-  tools.key(['S-l'], guarded(ctx, 'admin', 'Setting a tool limit', async () => {
+  tools.key(['S-l'], guarded(ctx, 'owner', 'Setting a tool limit', async () => {
     const i = current();
     const tool = i?.tools[toolAt()];
     if (!i || !tool) return;
@@ -134,7 +134,7 @@ export function createInstallationsPane(ctx: PaneContext): Pane {
     tools.focus();
   }));
 
-  table.list.key(['r'], guarded(ctx, 'admin', 'Refreshing a catalog', async () => {
+  table.list.key(['r'], guarded(ctx, 'owner', 'Refreshing a catalog', async () => {
     const i = current();
     if (!i) return;
     ctx.notify(`Refreshing the catalog of ${clean(i.slug)}…`);
@@ -143,7 +143,7 @@ export function createInstallationsPane(ctx: PaneContext): Pane {
     await load();
   }));
 
-  table.list.key(['d'], guarded(ctx, 'admin', 'Disabling an integration', async () => {
+  table.list.key(['d'], guarded(ctx, 'owner', 'Disabling an integration', async () => {
     const i = current();
     if (!i) return;
     const status = i.status === 'active' ? 'disabled' : 'active';
@@ -152,7 +152,7 @@ export function createInstallationsPane(ctx: PaneContext): Pane {
     await load();
   }));
 
-  table.list.key(['x'], guarded(ctx, 'admin', 'Deleting an integration', async () => {
+  table.list.key(['x'], guarded(ctx, 'owner', 'Deleting an integration', async () => {
     const i = current();
     if (!i) return;
     if (!(await ctx.dialogs.confirm(`Delete the integration "${clean(i.displayName)}" (${clean(i.slug)})? Its tools disappear from every request.`))) return;
@@ -161,7 +161,7 @@ export function createInstallationsPane(ctx: PaneContext): Pane {
     await load();
   }));
 
-  table.list.key(['a'], guarded(ctx, 'admin', 'Adding an integration', async () => {
+  table.list.key(['a'], guarded(ctx, 'owner', 'Adding an integration', async () => {
     ctx.notify('Adding an integration connects to it and lists its tools.');
     const created = await formUntilDone(ctx, 'Add an MCP integration', [
       { name: 'slug' as keyof IntegrationForm, label: 'Slug' },
@@ -181,7 +181,7 @@ export function createInstallationsPane(ctx: PaneContext): Pane {
     await load();
   }));
 
-  table.list.key(['e'], guarded(ctx, 'admin', 'Editing an integration', async () => {
+  table.list.key(['e'], guarded(ctx, 'owner', 'Editing an integration', async () => {
     const i = current();
     if (!i) return;
     const updated = await formUntilDone(ctx, `Edit ${clean(i.slug)}`, [
