@@ -1,0 +1,93 @@
+/**
+ * What the business panes (catalogue, orders, payments, inbox, reminders) share: their clients
+ * (built on the app's ApiClient), an action bar that greys out what the role (ctx.role) or the
+ * selected item's state does not allow, and `guarded`, which refuses such an action
+ * locally with the reason instead of sending a request the server would refuse. Never formats
+ * data (views/ do) and never builds the app layout.
+ */
+import blessed from 'blessed';
+import type { Widgets } from 'blessed';
+import { createCommerceClient, type CommerceClient } from '../client-biz.ts';
+import { createInboxClient, type InboxClient } from '../client-inbox.ts';
+import type { PaneContext } from '../pane.ts';
+import { actionBar, type ActionHint } from '../views/commerce.ts';
+
+export interface BizEnv {
+  commerce: CommerceClient;
+  inbox: InboxClient;
+}
+
+/** The business clients of the organisation in view, built on the app's ApiClient. */
+export function bizEnv(ctx: PaneContext): BizEnv {
+  return { commerce: createCommerceClient(ctx.client, ctx.api.orgId), inbox: createInboxClient(ctx.client, ctx.api.orgId) };
+}
+
+export interface ActionBarWidget {
+  el: Widgets.BoxElement;
+  set(hints: ActionHint[]): void;
+  /** Runs `fn` when the hint with `key` is enabled; otherwise says why not (in red) on the status line. */
+  guarded(key: string, fn: () => unknown): () => void;
+}
+
+/** A one-line bar of the pane's actions at `top` of `parent` (enabled plain, others grey). */
+export function createActionBar(ctx: PaneContext, parent: Widgets.Node, top = 0): ActionBarWidget {
+  const el = blessed.box({ parent, top, left: 1, right: 1, height: 1, tags: true });
+  let hints: ActionHint[] = [];
+  return {
+    el,
+    set(next) {
+      hints = next;
+      el.setContent(actionBar(next));
+    },
+    guarded: (key, fn) => () => {
+      const h = hints.find((x) => x.key === key);
+      if (h && !h.enabled) {
+        ctx.error(`${h.label}: ${h.why ?? 'not possible now'}.`);
+        return;
+      }
+      void fn();
+    },
+  };
+}
+
+/** Events arrive in bursts (a reply or a payment emits several); one reload per burst. */
+export const RELOAD_DEBOUNCE_MS = 250;
+
+export interface EventFollower {
+  /** Opens the organisation's live stream; `onMatch` runs (debounced) for events whose type starts with a prefix. */
+  start(): void;
+  stop(): void;
+}
+
+/**
+ * Keeps a screen current while it is visible: its own subscription to the live stream (cancelled
+ * with the organisation's scope, on hide and on destroy), reloading on the events that concern it.
+ */
+export function followEvents(ctx: PaneContext, name: string, prefixes: readonly string[], onMatch: () => void): EventFollower {
+  let scope: ReturnType<PaneContext['scope']['child']> | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    clearTimeout(timer);
+    scope?.cancel('stopped');
+    scope = null;
+  };
+  return {
+    start() {
+      stop();
+      const s = ctx.scope.child(`${name}:events`);
+      scope = s;
+      void ctx.api.streamEvents({
+        signal: s.signal,
+        onEvent(ev) {
+          const type = String(ev.type);
+          if (!prefixes.some((p) => type.startsWith(p))) return;
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            if (!s.cancelled) onMatch();
+          }, RELOAD_DEBOUNCE_MS);
+        },
+      }).catch(() => undefined);
+    },
+    stop,
+  };
+}
