@@ -270,7 +270,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const complete = createInProcessCompletion({ ...chat, configVersion });
   // Channels last: they answer with the completion, which exists now.
   const whatsapp = createWhatsAppChannel({
-    toolkit: whatsappToolkit, db, queue, log, complete, handoff: escalations.handoff,
+    toolkit: whatsappToolkit, db, queue, log, complete, handoff: escalations.handoff, bus,
     publicBaseUrl: config.publicBaseUrl, historyMessages: config.whatsappHistoryMessages,
     worker: {
       enabled: config.workerEnabled, concurrency: config.workerConcurrency, pollMs: config.workerPollMs, leaseMs: config.workerLeaseMs,

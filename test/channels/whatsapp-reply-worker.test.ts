@@ -65,6 +65,37 @@ test('21211 dead-letters at once, visible through the jobs API; requeue sends th
   assert.equal(again.json.error.code, 'job_not_dead');
 });
 
+test('a failed reply is a request_failed on the live stream: retrying, then dead-lettered, ids only', async () => {
+  await using s = await setupWhatsApp();
+  const events: Array<Record<string, unknown>> = [];
+  const unsubscribe = s.t.app.bus.subscribe(s.tenant.orgId, (e) => { if (e.type === 'request_failed') events.push(e); });
+  try {
+    s.upstream.script({ json: chatCompletion({ content: 'Hello!' }) });
+    // A transient failure first (retried), then a permanent one (dead letter).
+    s.twilio.failNext({ match: 'create', status: 503, message: 'Service unavailable for whatsapp:+14155550123' });
+    s.twilio.failNext({ match: 'create', status: 400, code: 21211, message: 'Invalid To number whatsapp:+14155550123' });
+    await s.send('hi');
+    const dead = await oneDeadJob(s);
+    await waitFor('two request_failed events', async () => events.length >= 2);
+    const [retrying, final] = events;
+    const inboundId = (dead.payload?.messageId ?? null) as string | null;
+    for (const e of [retrying, final]) {
+      assert.equal(e.jobId, dead.id);
+      assert.equal(e.instanceId, s.instance.id);
+      assert.equal(e.source, 'whatsapp');
+      assert.match(String(e.requestId), /^wa_[0-9a-f]+$/);
+      if (inboundId) assert.equal(e.requestId, `wa_${inboundId.replace(/-/g, '')}`);
+      assert.ok(!JSON.stringify(e).includes('+14155550123'), 'no phone number on the live stream');
+      assert.ok(!JSON.stringify(e).includes('Invalid To number'), 'no error text on the live stream');
+    }
+    assert.equal(retrying.errorClass, 'whatsapp_reply_retrying');
+    assert.equal(final.errorClass, 'whatsapp_reply_dead_lettered');
+    assert.equal(events.length, 2, 'one event per failed attempt');
+  } finally {
+    unsubscribe();
+  }
+});
+
 test('63016 is permanent: dead after one attempt, the part failed with the code', async () => {
   await using s = await setupWhatsApp();
   s.upstream.script({ json: chatCompletion({ content: 'Late answer' }) });

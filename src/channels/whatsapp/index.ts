@@ -21,7 +21,8 @@ import type { WhatsAppRepos, WhatsAppToolkit } from '../../toolkits/whatsapp/ind
 import { maskPhonesIn } from '../../toolkits/whatsapp/customer-ref.ts';
 import { createInbound, type Inbound } from './inbound.ts';
 import { createStatusCallbacks, type StatusCallbacks } from './status.ts';
-import { createReplyHandler, REPLY_JOB_KIND, type ReplyWorkerDeps } from './reply-worker.ts';
+import { createReplyHandler, replyRequestId, REPLY_JOB_KIND, type ReplyPayload, type ReplyWorkerDeps } from './reply-worker.ts';
+import type { EventBus } from '../../usage/bus.ts';
 
 export { WHATSAPP_PLUGIN_ID } from '../../toolkits/whatsapp/index.ts';
 export type { WhatsAppRepos } from '../../toolkits/whatsapp/index.ts';
@@ -58,6 +59,8 @@ export interface WhatsAppChannelDeps {
   now?: () => number;
   /** Escalations' gate: conversations a person holds are not answered by the model (issue 12). */
   handoff?: ReplyWorkerDeps['handoff'];
+  /** The live stream: a reply that fails (retrying or dead-lettered) shows there as `request_failed`. */
+  bus?: EventBus;
 }
 
 /** The built channel: what app.ts wires into the routes and shutdown. */
@@ -86,6 +89,22 @@ export interface WhatsAppChannel {
  */
 export function applianceWorkerPrefix(dbFile: string): string {
   return `pb-${crypto.createHash('sha256').update(dbFile).digest('hex').slice(0, 12)}:`;
+}
+
+/**
+ * A failed reply is a failed request on the live log (issue 13): a send Twilio refused or a model
+ * call that failed leaves no `final_answer`. Ids, the class and the attempt only, never the error
+ * text (the jobs API has the recorded, scrubbed reason).
+ */
+function publishReplyFailure(bus: EventBus | undefined, e: WorkerEvent, now: () => number): void {
+  if (!bus || (e.type !== 'retry' && e.type !== 'dead') || e.job.kind !== REPLY_JOB_KIND) return;
+  const p = e.job.payload as Partial<ReplyPayload> | null;
+  if (typeof p?.messageId !== 'string') return;
+  bus.publish({
+    type: 'request_failed', orgId: e.job.orgId, requestId: replyRequestId(p.messageId), at: now(),
+    errorClass: e.type === 'dead' ? 'whatsapp_reply_dead_lettered' : 'whatsapp_reply_retrying',
+    source: 'whatsapp', jobId: String(e.job.id), instanceId: typeof p.instanceId === 'string' ? p.instanceId : null, attempts: e.job.attempts,
+  });
 }
 
 function logWorkerEvent(log: Logger, e: WorkerEvent): void {
@@ -117,7 +136,10 @@ export function createWhatsAppChannel(deps: WhatsAppChannelDeps): WhatsAppChanne
         pollMs: deps.worker.pollMs,
         leaseMs: deps.worker.leaseMs,
         workerId: `${deps.worker.idPrefix}${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`,
-        onEvent: (e) => logWorkerEvent(deps.log, e),
+        onEvent: (e) => {
+          logWorkerEvent(deps.log, e);
+          publishReplyFailure(deps.bus, e, deps.now ?? Date.now);
+        },
       })
     : null;
   const wake = (): void => worker?.wake();

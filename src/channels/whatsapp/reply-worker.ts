@@ -106,12 +106,17 @@ function completionFailure(err: unknown): JobError {
   return new JobError(message, { retryable: !permanent, ...(Number.isFinite(retryAfter) && retryAfter > 0 && { retryAfterMs: retryAfter * 1000 }), cause: err });
 }
 
+/** The request id of the reply to one inbound message: stable across attempts (usage rows and live events carry it). */
+export function replyRequestId(inboundMessageId: string): string {
+  return `wa_${inboundMessageId.replace(/-/g, '')}`;
+}
+
 /** Builds the job handler for REPLY_JOB_KIND. */
 export function createReplyHandler(deps: ReplyWorkerDeps): JobHandler {
   const now = deps.now ?? Date.now;
 
   /** Stable across attempts, so idempotent tool sends of a re-run loop find their first try. */
-  const requestIdOf = (inbound: WhatsAppMessage): string => `wa_${inbound.id.replace(/-/g, '')}`;
+  const requestIdOf = (inbound: WhatsAppMessage): string => replyRequestId(inbound.id);
   const heldByPerson = (job: Job, instance: WhatsAppInstance, inbound: WhatsAppMessage): boolean =>
     deps.handoff?.holds({ orgId: job.orgId, instanceId: instance.id, customerRef: inbound.customerRef, messageId: inbound.id, requestId: requestIdOf(inbound) }) ?? false;
 
