@@ -9,7 +9,7 @@
 import type {
   DirectoryPlugin, DirectoryPluginDetail, PluginConfigField, PluginPermission, PluginToolkitRequirement, PluginToolSummary,
 } from '../../src/shared/api.ts';
-import { clean, type Column } from './text.ts';
+import { clean, displayWidth, type Column } from './text.ts';
 
 export const DIRECTORY_COLUMNS: Column[] = [
   { title: 'SLUG', width: 18 },
@@ -185,4 +185,46 @@ export function consentProblem(perms: readonly PluginPermission[], ticked: Reado
   const missing = perms.filter((p) => !ticked.has(p.key));
   if (!missing.length) return null;
   return `Tick every permission to install (missing: ${missing.map((p) => clean(p.label)).join(', ')}), or Esc to cancel.`;
+}
+
+/** The longest start of `s` that fits in `width` columns (at least one character, so callers always progress). */
+function takeColumns(s: string, width: number): string {
+  let out = '';
+  for (const ch of s) {
+    if (out && displayWidth(out + ch) > width) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** Word-wraps `text` to `width` columns (a word longer than a line is cut); continuation lines start with `indent`. */
+export function wrapLine(text: string, width: number, indent = ''): string[] {
+  const w = Math.max(8, width);
+  const pad = displayWidth(indent) < w / 2 ? indent : '';
+  const out: string[] = [];
+  let line = '';
+  const push = (): void => {
+    out.push(line.trimEnd());
+    line = pad;
+  };
+  for (const word of text.split(' ')) {
+    if (!word) continue;
+    const sep = line.trim() ? ' ' : '';
+    if (displayWidth(line + sep + word) <= w) {
+      line += sep + word;
+      continue;
+    }
+    if (line.trim()) push();
+    let rest = word;
+    // Bounded: every pass moves at least one character out of `rest`.
+    while (displayWidth(line + rest) > w) {
+      const piece = takeColumns(rest, w - displayWidth(line));
+      line += piece;
+      rest = rest.slice(piece.length);
+      push();
+    }
+    line += rest;
+  }
+  if (line.trim() || !out.length) out.push(line.trimEnd());
+  return out;
 }
