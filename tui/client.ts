@@ -58,6 +58,11 @@ export interface StreamOptions {
 /** The API of one organisation (every call sends `X-Org-Id`). */
 export interface OrgClient {
   readonly orgId: string;
+  /**
+   * Any call under `/organizations/{orgId}` (`path` starts with `/`): area clients (tui/client-*.ts)
+   * build their typed calls on this. `query` values that are undefined are left out.
+   */
+  call<T>(method: string, path: string, signal: AbortSignal, body?: unknown, query?: Record<string, string | number | boolean | undefined>): Promise<T>;
   integrations(signal: AbortSignal): Promise<McpIntegration[]>;
   createIntegration(body: CreateMcpIntegrationRequest, signal: AbortSignal): Promise<McpIntegration>;
   updateIntegration(id: string, patch: UpdateMcpIntegrationRequest, signal: AbortSignal): Promise<McpIntegration>;
@@ -76,9 +81,15 @@ export interface OrgClient {
   streamEvents(opts: StreamOptions): Promise<void>;
 }
 
+/** Whether the server answered the last call (any HTTP answer counts) or could not be reached. */
+export type Reachability = { ok: true } | { ok: false; error: string };
+
 export interface ApiClient {
   readonly baseUrl: string;
+  /** `path` is absolute from the server root (`/operator/me`); `orgId` adds the X-Org-Id header. */
   request<T>(method: string, path: string, opts: { orgId?: string; body?: unknown; signal: AbortSignal }): Promise<T>;
+  /** Calls `fn` after every call that reached the server or failed to; returns the unsubscribe. */
+  watch(fn: (r: Reachability) => void): () => void;
   me(signal: AbortSignal): Promise<Me>;
   forOrg(orgId: string): OrgClient;
 }
@@ -86,6 +97,10 @@ export interface ApiClient {
 export function createApiClient(opts: { url: string; token: string; requestTimeoutMs?: number }): ApiClient {
   const baseUrl = opts.url.replace(/\/+$/, '');
   const timeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const watchers = new Set<(r: Reachability) => void>();
+  const report = (r: Reachability): void => {
+    for (const w of watchers) w(r);
+  };
 
   function headers(orgId?: string, extra: Record<string, string> = {}): Record<string, string> {
     return { authorization: `Bearer ${opts.token}`, ...(orgId ? { 'x-org-id': orgId } : {}), ...extra };
@@ -98,7 +113,15 @@ export function createApiClient(opts: { url: string; token: string; requestTimeo
       init.body = JSON.stringify(o.body);
       (init.headers as Record<string, string>)['content-type'] = 'application/json';
     }
-    const res = await fetch(baseUrl + path, init);
+    let res: Response;
+    try {
+      res = await fetch(baseUrl + path, init);
+    } catch (err) {
+      // Our own cancellation says nothing about the server; a refused connection or a timeout does.
+      if (!o.signal.aborted) report({ ok: false, error: reachError(err) });
+      throw err;
+    }
+    report({ ok: true });
     const text = await res.text();
     let json: unknown = null;
     try {
@@ -209,6 +232,7 @@ export function createApiClient(opts: { url: string; token: string; requestTimeo
     const id = encodeURIComponent;
     return {
       orgId,
+      call: (method, path, signal, body, query) => call(method, path + queryString(query), signal, body),
       integrations: async (s) => (await call<ListResponse<McpIntegration>>('GET', '/mcp-integrations', s)).data,
       createIntegration: (body, s) => call('POST', '/mcp-integrations', s, body),
       updateIntegration: (iid, patch, s) => call('PATCH', `/mcp-integrations/${id(iid)}`, s, patch),
@@ -233,7 +257,25 @@ export function createApiClient(opts: { url: string; token: string; requestTimeo
     };
   }
 
-  return { baseUrl, request, me: (signal) => request<Me>('GET', '/me', { signal }), forOrg };
+  const watch = (fn: (r: Reachability) => void): (() => void) => {
+    watchers.add(fn);
+    return () => watchers.delete(fn);
+  };
+  return { baseUrl, request, watch, me: (signal) => request<Me>('GET', '/me', { signal }), forOrg };
+}
+
+/** `?a=1&b=x` from the defined values (or '' when none). */
+export function queryString(query?: Record<string, string | number | boolean | undefined>): string {
+  if (!query) return '';
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') qs.set(k, String(v));
+  return qs.size ? `?${qs}` : '';
+}
+
+function reachError(err: unknown): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError') return 'no answer in time';
+  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
 }
 
 /** Delay before reconnect attempt `n` (1-based): doubling from `base`, capped at `max`. */

@@ -1,17 +1,19 @@
 /**
- * Stand-alone entry for the operator TUI: `node tui/main-cli.ts --url URL --token T [--org ID]`
- * (PLUGBOARD_TUI_URL / PLUGBOARD_TUI_TOKEN as fallbacks). `plugboard tui` in src/main.ts does the
+ * Stand-alone entry for the operator TUI: `node tui/main-cli.ts --url URL [--token-file F] [--org ID]`
+ * (PLUGBOARD_TUI_URL / PLUGBOARD_TUI_TOKEN / PLUGBOARD_TUI_TOKEN_FILE as fallbacks; `--token T`
+ * works too but leaves the token in the process list and the shell history). `plugboard tui` in src/main.ts does the
  * same through runTui. It must stay a thin argument parser: no behaviour of its own.
  */
 import { parseArgs } from 'node:util';
 import { runTui } from './main.ts';
+import { resolveToken } from './token.ts';
 
-const USAGE = 'Usage: node tui/main-cli.ts --url URL --token TOKEN [--org ORG_ID]';
+const USAGE = 'Usage: node tui/main-cli.ts --url URL [--token-file FILE | PLUGBOARD_TUI_TOKEN=… | --token TOKEN] [--org ORG_ID]';
 
 async function main(): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { url: { type: 'string' }, token: { type: 'string' }, org: { type: 'string' }, help: { type: 'boolean' } }, strict: true }));
+    ({ values } = parseArgs({ options: { url: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, org: { type: 'string' }, help: { type: 'boolean' } }, strict: true }));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     return 2;
@@ -21,11 +23,12 @@ async function main(): Promise<number> {
     return 0;
   }
   const url = values.url ?? process.env.PLUGBOARD_TUI_URL ?? 'http://127.0.0.1:8080';
-  const token = values.token ?? process.env.PLUGBOARD_TUI_TOKEN;
-  if (!token) {
-    process.stderr.write(`A control-panel token is required (--token or PLUGBOARD_TUI_TOKEN).\n${USAGE}\n`);
+  const found = resolveToken({ token: values.token, tokenFile: values['token-file'], env: process.env });
+  if (!found.ok) {
+    process.stderr.write(`${found.error}\n${USAGE}\n`);
     return 2;
   }
+  const token = found.token;
   return runTui({ url, token, org: values.org });
 }
 

@@ -9,13 +9,15 @@ import type { Widgets } from 'blessed';
 import { createApiClient } from './client.ts';
 import { createTuiApp, type TuiApp } from './app.ts';
 import { redirectConsole } from './console.ts';
+import type { Me } from '../src/shared/api.ts';
+import type { OperatorIdentity } from '../src/shared/api-custom-plugins.ts';
 import { createScope } from './tasks.ts';
 import { clean, describeError } from './views/text.ts';
 
 export interface RunTuiOptions {
   /** Server base URL, e.g. http://127.0.0.1:8080 */
   url: string;
-  /** A control-panel token (`pbc_…`). */
+  /** A control-panel token (`pbc_…`) or an operator token (`pbo_…`). */
   token: string;
   /** Organisation id; default: the first organisation of the token's user. */
   org?: string;
@@ -35,14 +37,22 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
   };
   const root = createScope('tui');
   const client = createApiClient({ url: opts.url, token: opts.token });
-  let me;
+  // An operator token (pbo_…) opens the operator screens; a control-panel token the organisation's.
+  const isOperator = opts.token.startsWith('pbo_');
+  let me: Me | null = null;
+  let operator: OperatorIdentity | undefined;
   try {
-    me = await client.me(root.signal);
+    if (isOperator) operator = await client.request<OperatorIdentity>('GET', '/operator/me', { signal: root.signal });
+    else me = await client.me(root.signal);
   } catch (err) {
     return fail(`cannot attach to ${opts.url}: ${describeError(err)}`);
   }
-  const org = opts.org ? me.organizations.find((o) => o.id === opts.org) : me.organizations[0];
-  if (!org) return fail(opts.org ? `${clean(me.name)} is not a member of organisation ${clean(opts.org)}.` : `${clean(me.name)} belongs to no organisation.`);
+  let orgId: string | null = null;
+  if (me) {
+    const org = opts.org ? me.organizations.find((o) => o.id === opts.org) : me.organizations[0];
+    if (!org) return fail(opts.org ? `${clean(me.name)} is not a member of organisation ${clean(opts.org)}.` : `${clean(me.name)} belongs to no organisation.`);
+    orgId = org.id;
+  }
 
   // Our own handlers come first: blessed exits the process on these signals when it is their only listener,
   // which would skip the terminal restore and the cancellation below.
@@ -51,10 +61,8 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
   for (const s of SIGNALS) process.on(s, onSignal);
   let screen: Widgets.Screen | undefined;
   try {
-    let note: string | null;
-    ({ screen, note } = createScreen(opts));
-    app = createTuiApp({ screen, client, me, orgId: org.id, scope: root });
-    if (note) console.warn(note); // console now writes to the log pane
+    screen = createScreen(opts);
+    app = createTuiApp({ screen, client, me, orgId, operator, scope: root });
     screen.render();
     await app.done;
     return 0;
@@ -66,14 +74,14 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
 }
 
 /** The screen on the given streams, with the options that keep blessed 0.1.81 well-behaved on modern terminals. */
-function createScreen(opts: RunTuiOptions): { screen: Widgets.Screen; note: string | null } {
+function createScreen(opts: RunTuiOptions): Widgets.Screen {
   // extended:false skips terminfo's extended capabilities (newer ncurses' Setulc breaks blessed's compiler).
   // (@types/blessed swaps input/output and mistypes tput, hence the cast.)
   const programOptions = { input: opts.input, output: opts.output, extended: false, forceUnicode: true, tput: true };
   // blessed's terminfo compiler console.error()s pages of generated code when it meets a capability it cannot
-  // parse (ncurses 6 extended-number entries), then falls back to its own entry; keep that off the terminal.
-  const diagnostics: string[] = [];
-  const restoreConsole = redirectConsole((_level, text) => diagnostics.push(text));
+  // parse (ncurses 6 extended-number entries), then falls back to its own entry, which works: keep that off the
+  // terminal and out of the log pane (it is noise to an operator, and the screen works regardless).
+  const restoreConsole = redirectConsole(() => undefined);
   let program;
   try {
     program = blessed.program(programOptions as unknown as Widgets.IScreenOptions);
@@ -84,7 +92,7 @@ function createScreen(opts: RunTuiOptions): { screen: Widgets.Screen; note: stri
     program, fullUnicode: true, forceUnicode: true, smartCSR: true, autoPadding: true, resizeTimeout: 300,
     title: 'Plugboard', ignoreLocked: ['C-c'], warnings: false,
   });
-  const failed = diagnostics.filter((d) => d.startsWith('Error on ')).length;
-  const note = diagnostics.length ? `terminfo: blessed could not compile ${failed} capabilities and uses its built-in entry (details suppressed)` : null;
-  return { screen, note };
+  // blessed prints terminfo trouble while drawing too (e.g. `Error on xterm.Setulc`): the screen's own warnings stay off.
+  screen.on('warning', () => undefined);
+  return screen;
 }

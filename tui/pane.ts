@@ -6,7 +6,8 @@
  */
 import blessed from 'blessed';
 import type { Widgets } from 'blessed';
-import type { OrgClient } from './client.ts';
+import type { Me, Organization, Role } from '../src/shared/api.ts';
+import type { ApiClient, OrgClient } from './client.ts';
 import type { Dialogs } from './dialogs.ts';
 import type { Scope } from './tasks.ts';
 import { isAbortError } from './tasks.ts';
@@ -22,12 +23,39 @@ export interface PaneContext {
   dialogs: Dialogs;
   /** A one-line message for the status bar (also kept in the log pane). */
   notify(message: string): void;
+  /** The same, in red: something failed. */
+  error(message: string): void;
+  /** The whole client: calls outside the organisation (operator routes, /me) and area clients built on `request`. */
+  client: ApiClient;
+  /** The signed-in user (null in an operator session). */
+  me: Me | null;
+  /** The organisation in view (null in an operator session). */
+  org: Organization | null;
+  /** The user's role in it ('member' when unknown; null in an operator session). */
+  role: Role | null;
+  /** True when the session may perform actions that need `needed` (operators: always). */
+  can(needed: Role): boolean;
+  /** Shows `screenId` (e.g. a drill-down into another screen); `arg` goes to that pane's `open(arg)`. */
+  go(screenId: string, arg?: unknown): void;
+}
+
+/** One key of a screen, for the status bar and the `?` help overlay. */
+export interface KeyHelp {
+  /** As typed: `n`, `space`, `enter`, `C-r`. */
+  keys: string;
+  does: string;
+  /** The least role that may use it: shown greyed in the help and left out of the status bar below it. */
+  needs?: Role;
 }
 
 export interface Pane {
   readonly title: string;
-  /** Key help for the status bar. */
+  /** Key help for the status bar (used when `keys` is absent). */
   readonly help: string;
+  /** Every key of the screen (status bar and `?` help overlay). */
+  readonly keys?: readonly KeyHelp[];
+  /** Called by `ctx.go(id, arg)` after `show()`: select or open what `arg` names. */
+  open?(arg: unknown): void;
   /** Makes the pane visible, focuses it and reloads its data. */
   show(): void;
   hide(): void;
@@ -37,10 +65,11 @@ export interface Pane {
 }
 
 /** The Pane of a view built around one table that reloads whenever it is shown. */
-export function tablePane(opts: { title: string; help: string; root: Widgets.BoxElement; table: TableWidget; load: () => Promise<void>; onDestroy?: () => void }): Pane {
+export function tablePane(opts: { title: string; help: string; keys?: readonly KeyHelp[]; root: Widgets.BoxElement; table: TableWidget; load: () => Promise<void>; onDestroy?: () => void }): Pane {
   return {
     title: opts.title,
     help: opts.help,
+    keys: opts.keys,
     show() {
       opts.root.show();
       opts.table.list.focus();
@@ -55,13 +84,34 @@ export function tablePane(opts: { title: string; help: string; root: Widgets.Box
   };
 }
 
+const RANK: Record<Role, number> = { member: 0, admin: 1, owner: 2 };
+
+/** True when `role` is at least `needed` (owner > admin > member). */
+export function roleAtLeast(role: Role | null | undefined, needed: Role): boolean {
+  return RANK[role ?? 'member'] >= RANK[needed];
+}
+
+/**
+ * Wraps a key handler that needs `needed`: below it the key only says why nothing happens (the
+ * server would answer 403 anyway; this keeps the operator from filling a form in vain).
+ */
+export function guarded(ctx: PaneContext, needed: Role, what: string, fn: () => unknown): () => void {
+  return () => {
+    if (!ctx.can(needed)) {
+      ctx.error(`${what} needs the ${needed} role (you are ${ctx.role ?? 'member'}).`);
+      return;
+    }
+    void fn();
+  };
+}
+
 /** Runs `fn` with a fresh child scope of `parent`; failures are reported, cancellations are silent. */
 export async function attempt<T>(ctx: PaneContext, what: string, fn: (signal: AbortSignal) => Promise<T>, parent: Scope = ctx.scope): Promise<T | undefined> {
   const scope = parent.child(what);
   try {
     return await fn(scope.signal);
   } catch (err) {
-    if (!isAbortError(err) && !scope.cancelled) ctx.notify(`${what} failed: ${describeError(err)}`);
+    if (!isAbortError(err) && !scope.cancelled) ctx.error(`${what} failed: ${describeError(err)}`);
     return undefined;
   } finally {
     scope.cancel('done');
@@ -86,7 +136,7 @@ const selectedStyle = { selected: { inverse: true }, item: {} };
 export function createTable(parent: Widgets.Node, opts: { label: string; columns: Column[]; position: Place }): TableWidget {
   const box = blessed.box({ parent, ...opts.position, border: { type: 'line' }, label: ` ${opts.label} `, tags: false, style: { border: { fg: 'gray' } } });
   const header = blessed.text({ parent: box, top: 0, left: 0, right: 0, height: 1, tags: false, style: { bold: true } });
-  const list = blessed.list({ parent: box, top: 1, left: 0, right: 0, bottom: 0, keys: true, tags: false, style: selectedStyle });
+  const list = blessed.list({ parent: box, top: 1, left: 0, right: 0, bottom: 0, keys: true, mouse: true, tags: false, style: selectedStyle });
   let rows: string[][] = [];
   let empty = '';
   const width = (): number => Math.max(10, (box.width as number) - ((box.iwidth as unknown as number) ?? 2));
@@ -116,6 +166,6 @@ export function createTable(parent: Widgets.Node, opts: { label: string; columns
 export function createPanel(parent: Widgets.Node, opts: { label: string; position: Place }): Widgets.BoxElement {
   return blessed.box({
     parent, ...opts.position, border: { type: 'line' }, label: ` ${opts.label} `, tags: false, scrollable: true, alwaysScroll: true,
-    keys: true, scrollbar: { ch: ' ', style: { inverse: true } }, style: { border: { fg: 'gray' } },
+    keys: true, mouse: true, scrollbar: { ch: ' ', style: { inverse: true } }, style: { border: { fg: 'gray' } },
   });
 }

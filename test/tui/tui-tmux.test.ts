@@ -4,68 +4,20 @@
  * screen with `capture-pane` (bounded polls, no fixed sleeps), types keys, resizes, quits with q
  * and checks the process exited 0 and the server lost its live-event subscriber. The grants pane
  * runs against a loopback stand-in until the server's WhatsApp endpoints land.
- * Skips only when tmux is not installed (CI installs it: `apt-get install -y tmux`).
+ * Skips only when tmux is not installed and CI is not set (CI installs it: `apt-get install -y tmux`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { startApp, tempDir } from '../helpers/app.ts';
+import { startApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/factories.ts';
 import { chatCompletion, startFakeUpstream } from '../fakes/openai-upstream.ts';
 import { startMcpTestServer } from '../fakes/mcp/test-server.ts';
 import { WHATSAPP_UNAVAILABLE } from '../../tui/views/grants.ts';
+import { fitsWidth, lines, SCREEN_TIMEOUT_MS, startTui, tmuxSkip } from './tmux.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const CLI = path.join(ROOT, 'tui', 'main-cli.ts');
-/** Longest wait for one screen state; generous for slow CI machines, still bounded. */
-const SCREEN_TIMEOUT_MS = 20_000;
-
-const tmuxVersion = spawnSync('tmux', ['-V'], { encoding: 'utf8' });
-const skip = tmuxVersion.error || tmuxVersion.status !== 0 ? 'tmux is not installed (apt-get install -y tmux): the end-to-end TUI test needs it' : false;
-if (skip) console.log(`# skipping tui-tmux: ${skip}`);
-
-const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-
-function createTmux(socket: string) {
-  const run = (...args: string[]): string => execFileSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { encoding: 'utf8', timeout: 10_000 });
-  const capture = (): string => run('capture-pane', '-t', 't', '-p');
-  return {
-    run,
-    capture,
-    keys: (...keys: string[]) => run('send-keys', '-t', 't', ...keys),
-    type: (text: string) => run('send-keys', '-t', 't', '-l', text),
-    /** Polls the screen until `check` holds; fails with the last screen when the deadline passes. */
-    async screen(what: string, check: (screen: string) => boolean): Promise<string> {
-      let last = '';
-      try {
-        return await waitFor(what, () => {
-          last = capture();
-          return check(last) ? last : '';
-        }, SCREEN_TIMEOUT_MS, 50);
-      } catch (err) {
-        throw new Error(`${(err as Error).message}\n--- screen ---\n${last}`);
-      }
-    },
-    kill: () => spawnSync('tmux', ['-L', socket, 'kill-server'], { timeout: 10_000 }),
-  };
-}
-
-/** A tmux session (private socket) that will run the real TUI against `url`; `start()` launches it. */
-function prepareTui(socket: string, url: string, token: string) {
-  const tmux = createTmux(socket);
-  const errFile = path.join(tempDir('plugboard-tui-'), 'stderr.txt');
-  const command = [
-    'env TERM=xterm-256color LANG=C.UTF-8 NCURSES_NO_UTF8_ACS=1',
-    quote(process.execPath), quote(CLI), '--url', quote(url), '--token', quote(token), `2>${quote(errFile)}`,
-    // The exit status is printed after the screen is gone, and the pane stays open to show it.
-    '; echo "TUI-EXIT:$?"; sleep 60',
-  ].join(' ');
-  return { tmux, errFile, start: () => tmux.run('new-session', '-d', '-s', 't', '-x', '120', '-y', '40', command) };
-}
+const skip = tmuxSkip();
 
 test('the TUI attaches, follows live events, creates and revokes a key, survives a resize, switches organisation and quits with q', { skip }, async () => {
   await using upstream = await startFakeUpstream();
@@ -76,34 +28,33 @@ test('the TUI attaches, follows live events, creates and revokes a key, survives
   assert.equal(installed.status, 201, installed.text);
   const appKey = t.key(orgId, { name: 'shop' });
 
-  const { tmux, errFile, start } = prepareTui(`pb-${process.pid}`, t.url, ownerToken);
-  try {
-    start();
-
-    await tmux.screen('the integrations pane', (s) => s.includes('Plugboard') && /crm +Support CRM +active +connected/.test(s));
+  await using tmux = await startTui({ url: t.url, token: ownerToken, cols: 120, rows: 40 });
+  {
+    tmux.keys('2');
+    await tmux.waitFor('the integrations pane', (s) => s.includes('Plugboard') && /crm +Support CRM +active +connected/.test(s));
     await waitFor('the live-event subscription', () => t.app.bus.listenerCount(orgId) === 1, SCREEN_TIMEOUT_MS);
 
     tmux.keys('6');
-    await tmux.screen('the live pane connected', (s) => s.includes('Live events: connected'));
+    await tmux.waitFor('the live pane connected', (s) => s.includes('Live events: connected'));
     upstream.script(
       { json: chatCompletion({ toolCalls: [{ id: 'call_1', name: 'crm__echo', arguments: { text: 'ping' } }] }) },
       { json: chatCompletion({ content: 'pong', usage: { prompt_tokens: 3, completion_tokens: 2 } }) },
     );
     const answer = await t.openai(appKey.secret).chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'ping the crm' }] });
     assert.equal(answer.choices[0].message.content, 'pong');
-    await tmux.screen('the tool call in the live log', (s) => /req_\S+ +tool_call_finished +crm__echo +ok +\d+ms/.test(s) && s.includes('final_answer'));
+    await tmux.waitFor('the tool call in the live log', (s) => /req_\S+ +tool_call_finished +crm__echo +ok +\d+ms/.test(s) && s.includes('final_answer'));
 
     tmux.keys('5');
     tmux.keys('u');
-    await tmux.screen('usage rows', (s) => /tool_call +req_\S+ +echo +ok/.test(s) && /completion +req_\S+ +gpt-test +ok +200/.test(s));
+    await tmux.waitFor('usage rows', (s) => /tool_call +req_\S+ +echo +ok/.test(s) && /completion +req_\S+ +gpt-test +ok +200/.test(s));
 
-    tmux.keys('3');
-    await tmux.screen('the keys pane', (s) => s.includes('Gateway keys') && s.includes('shop'));
+    tmux.keys('4');
+    await tmux.waitFor('the keys pane', (s) => s.includes('Gateway keys') && s.includes('shop'));
     tmux.keys('n');
-    await tmux.screen('the new-key form', (s) => s.includes('Name (optional):'));
+    await tmux.waitFor('the new-key form', (s) => s.includes('Name (optional):'));
     tmux.type('quick key'); // a `q` typed into a form is text, not quit
     tmux.keys('Enter');
-    const secretScreen = await tmux.screen('the one-time secret', (s) => /pb_live_[A-Za-z0-9_-]{40,}/.test(s) && s.includes('shown only this once'));
+    const secretScreen = await tmux.waitFor('the one-time secret', (s) => /pb_live_[A-Za-z0-9_-]{40,}/.test(s) && s.includes('shown only this once'));
     const secret = /pb_live_[A-Za-z0-9_-]{40,}/.exec(secretScreen)![0];
     const keys = await t.api('GET', `/organizations/${orgId}/keys`, { token: ownerToken, orgId });
     const created = keys.json.data.find((k: { name: string }) => k.name === 'quick key');
@@ -111,25 +62,25 @@ test('the TUI attaches, follows live events, creates and revokes a key, survives
     assert.equal(created.last4, secret.slice(-4));
 
     tmux.keys('Enter');
-    await tmux.screen('the secret dialog closed', (s) => !s.includes('shown only this once') && /quick key +pb_live_\S+ +active/.test(s));
+    await tmux.waitFor('the secret dialog closed', (s) => !s.includes('shown only this once') && /quick key +pb_live_\S+ +active/.test(s));
     tmux.keys('Down', 'x');
-    await tmux.screen('the revoke confirmation', (s) => s.includes('Revoke the key "quick key"'));
+    await tmux.waitFor('the revoke confirmation', (s) => s.includes('Revoke the key "quick key"'));
     tmux.keys('y');
-    await tmux.screen('the revoked key', (s) => /quick key +pb_live_\S+ +revoked/.test(s));
+    await tmux.waitFor('the revoked key', (s) => /quick key +pb_live_\S+ +revoked/.test(s));
     const after = await t.api('GET', `/organizations/${orgId}/keys/${created.id}`, { token: ownerToken, orgId });
     assert.equal(after.json.status, 'revoked');
 
-    tmux.keys('4');
-    const whatsapp = await t.api('GET', `/organizations/${orgId}/whatsapp-instances`, { token: ownerToken, orgId });
-    if (whatsapp.status === 404) await tmux.screen('the WhatsApp notice', (s) => s.includes(WHATSAPP_UNAVAILABLE));
-    else await tmux.screen('the grants pane', (s) => s.includes('WhatsApp numbers'));
-
     tmux.keys('1');
-    await tmux.screen('the integrations pane again', (s) => s.includes('[1 Integrations]'));
-    tmux.run('resize-window', '-t', 't', '-x', '80', '-y', '24');
-    await tmux.screen('the layout at 80x24', (s) => {
-      const lines = s.replace(/\n$/, '').split('\n');
-      return lines.length === 24 && lines[0].includes('Plugboard') && /crm +Support CRM/.test(s) && lines[23].startsWith(' a add') && lines.every((l) => [...l].length <= 80);
+    const whatsapp = await t.api('GET', `/organizations/${orgId}/whatsapp-instances`, { token: ownerToken, orgId });
+    if (whatsapp.status === 404) await tmux.waitFor('the WhatsApp notice', (s) => s.includes(WHATSAPP_UNAVAILABLE));
+    else await tmux.waitFor('the grants pane', (s) => s.includes('WhatsApp numbers'));
+
+    tmux.keys('2');
+    await tmux.waitFor('the integrations pane again', (s) => s.includes('[2 Integrations]'));
+    tmux.resize(80, 24);
+    await tmux.waitFor('the layout at 80x24', (s) => {
+      const ls = lines(s);
+      return ls.length === 24 && ls[0].includes('Plugboard') && /crm +Support CRM/.test(s) && ls[23].startsWith(' a add') && fitsWidth(s, 80);
     });
 
     // Switching organisation cancels the old organisation's scope: its live stream closes, the new one opens.
@@ -138,18 +89,13 @@ test('the TUI attaches, follows live events, creates and revokes a key, survives
     const me = await t.api('GET', '/me', { token: ownerToken });
     const index = me.json.organizations.findIndex((o: { id: string }) => o.id === second.json.id);
     tmux.keys('o');
-    await tmux.screen('the organisation picker', (s) => s.includes('Second Org (owner)'));
+    await tmux.waitFor('the organisation picker', (s) => s.includes('Second Org (owner)'));
     tmux.keys(...Array.from({ length: index }, () => 'Down'), 'Enter');
-    await tmux.screen('the second organisation', (s) => s.startsWith(' Plugboard: Second Org (owner)') && s.includes('Switched to Second Org.'));
+    await tmux.waitFor('the second organisation', (s) => s.startsWith(' Plugboard: Second Org (owner)') && s.includes('Switched to Second Org.'));
     await waitFor('the first stream to close and the second to open', () => t.app.bus.listenerCount(orgId) === 0 && t.app.bus.listenerCount(second.json.id) === 1, SCREEN_TIMEOUT_MS);
 
-    tmux.keys('q');
-    await tmux.screen('the process to exit with status 0', (s) => s.includes('TUI-EXIT:0'));
+    await tmux.quit();
     await waitFor('the server to drop the live-event subscriber', () => t.app.bus.listenerCount(second.json.id) === 0, SCREEN_TIMEOUT_MS);
-    const stderr = fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8') : '';
-    assert.equal(stderr, '', 'nothing was written to stderr behind the screen');
-  } finally {
-    tmux.kill();
   }
 });
 
@@ -204,24 +150,20 @@ async function startFakeControlPanel() {
 
 test('the grants pane toggles a plugin grant of a WhatsApp number with space (PUT enabledPluginIds)', { skip }, async () => {
   await using fake = await startFakeControlPanel();
-  const { tmux, start } = prepareTui(`pb-${process.pid}-grants`, fake.url, 'pbc_fake');
-  try {
-    start();
-    await tmux.screen('the TUI', (s) => s.startsWith(' Plugboard: Fake Org (owner)'));
-    tmux.keys('4');
-    await tmux.screen('the instance and its (empty) grants', (s) => s.includes('Front desk  whatsapp:+15550001  [active]') && s.includes('[ ] whatsapp  WhatsApp (1 tools)'));
+  await using tmux = await startTui({ url: fake.url, token: 'pbc_fake', cols: 120, rows: 40 });
+  {
+    await tmux.waitFor('the TUI', (s) => s.startsWith(' Plugboard: Fake Org (owner)'));
+    tmux.keys('1');
+    await tmux.waitFor('the instance and its (empty) grants', (s) => s.includes('Front desk  whatsapp:+15550001  [active]') && s.includes('[ ] whatsapp  WhatsApp (1 tools)'));
     tmux.keys('Right', 'Down', 'Space');
-    await tmux.screen('the granted plugin', (s) => s.includes('[x] whatsapp  WhatsApp (1 tools)') && s.includes('[ ] crm'));
+    await tmux.waitFor('the granted plugin', (s) => s.includes('[x] whatsapp  WhatsApp (1 tools)') && s.includes('[ ] crm'));
     assert.deepEqual(fake.puts, [{ enabledPluginIds: ['p2'] }]);
     tmux.keys('Up', 'Space');
-    await tmux.screen('both plugins granted', (s) => s.includes('[x] crm') && s.includes('[x] whatsapp'));
+    await tmux.waitFor('both plugins granted', (s) => s.includes('[x] crm') && s.includes('[x] whatsapp'));
     assert.deepEqual(fake.puts.at(-1), { enabledPluginIds: ['p1', 'p2'] });
     tmux.keys('Space');
-    await tmux.screen('crm revoked again', (s) => s.includes('[ ] crm') && s.includes('crm revoked from Front desk.'));
+    await tmux.waitFor('crm revoked again', (s) => s.includes('[ ] crm') && s.includes('crm revoked from Front desk.'));
     assert.deepEqual(fake.puts.at(-1), { enabledPluginIds: ['p2'] });
-    tmux.keys('q');
-    await tmux.screen('the process to exit with status 0', (s) => s.includes('TUI-EXIT:0'));
-  } finally {
-    tmux.kill();
+    await tmux.quit();
   }
 });
