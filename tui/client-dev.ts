@@ -1,6 +1,6 @@
 /**
- * The TUI's calls for custom plugins (issue 11), on top of the shell's one JSON request function
- * (tui/client.ts): the developer area, the plugin directory, custom plugin installations with
+ * The TUI's calls for custom plugins (issue 11), on top of the shell's client (tui/client.ts:
+ * `OrgClient.call` and `ApiClient.request`): the developer area, the plugin directory, custom plugin installations with
  * their upgrades and logs (one organisation, `X-Org-Id` on every call), and the appliance
  * operator's review queue, installations and logs (`pbo_…` token, no organisation). Kept apart from
  * client.ts so the shell's file stays its owner's. Never touches the screen or reads files.
@@ -10,9 +10,9 @@ import type {
   DirectoryPluginDetail, InstallPluginRequest, ListResponse, OperatorIdentity, OperatorInstallation, PluginInstallation, PluginLogPage,
   PluginReview, RegisterCustomPluginRequest, RegisteredCustomPlugin, RotatedPluginSecret, UpdatePluginInstallationRequest,
 } from '../src/shared/api.ts';
-import type { ApiClient } from './client.ts';
+import { queryString, type ApiClient, type OrgClient } from './client.ts';
 
-/** The shell's request function (ApiClient.request): bearer token, JSON, timeouts, ApiError on failure. */
+/** The shell's request function (`ctx.client.request`): bearer token, JSON, timeouts, ApiError on failure. */
 export type RequestFn = ApiClient['request'];
 
 export interface PageQuery {
@@ -62,39 +62,30 @@ export interface OperatorClient {
 
 const id = encodeURIComponent;
 
-/** `?limit=&cursor=…` (only the keys that are set), or '' when none is. */
-export function queryString(q: Record<string, string | number | undefined>): string {
-  const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') qs.set(k, String(v));
-  return qs.size ? `?${qs}` : '';
-}
-
-export function createDevClient(request: RequestFn, orgId: string): DevClient {
-  const p = `/organizations/${id(orgId)}`;
-  const call = <T>(method: string, path: string, signal: AbortSignal, body?: unknown): Promise<T> => request<T>(method, p + path, { orgId, body, signal });
-  const list = async <T>(path: string, signal: AbortSignal): Promise<T[]> => (await call<ListResponse<T>>('GET', path, signal)).data;
+export function createDevClient(api: OrgClient): DevClient {
+  const list = async <T>(path: string, signal: AbortSignal): Promise<T[]> => (await api.call<ListResponse<T>>('GET', path, signal)).data;
   const dev = '/developer/plugins';
   const inst = '/plugin-installations';
   return {
-    orgId,
+    orgId: api.orgId,
     devPlugins: (s) => list(dev, s),
-    devPlugin: (pid, s) => call('GET', `${dev}/${id(pid)}`, s),
-    register: (body, s) => call('POST', dev, s, body),
-    addVersion: (pid, body, s) => call('POST', `${dev}/${id(pid)}/versions`, s, body),
-    version: (pid, v, s) => call('GET', `${dev}/${id(pid)}/versions/${id(v)}`, s),
-    versionAction: (pid, v, action, s) => call('POST', `${dev}/${id(pid)}/versions/${id(v)}/${action}`, s),
-    rotateSecret: (pid, overlapSeconds, s) => call('POST', `${dev}/${id(pid)}/rotate-secret`, s, overlapSeconds === undefined ? {} : { overlapSeconds }),
-    pluginLogs: (pid, q, s) => call('GET', `${dev}/${id(pid)}/logs${queryString({ ...q })}`, s),
+    devPlugin: (pid, s) => api.call('GET', `${dev}/${id(pid)}`, s),
+    register: (body, s) => api.call('POST', dev, s, body),
+    addVersion: (pid, body, s) => api.call('POST', `${dev}/${id(pid)}/versions`, s, body),
+    version: (pid, v, s) => api.call('GET', `${dev}/${id(pid)}/versions/${id(v)}`, s),
+    versionAction: (pid, v, action, s) => api.call('POST', `${dev}/${id(pid)}/versions/${id(v)}/${action}`, s, {}),
+    rotateSecret: (pid, overlapSeconds, s) => api.call('POST', `${dev}/${id(pid)}/rotate-secret`, s, overlapSeconds === undefined ? {} : { overlapSeconds }),
+    pluginLogs: (pid, q, s) => api.call('GET', `${dev}/${id(pid)}/logs`, s, undefined, { ...q }),
     directory: (s) => list('/plugin-directory', s),
-    directoryEntry: (pid, v, s) => call('GET', `/plugin-directory/${id(pid)}${queryString({ version: v })}`, s),
+    directoryEntry: (pid, v, s) => api.call('GET', `/plugin-directory/${id(pid)}`, s, undefined, { version: v }),
     installations: (s) => list(inst, s),
-    installation: (iid, s) => call('GET', `${inst}/${id(iid)}`, s),
-    install: (body, s) => call('POST', inst, s, body),
-    updateInstallation: (iid, patch, s) => call('PATCH', `${inst}/${id(iid)}`, s, patch),
-    uninstall: (iid, s) => call('DELETE', `${inst}/${id(iid)}`, s),
-    upgrade: (iid, v, s) => call('POST', `${inst}/${id(iid)}/upgrade`, s, v === undefined ? {} : { version: v }),
-    acceptUpgrade: (iid, body, s) => call('POST', `${inst}/${id(iid)}/accept-upgrade`, s, body),
-    installationLogs: (iid, q, s) => call('GET', `${inst}/${id(iid)}/logs${queryString({ ...q })}`, s),
+    installation: (iid, s) => api.call('GET', `${inst}/${id(iid)}`, s),
+    install: (body, s) => api.call('POST', inst, s, body),
+    updateInstallation: (iid, patch, s) => api.call('PATCH', `${inst}/${id(iid)}`, s, patch),
+    uninstall: (iid, s) => api.call('DELETE', `${inst}/${id(iid)}`, s),
+    upgrade: (iid, v, s) => api.call('POST', `${inst}/${id(iid)}/upgrade`, s, v === undefined ? {} : { version: v }),
+    acceptUpgrade: (iid, body, s) => api.call('POST', `${inst}/${id(iid)}/accept-upgrade`, s, body),
+    installationLogs: (iid, q, s) => api.call('GET', `${inst}/${id(iid)}/logs`, s, undefined, { ...q }),
   };
 }
 
