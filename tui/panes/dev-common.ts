@@ -9,7 +9,7 @@ import type { Widgets } from 'blessed';
 import { type KeyHelp, type Pane, type PaneContext } from '../pane.ts';
 import { textViewer } from '../plugin-dialogs.ts';
 import { isAbortError, type Scope } from '../tasks.ts';
-import { problemLines, problemsOf } from '../views/dev-plugins.ts';
+import { hasProblems, problemLines } from '../views/dev-plugins.ts';
 import { describeError } from '../views/text.ts';
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown } | { ok: false; cancelled: true };
@@ -29,7 +29,7 @@ export async function call<T>(ctx: PaneContext, what: string, fn: (signal: Abort
 
 /** Reports a failure: an answer with a problem list opens it whole (scrollable); anything else is one red line. */
 export async function reportFailure(ctx: PaneContext, what: string, err: unknown): Promise<void> {
-  if (problemsOf(err).length) {
+  if (hasProblems(err)) {
     ctx.error(`${what} failed: ${describeError(err)}`);
     await textViewer(ctx.screen, `${what} refused`, [describeError(err), '', ...problemLines(err, '')], ctx.scope.signal);
     return;

@@ -10,7 +10,7 @@ import { createDevClient } from '../client-dev.ts';
 import { attempt, createPanel, createTable, guarded, type KeyHelp, type Pane, type PaneContext } from '../pane.ts';
 import { configForm, consentDialog } from '../plugin-dialogs.ts';
 import { createSlot } from '../tasks.ts';
-import { problemsOf } from '../views/dev-plugins.ts';
+import { refusalProblems } from '../views/dev-plugins.ts';
 import {
   configFormFields, directoryDetail, DIRECTORY_COLUMNS, directoryRow, initialConsent, parseConfigForm, toolkitLines, toolLine,
 } from '../views/plugin-directory.ts';
@@ -138,7 +138,7 @@ export function createDirectoryPane(ctx: PaneContext): Pane {
         return;
       }
       if ('cancelled' in r) return;
-      const list = problemsOf(r.error);
+      const list = refusalProblems(r.error);
       if ((r.error as { code?: string }).code === 'invalid_config' && list.length && v.config.length) {
         // The server's own check: back to the form with its problems and the values as typed.
         problems = list.map((p) => `${p.path.replace(/^\/?(config\/)?/, '')}: ${p.message}`);

@@ -10,7 +10,7 @@ import type { PluginConfigField, PluginInstallation } from '../../src/shared/api
 import { createDevClient } from '../client-dev.ts';
 import { attempt, createPanel, createTable, guarded, type KeyHelp, type Pane, type PaneContext } from '../pane.ts';
 import { configForm, consentDialog } from '../plugin-dialogs.ts';
-import { problemsOf } from '../views/dev-plugins.ts';
+import { refusalProblems } from '../views/dev-plugins.ts';
 import { configFormFields, parseConfigForm, toolkitLines, toolLine } from '../views/plugin-directory.ts';
 import { consentReasonText, CUSTOM_INSTALL_COLUMNS, customInstallDetail, customInstallRow, upgradeNoteText, upgradeOutcome } from '../views/plugin-installs.ts';
 import { clean } from '../views/text.ts';
@@ -72,7 +72,7 @@ export function createPluginInstallsPane(ctx: PaneContext): Pane {
       const r = await send(parsed.config);
       if (r === 'cancelled') return null;
       if (!('error' in r)) return r;
-      const list = problemsOf(r.error);
+      const list = refusalProblems(r.error);
       if ((r.error as { code?: string }).code === 'invalid_config' && list.length) {
         problems = list.map((p) => `${p.path.replace(/^\/?(config\/)?/, '')}: ${p.message}`);
         continue;

@@ -123,9 +123,52 @@ export function problemsOf(err: unknown): ManifestProblem[] {
   return list.filter((p): p is ManifestProblem => !!p && typeof p === 'object' && typeof (p as ManifestProblem).path === 'string' && typeof (p as ManifestProblem).message === 'string');
 }
 
-/** Every problem on its own line, `path  message`; falls back to the error's message (which lists the first ones). */
+/**
+ * The problems named in a refusal's message (`The manifest has 3 problems: /a …; /b …; and 2 more
+ * (see error.problems).`), for errors that do not carry the list itself. `more` counts those the
+ * message leaves out.
+ */
+export function problemsFromMessage(message: string): { problems: ManifestProblem[]; more: number } | null {
+  const m = /has (\d+) problems?: ([\s\S]*?)\.?$/.exec(message);
+  if (!m) return null;
+  let body = m[2];
+  let more = 0;
+  const tail = /; and (\d+) more \(see error\.problems\)$/.exec(body);
+  if (tail) {
+    more = Number(tail[1]);
+    body = body.slice(0, tail.index);
+  }
+  // Each item starts with its JSON Pointer (or "(whole)"); a "; " inside a message is not followed by one.
+  const items = body.split(/; (?=\/|\(whole\))/);
+  const problems = items.map((item) => {
+    const sp = item.indexOf(' ');
+    return sp < 0 ? { path: item, message: '' } : { path: item.slice(0, sp) === '(whole)' ? '' : item.slice(0, sp), message: item.slice(sp + 1) };
+  });
+  return { problems, more };
+}
+
+/** Every problem on its own line, `path  message`: from `error.problems`, else from the message (which names the first five). */
 export function problemLines(err: unknown, fallback: string): string[] {
-  const problems = problemsOf(err);
+  let problems = problemsOf(err);
+  let more = 0;
+  if (!problems.length) {
+    const parsed = problemsFromMessage(String((err as { message?: unknown } | null)?.message ?? ''));
+    if (parsed) ({ problems, more } = parsed);
+  }
   if (!problems.length) return [clean(fallback)];
-  return [`${problems.length} problem${problems.length === 1 ? '' : 's'}:`, ...problems.map((p) => `${clean(p.path || '(whole)')}  ${clean(p.message)}`)];
+  const total = problems.length + more;
+  const lines = [`${total} problem${total === 1 ? '' : 's'}:`, ...problems.map((p) => `${clean(p.path || '(whole)')}  ${clean(p.message)}`)];
+  if (more) lines.push(`… and ${more} more (plugboard plugin validate <file> lists every one).`);
+  return lines;
+}
+
+/** True when the failure is a refusal with a problem list (a manifest or a config). */
+export function hasProblems(err: unknown): boolean {
+  return problemsOf(err).length > 0 || problemsFromMessage(String((err as { message?: unknown } | null)?.message ?? '')) !== null;
+}
+
+/** The problems of a refusal, from `error.problems` or else from its message (possibly only the first five). */
+export function refusalProblems(err: unknown): ManifestProblem[] {
+  const list = problemsOf(err);
+  return list.length ? list : (problemsFromMessage(String((err as { message?: unknown } | null)?.message ?? ''))?.problems ?? []);
 }
