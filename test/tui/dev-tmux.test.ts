@@ -84,6 +84,18 @@ async function selectRow(tui: TuiSession, what: string, selected: (screen: strin
   throw new Error(`Could not select ${what}.\n${tui.capture()}`);
 }
 
+/** Presses Down (in a focused scrollable panel) until `done` holds; returns every screen seen. Bounded by `max` presses. */
+async function scrollUntil(tui: TuiSession, what: string, done: (screen: string) => boolean, max = 80): Promise<string[]> {
+  const seen = [tui.capture()];
+  for (let i = 0; i < max && !done(seen.at(-1)!); i++) {
+    const before = seen.at(-1)!;
+    tui.keys('Down');
+    seen.push(await tui.waitFor(`the panel to scroll (${what})`, (x) => x !== before, STEP_MS).catch(() => tui.capture()));
+  }
+  if (!done(seen.at(-1)!)) throw new Error(`Never saw ${what}.\n${seen.at(-1)}`);
+  return seen;
+}
+
 for (const { cols, rows } of SIZES) {
   test(`developer area at ${cols}x${rows}: every problem of a refused manifest, register from a file and a URL (the secret shown is the one that signs), new version, submit, rotate`, { skip }, async () => {
     await using w = await world();
@@ -238,8 +250,14 @@ for (const { cols, rows } of SIZES) {
     await gotoScreen(tui, 'Installed');
     await tui.waitFor('the installation', (s) => /orders +(Order Desk +)?1\.0\.0 +sandbox +active/.test(s) && s.includes('region = us') && s.includes('api_key = ••••••••'));
     tui.keys('l');
-    await tui.waitFor('the plugin log with the call and its bodies', (s) => /lookup_order +sandbox +ok/.test(s) && s.includes('Request body:') && s.includes('A-2002') && s.includes('Response body:') && s.includes('tomorrow for A-2002'));
-    assert.ok(!tui.capture().includes(API_KEY), 'the secret config value is redacted in the logged body');
+    await tui.waitFor('the plugin log with the call and its answer', (s) => /lookup_order +sandbox +ok +200/.test(s) && s.includes('Response body:') && s.includes('tomorrow for A-2002'));
+    // Into the detail, scrolling down through the request body: the input, then the config with the secret redacted.
+    tui.keys('Enter');
+    const seen = await scrollUntil(tui, 'the request body down to its config', (s) => s.includes('"api_key"'));
+    assert.ok(seen.some((s) => s.includes('"orderNumber": "A-2002"')), 'the request body shows the input');
+    assert.ok(seen.every((s) => !s.includes(API_KEY)), 'the secret config value is redacted in the logged body');
+    tui.keys('Escape');
+    await tui.waitFor('back on the list', (s) => s.includes('Response body:'));
 
     // 1.1.0 adds a permission: upgrading only marks it pending; the owner's consent moves it.
     const m2 = testManifest(plugin.origin, { version: '1.1.0' });

@@ -83,6 +83,7 @@ function createLogsPane(ctx: PaneContext, opts: {
     ctx.screen.render();
   });
   detail.key(['escape', 'left'], () => {
+    detail.setScroll(0);
     table.list.focus();
     ctx.screen.render();
   });

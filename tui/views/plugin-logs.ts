@@ -43,7 +43,8 @@ export function pluginLogDetail(e: PluginLogEntry): string[] {
     lines.push('', 'Bodies are kept only for sandbox installations (live calls log the outcome only).');
     return lines;
   }
-  lines.push('', 'Request body:', ...(e.requestBody === null ? ['(none)'] : bodyLines(e.requestBody)));
+  // The answer first: it is what the model read, and the request (context, config) is long.
   lines.push('', 'Response body:', ...(e.responseBody === null ? ['(none)'] : bodyLines(e.responseBody)));
+  lines.push('', 'Request body:', ...(e.requestBody === null ? ['(none)'] : bodyLines(e.requestBody)));
   return lines;
 }
