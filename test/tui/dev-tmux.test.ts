@@ -248,7 +248,12 @@ for (const { cols, rows } of SIZES) {
     assert.equal(plugin.calls.at(-1)!.verified!.config.api_key, API_KEY);
 
     await gotoScreen(tui, 'Installed');
-    await tui.waitFor('the installation', (s) => /orders +(Order Desk +)?1\.0\.0 +sandbox +active/.test(s) && s.includes('region = us') && s.includes('api_key = ••••••••'));
+    await tui.waitFor('the installation', (s) => /orders +(Order Desk +)?1\.0\.0 +sandbox +active/.test(s) && s.includes('Order Desk (orders) 1.0.0 — active, sandbox'));
+    tui.keys('Enter');
+    const config = await scrollUntil(tui, 'the configuration, secrets masked', (s) => s.includes('region = us') && s.includes('api_key = ••••••••'));
+    assert.ok(config.every((s) => !s.includes(API_KEY)));
+    tui.keys('Escape');
+    await tui.waitFor('the detail back at its top', 'Order Desk (orders) 1.0.0 — active, sandbox');
     tui.keys('l');
     await tui.waitFor('the plugin log with the call and its answer', (s) => /lookup_order +sandbox +ok +200/.test(s) && s.includes('Response body:') && s.includes('tomorrow for A-2002'));
     // Into the detail, scrolling down through the request body: the input, then the config with the secret redacted.

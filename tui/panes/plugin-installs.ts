@@ -24,6 +24,7 @@ const KEYS: KeyHelp[] = [
   { keys: 'x', does: 'uninstall', needs: 'admin' },
   { keys: 'l', does: 'logs' },
   { keys: 'r', does: 'reload' },
+  { keys: 'enter/esc', does: 'detail / list' },
 ];
 
 const MAX_FORM_ROUNDS = 20;
@@ -91,6 +92,15 @@ export function createPluginInstallsPane(ctx: PaneContext): Pane {
   };
 
   table.list.on('select item', renderDetail);
+  table.list.key(['enter'], () => {
+    detail.focus();
+    ctx.screen.render();
+  });
+  detail.key(['escape', 'left'], () => {
+    detail.setScroll(0);
+    table.list.focus();
+    ctx.screen.render();
+  });
 
   table.list.key(['c'], guarded(ctx, 'admin', 'Configuring', async () => {
     const i = current();

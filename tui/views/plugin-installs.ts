@@ -77,7 +77,6 @@ export function pendingLines(i: PluginInstallation): string[] {
 export function customInstallDetail(i: PluginInstallation): string[] {
   const lines = [
     `${clean(i.displayName)} (${clean(i.slug)}) ${clean(i.version)} — ${i.state}, ${i.mode}${i.mode === 'sandbox' ? ' (logs keep bodies)' : ''}`,
-    `Id         ${i.id}   plugin ${i.pluginId}`,
     `Offered    ${i.status === 'active' ? 'yes' : 'no'}${i.enabled ? '' : ' (switched off here)'}; version ${i.versionStatus}`,
     `Health     last ok ${shortTime(i.health.lastSuccessAt)}; ${i.health.consecutiveFailures} failures in a row`,
   ];
@@ -93,6 +92,7 @@ export function customInstallDetail(i: PluginInstallation): string[] {
   if (i.requires.toolkits.length) lines.push('', 'Needs toolkits:', ...toolkitLines(i.requires.toolkits));
   lines.push('', `Tools (${i.toolCount} offered):`);
   for (const t of i.tools) lines.push(`${t.allowed ? '✓' : '✗'} ${clean(t.prefixedName)}  ${clean(t.description.split('\n')[0], '')}`);
+  lines.push('', `Installation ${i.id}`, `Plugin       ${i.pluginId}`);
   return lines;
 }
 

@@ -32,19 +32,16 @@ export function bodyLines(body: string, maxLines = 200): string[] {
   return lines.length > maxLines ? [...lines.slice(0, maxLines), `… ${lines.length - maxLines} more lines`] : lines;
 }
 
+/** One call: outcome first, then the bodies (answer before request), the identifiers last (they are long). */
 export function pluginLogDetail(e: PluginLogEntry): string[] {
-  const lines = [
-    `${clean(e.tool)} ${e.status}${e.httpStatus === null ? '' : ` HTTP ${e.httpStatus}`} in ${formatLatency(e.latencyMs)} (${e.attempts} attempt${e.attempts === 1 ? '' : 's'}) — ${e.mode}`,
-    `At ${shortTime(e.createdAt)}  version ${clean(e.version)}  installation ${e.installationId}`,
-    `Request ${clean(e.requestId)}  webhook-id ${clean(e.webhookId)}  instance ${clean(e.instanceId)}`,
-  ];
+  const lines = [`${clean(e.tool)} ${e.status}${e.httpStatus === null ? '' : ` HTTP ${e.httpStatus}`} in ${formatLatency(e.latencyMs)} (${e.attempts} attempt${e.attempts === 1 ? '' : 's'}) — ${e.mode}, ${shortTime(e.createdAt)}`];
   if (e.error) lines.push(`Error: ${clean(e.errorClass ? `${e.errorClass}: ` : '', '')}${clean(e.error)}`);
-  if (e.mode !== 'sandbox') {
-    lines.push('', 'Bodies are kept only for sandbox installations (live calls log the outcome only).');
-    return lines;
+  if (e.mode !== 'sandbox') lines.push('Bodies are kept only for sandbox installations (live calls log the outcome only).');
+  else {
+    // The answer first: it is what the model read, and the request (context, config) is long.
+    lines.push('Response body:', ...(e.responseBody === null ? ['(none)'] : bodyLines(e.responseBody)));
+    lines.push('', 'Request body:', ...(e.requestBody === null ? ['(none)'] : bodyLines(e.requestBody)));
   }
-  // The answer first: it is what the model read, and the request (context, config) is long.
-  lines.push('', 'Response body:', ...(e.responseBody === null ? ['(none)'] : bodyLines(e.responseBody)));
-  lines.push('', 'Request body:', ...(e.requestBody === null ? ['(none)'] : bodyLines(e.requestBody)));
+  lines.push('', `Version ${clean(e.version)}  instance ${clean(e.instanceId)}`, `Installation ${e.installationId}`, `Request ${clean(e.requestId)}`, `webhook-id ${clean(e.webhookId)}`);
   return lines;
 }
