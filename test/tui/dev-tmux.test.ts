@@ -302,7 +302,12 @@ for (const { cols, rows } of SIZES) {
 
     {
       await using tui = await startTui({ url: t.url, token: op, cols, rows });
-      await tui.waitFor('the operator session on the review queue', (s) => s.includes('operator Rita Reviewer') && /orders +1\.0\.0 +Acme/.test(s) && s.includes('Permissions:') && s.includes('Read orders'));
+      await tui.waitFor('the operator session on the review queue', (s) => s.includes('operator Rita Reviewer') && /orders +1\.0\.0 +Acme/.test(s) && s.includes('First publication of this plugin.'));
+      tui.keys('Enter');
+      const read = await scrollUntil(tui, 'the permissions and tools under review', (s) => s.includes('orders__add_note'));
+      assert.ok(read.some((s) => s.includes('Read orders (orders:orders:read): Look up the status of customer orders.')));
+      tui.keys('Escape');
+      await tui.waitFor('the detail back at its top', 'Order Desk (orders) 1.0.0 — submitted');
       tui.keys('x');
       await tui.waitFor('the reject form', 'Reason (required):');
       tui.keys('Enter');

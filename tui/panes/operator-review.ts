@@ -18,6 +18,7 @@ const REVIEW_KEYS: KeyHelp[] = [
   { keys: 'x', does: 'reject' },
   { keys: 'l', does: 'logs' },
   { keys: 'r', does: 'reload' },
+  { keys: 'enter/esc', does: 'read / list' },
 ];
 
 /** Longest reason or note the form takes (the server has its own limit and says so). */
@@ -56,6 +57,7 @@ export function createReviewQueuePane(ctx: PaneContext): Pane {
     ctx.screen.render();
   });
   detail.key(['escape', 'left'], () => {
+    detail.setScroll(0);
     table.list.focus();
     ctx.screen.render();
   });
