@@ -64,6 +64,12 @@ import { createPaymentsToolkit, type PaymentsToolkit } from './toolkits/payments
 import { commerceRoutes } from './http/routes/control/commerce.ts';
 import { paymentRoutes } from './http/routes/control/payments.ts';
 import { paymentPublicRoutes } from './http/routes/payments-public.ts';
+// Usage and audit (issue 13): rollups + summary, retention, the audit log of control-panel writes.
+import { createUsageRollupsRepo } from './storage/repos/usage-rollups.ts';
+import { createAuditLogRepo } from './storage/repos/audit-log.ts';
+import { createUsagePruner } from './usage/retention.ts';
+import { auditWrites } from './http/audit.ts';
+import { usageSummaryRoutes } from './http/routes/control/usage-summary.ts';
 
 export interface AppOptions {
   /** Log destination (tests capture it); stdout by default. */
@@ -151,7 +157,10 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     },
   });
   const keys = createGatewayKeysRepo(db);
-  const usage = createUsageEventsRepo(db, { secrets });
+  // Usage and audit (issue 13): the rollups are maintained in the usage-events insert transaction.
+  const rollups = createUsageRollupsRepo(db);
+  const usage = createUsageEventsRepo(db, { secrets, rollups });
+  const audit = createAuditLogRepo(db, { secrets });
   const repos: TenancyRepos = { db, orgs, tokens, keys };
 
   if (config.bootstrap) {
@@ -164,6 +173,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
 
   const recorder = createUsageRecorder({ usage, keys, log, health: storage, secrets, journal: openUsageJournal(journalFileFor(config.dbFile)) });
   recorder.recover();
+  const pruner = createUsagePruner({ usage, rollups, log, retentionDays: config.usageRetentionDays });
   const bus = createEventBus();
   const pool = createUpstreamPool({
     baseUrl: config.upstreamBaseUrl, apiKey: config.upstreamApiKey, timeoutMs: config.upstreamTimeoutMs, connections: config.upstreamConnections, secrets,
@@ -239,6 +249,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     rawRoutes: Object.keys(rawRoutes),
     trustProxy: config.trustProxy,
     authThrottle,
+    audit: auditWrites({ audit, log, trustProxy: config.trustProxy }),
     routers: [
       healthRoutes({ db, isShuttingDown: () => shuttingDown, storage, usage: recorder.stats }),
       gatewayRoutes(gatewayDeps),
@@ -264,6 +275,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       commerceRoutes({ orgs, tokens, ecommerce, payments, log }),
       paymentRoutes({ orgs, tokens, payments }),
       paymentPublicRoutes({ webhook: payments.webhook, sandboxPayment: (ref) => payments.store.sandboxByRef(ref) }),
+      // Usage and audit (issue 13)
+      usageSummaryRoutes({ orgs, tokens, operatorTokens, rollups, recorder, audit }),
     ],
   });
   const server = http.createServer({ keepAliveTimeout: 65_000 }, dispatch(koa, rawRoutes));
@@ -285,6 +298,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
             whatsapp.start();
             // After the channel: its start hands back the jobs a killed process left running (payments' too).
             payments.start();
+            pruner.start();
           }
           resolve(`http://${host}:${addr.port}`);
         });
@@ -306,6 +320,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         clearTimeout(timer);
         await runtime.closeAll();
         await pool.close().catch(() => undefined);
+        await pruner.stop();
         recorder.close();
         db.close();
         log.flush?.();

@@ -67,6 +67,9 @@ export interface Config {
   readonly stripeApiBaseUrl: string;
   /** Interval at which a pending payment is looked up again at its provider (the safety net for lost webhooks). */
   readonly paymentsPollMs: number;
+  // Usage and audit (issue 13)
+  /** Days raw usage events are kept (0: forever); rollups, and so the usage summary, stay. */
+  readonly usageRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -115,6 +118,8 @@ export const CONFIG_VARIABLES = [
   // E-Commerce and Payments toolkits
   ['PLUGBOARD_STRIPE_API_BASE_URL', 'https://api.stripe.com', 'Origin of Stripe\'s REST API for Stripe payment bindings (a proxy, or a fake in tests; plain http only to loopback).'],
   ['PLUGBOARD_PAYMENTS_POLL_MS', '300000', 'Interval at which a pending payment is looked up at its provider again, until it is final (the safety net for lost webhooks).'],
+  // Usage and audit (issue 13)
+  ['PLUGBOARD_USAGE_RETENTION_DAYS', '90', 'Days raw usage events are kept (pruned hourly in small batches; 0 keeps them forever). The usage summary is served from rollups, which stay.'],
 ] as const;
 
 const KNOWN = new Set<string>(CONFIG_VARIABLES.map(([name]) => name));
@@ -190,6 +195,8 @@ export function loadConfig(env: Source = process.env): Config {
     // E-Commerce and Payments toolkits
     stripeApiBaseUrl: p.url('PLUGBOARD_STRIPE_API_BASE_URL', 'https://api.stripe.com').replace(/\/+$/, ''),
     paymentsPollMs: p.int('PLUGBOARD_PAYMENTS_POLL_MS', 300_000, 50, 86_400_000),
+    // Usage and audit (issue 13)
+    usageRetentionDays: p.int('PLUGBOARD_USAGE_RETENTION_DAYS', 90, 0, 36_500),
   };
   for (const name of Object.keys(src)) {
     if (name.startsWith('PLUGBOARD_') && !KNOWN.has(name)) problems.push(`${name} is not a Plugboard setting`);

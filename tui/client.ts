@@ -28,9 +28,12 @@ export class ApiError extends Error {
   readonly code: string | null;
   readonly type: string | null;
   readonly param: string | null;
+  /** Every defect of a whole document (manifest, config) when the server lists them. */
+  readonly problems: Array<{ path: string; message: string }>;
   constructor(status: number, body: Partial<ApiErrorBody['error']>, fallback: string) {
     super(body.message ?? fallback);
     this.status = status;
+    this.problems = Array.isArray(body.problems) ? body.problems : [];
     this.code = body.code ?? null;
     this.type = body.type ?? null;
     this.param = body.param ?? null;

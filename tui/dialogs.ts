@@ -12,6 +12,8 @@ export interface FormField<K extends string = string> {
   value?: string;
   /** Shown as `*` while typed (tokens). */
   secret?: boolean;
+  /** A choice instead of free text: Space / Left / Right cycle through these (value: one of them). */
+  choices?: readonly string[];
 }
 
 export interface Dialogs {
@@ -19,7 +21,7 @@ export interface Dialogs {
   confirm(question: string): Promise<boolean>;
   alert(title: string, text: string): Promise<void>;
   /** Enter moves to the next field (and submits after the last), Esc cancels (null). */
-  form<K extends string>(title: string, fields: Array<FormField<K>>): Promise<Record<K, string> | null>;
+  form<K extends string>(title: string, fields: Array<FormField<K>>, opts?: { error?: string }): Promise<Record<K, string> | null>;
   pick<T>(title: string, items: Array<{ label: string; value: T }>): Promise<T | null>;
   /** Closes every open dialog as cancelled (quit, organisation switch). */
   closeAll(): void;
@@ -80,19 +82,25 @@ export function createDialogs(screen: Widgets.Screen): Dialogs {
       });
     },
 
-    form<K extends string>(title: string, fields: Array<FormField<K>>) {
+    form<K extends string>(title: string, fields: Array<FormField<K>>, opts: { error?: string } = {}) {
       return new Promise<Record<K, string> | null>((resolve) => {
         // Editing is done here, synchronously per key, not with blessed textboxes: their readInput hands over
         // between fields a tick late, so keys typed quickly after Enter (or pasted) would be lost.
-        const el = box(title, fields.length * 2 + 4);
-        const values = fields.map((f) => f.value ?? '');
-        const rows = fields.map((f, i) => blessed.text({ parent: el, top: i * 2, left: 0, right: 0, height: 1, tags: false, content: f.label }));
-        blessed.text({ parent: el, top: fields.length * 2, left: 0, height: 1, content: '[Enter] next / submit   [Up] back   [Esc] cancel', style: { fg: 'gray' } });
+        // Rows: 2 per field (1 when the screen is short), the key hint, an error line, the border.
+        const step = (screen.height as number) < fields.length * 2 + 6 ? 1 : 2;
+        const el = box(title, fields.length * step + 4 + (opts.error ? 1 : 0));
+        const values = fields.map((f) => f.value ?? f.choices?.[0] ?? '');
+        const rows = fields.map((f, i) => blessed.text({ parent: el, top: i * step, left: 0, right: 0, height: 1, tags: false, content: f.label }));
+        blessed.text({ parent: el, top: fields.length * step, left: 0, height: 1, content: '[Enter] next / submit   [Up] back   [Esc] cancel', style: { fg: 'gray' } });
+        if (opts.error) blessed.text({ parent: el, top: fields.length * step + 1, left: 0, right: 0, height: 1, tags: false, content: opts.error.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' '), style: { fg: 'red', bold: true } });
         let at = 0;
         const draw = (): void => {
           fields.forEach((f, i) => {
-            const shown = f.secret ? '*'.repeat(values[i].length) : values[i];
-            rows[i].setContent(`${i === at ? '>' : ' '} ${`${f.label}:`.padEnd(18)}${shown}${i === at ? '_' : ''}`);
+            const shown = f.choices ? `‹ ${values[i]} ›${i === at ? '  (space/←/→ change)' : ''}` : f.secret ? '*'.repeat(values[i].length) : values[i];
+            // The end of a long value stays visible (a URL being typed), cut from the left.
+            const room = Math.max(8, (el.width as number) - 26);
+            const tail = shown.length > room ? `…${shown.slice(-(room - 1))}` : shown;
+            rows[i].setContent(`${i === at ? '>' : ' '} ${`${f.label}:`.padEnd(18)}${tail}${i === at ? '_' : ''}`);
             rows[i].style.bold = i === at;
           });
           screen.render();
@@ -108,6 +116,11 @@ export function createDialogs(screen: Widgets.Screen): Dialogs {
             }
             at = Math.min(at + 1, fields.length - 1);
           } else if (key.name === 'up' || key.full === 'S-tab') at = Math.max(at - 1, 0);
+          else if (fields[at].choices) {
+            const c = fields[at].choices!;
+            const step = key.name === 'left' ? -1 : key.name === 'right' || key.name === 'space' ? 1 : 0;
+            if (step) values[at] = c[(c.indexOf(values[at]) + step + c.length) % c.length];
+          }
           else if (key.name === 'backspace') values[at] = values[at].slice(0, -1);
           else if (key.ctrl && key.name === 'u') values[at] = '';
           else if (ch && !key.ctrl && !key.meta && key.name !== 'return' && key.name !== 'linefeed' && !/[\u0000-\u001f\u007f]/.test(ch)) values[at] += ch;

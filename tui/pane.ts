@@ -8,7 +8,7 @@ import blessed from 'blessed';
 import type { Widgets } from 'blessed';
 import type { Me, Organization, Role } from '../src/shared/api.ts';
 import type { ApiClient, OrgClient } from './client.ts';
-import type { Dialogs } from './dialogs.ts';
+import type { Dialogs, FormField } from './dialogs.ts';
 import type { Scope } from './tasks.ts';
 import { isAbortError } from './tasks.ts';
 import { describeError, formatTable, type Column } from './views/text.ts';
@@ -115,6 +115,43 @@ export async function attempt<T>(ctx: PaneContext, what: string, fn: (signal: Ab
     return undefined;
   } finally {
     scope.cancel('done');
+  }
+}
+
+/**
+ * A form that keeps its values after an error: opens `fields`, checks them with `check` (a message
+ * or null), runs `submit`; on a refusal (local or from the server) it reopens with what was typed and
+ * the error in red. Resolves with the result, or undefined when the operator cancels (Esc).
+ */
+export async function formUntilDone<K extends string, T>(
+  ctx: PaneContext,
+  title: string,
+  fields: Array<FormField<K>>,
+  submit: (values: Record<K, string>, signal: AbortSignal) => Promise<T>,
+  check: (values: Record<K, string>) => string | null = () => null,
+): Promise<T | undefined> {
+  let current = fields;
+  let error: string | undefined;
+  // Bounded by the operator: every round waits for a submit, and Esc ends it.
+  for (;;) {
+    const values = await ctx.dialogs.form(title, current, { error });
+    if (!values || ctx.scope.cancelled) return undefined;
+    current = current.map((f) => ({ ...f, value: values[f.name] }));
+    error = check(values) ?? undefined;
+    if (error) {
+      ctx.error(`${title}: ${error}`);
+      continue;
+    }
+    const scope = ctx.scope.child(title);
+    try {
+      return await submit(values, scope.signal);
+    } catch (err) {
+      if (isAbortError(err) || scope.cancelled) return undefined;
+      error = describeError(err);
+      ctx.error(`${title} failed: ${error}`);
+    } finally {
+      scope.cancel('done');
+    }
   }
 }
 

@@ -38,6 +38,8 @@ export const POLICY = {
   'payments:read': ALL,
   'payments:write': ADMINS,
   'payments:bind': OWNER,
+  // Usage and audit (issue 13): the usage summary is usage:read; the audit log of control-panel writes is the owners'.
+  'audit:read': OWNER,
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof POLICY;

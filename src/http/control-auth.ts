@@ -36,6 +36,8 @@ export function authenticateUser(deps: ControlAuthDeps, ctx: Koa.Context): { use
   if (!token) throw unauthenticated('Invalid control-panel token.', 'invalid_token');
   if (token.revokedAt !== null) throw unauthenticated('This control-panel token has been revoked.', 'revoked_token');
   deps.tokens.touch(token.id);
+  // Audit log (issue 13): who called, for the audit middleware (http/audit.ts), even when a later check refuses.
+  ctx.state.auditCaller = { userId: token.userId, tokenId: token.id };
   return { userId: token.userId, tokenId: token.id };
 }
 
@@ -51,6 +53,8 @@ export function requireOrgAction(deps: ControlAuthDeps, action: Action): Koa.Mid
     }
     const member = deps.orgs.getMember(orgId, userId);
     if (!member) throw notFound('organization', 'organizationId');
+    // Audit log (issue 13): a member's refused write is recorded too, with the action it asked for.
+    ctx.state.auditMember = { orgId, role: member.role, action };
     if (!allow(member.role, action)) throw forbidden(`Your role (${member.role}) does not allow ${action}.`);
     const actor: Actor = { userId, tokenId, orgId, role: member.role };
     ctx.state.actor = actor;

@@ -10,6 +10,7 @@ import type Koa from 'koa';
 import { methodNotAllowed, unknownRoute } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ErrorWriter } from './error-writer.ts';
+import { scrubCredentialShapes } from '../storage/credential-shapes.ts';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -65,7 +66,8 @@ export function requestContext(opts: { log: Logger; errors: ErrorWriter; generat
       opts.errors.koa(ctx, err, requestId);
     }
     accessLog({
-      requestId, method: ctx.method, path: ctx.path, status: ctx.respond === false ? ctx.res.statusCode : ctx.status,
+      // A token pasted into a URL by mistake never reaches the log (found by the audit log's canary, issue 13).
+      requestId, method: ctx.method, path: scrubCredentialShapes(ctx.path), status: ctx.respond === false ? ctx.res.statusCode : ctx.status,
       ms: performance.now() - state.startedAt, orgId: state.orgId, keyId: state.keyId,
     });
   };

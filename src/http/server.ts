@@ -29,6 +29,8 @@ export interface KoaAppOptions {
   authThrottle?: AuthThrottle;
   /** `"METHOD /path"` of the raw routes (dispatch): Koa answers their paths' other methods. */
   rawRoutes?: readonly string[];
+  /** Audit log (issue 13): records control-panel writes (http/audit.ts); runs inside the request context, around every router. */
+  audit?: Koa.Middleware;
 }
 
 export function createKoaApp(opts: KoaAppOptions): Koa {
@@ -38,6 +40,7 @@ export function createKoaApp(opts: KoaAppOptions): Koa {
   app.use(requestContext({ log: opts.log, errors, generateId: opts.generateId }));
   if (opts.authThrottle) app.use(throttleFailedAuth(opts.authThrottle, opts.trustProxy));
   if (opts.rawRoutes?.length) app.use(otherMethodsOf(opts.rawRoutes));
+  if (opts.audit) app.use(opts.audit);
   for (const router of opts.routers) {
     app.use(router.routes());
     // Not thrown: koa-router then sets the Allow header, and requestContext turns 405/501 into our error shape.

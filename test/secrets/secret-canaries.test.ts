@@ -281,6 +281,14 @@ test('no canary of any kind of secret leaves through a response, a log line, a l
     await call(`tools ${inst.slug}`, 'GET', `/organizations/${tooled.orgId}/plugins/${inst.id}/tools`, owner(''));
   }
   await call('instances', 'GET', `/organizations/${tooled.orgId}/whatsapp-instances`, owner(''));
+  // Usage and audit (issue 13): a write whose user agent and path carry credentials, then the audit log (owners, operator) and the summary.
+  await call('write with credentials in the user agent and path', 'PATCH', `/organizations/${tooled.orgId}/keys/${encodeURIComponent(member.token)}`, {
+    ...owner(''), body: { name: 'x' }, headers: { 'x-org-id': tooled.orgId, 'user-agent': `agent ${tooled.ownerToken} ${CANARY.upstreamKey} ${opToken} ${tooledKey}` },
+  });
+  await call('audit log', 'GET', `/organizations/${tooled.orgId}/audit-log?limit=500`, owner(''));
+  await call('operator audit log', 'GET', '/operator/audit-log?limit=500', { token: opToken });
+  await call('usage summary', 'GET', `/organizations/${tooled.orgId}/usage/summary?range=24h&groupBy=tool&limit=200`, owner(''));
+  await call('usage summary by model', 'GET', `/organizations/${tooled.orgId}/usage/summary?range=1h&groupBy=model&limit=200`, owner(''));
   await call('conversations', 'GET', `/organizations/${tooled.orgId}/whatsapp-instances/${instance.json.id}/conversations`, owner(''));
 
   // What the model was sent: tool results must not carry the MCP or Twilio credentials either.

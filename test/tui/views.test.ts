@@ -97,7 +97,7 @@ test('the add-integration form becomes a request body, with a bearer credential 
 
 test('key rows never show more than prefix and last four; the secret message carries the secret once', () => {
   assert.equal(maskedKey(key), 'pb_live_AbCd…wxyz');
-  assert.deepEqual(keyRow(key), ['shop', 'pb_live_AbCd…wxyz', 'active', '05-01 12:00:00', '-', 'default']);
+  assert.deepEqual(keyRow(key), ['shop', 'pb_live_AbCd…wxyz', 'active', '05-01 12:00:00', '-', 'default', 'all']);
   assert.equal(keyRow({ ...key, name: null, rateLimitRpm: 60 })[0], '(unnamed)');
   const created: CreatedGatewayKey = { ...key, key: 'pb_live_SECRETsecretSECRET' };
   assert.equal(secretMessage(created).split('pb_live_SECRETsecretSECRET').length, 2);

@@ -2,7 +2,7 @@
  * Pure views of MCP integrations: table rows, the detail text of one integration, and the parsing
  * of the "add integration" form into a request body. Never import blessed or call the API.
  */
-import type { CreateMcpIntegrationRequest, McpIntegration, McpTransport } from '../../src/shared/api.ts';
+import type { CreateMcpIntegrationRequest, McpIntegration, McpTransport, UpdateMcpIntegrationRequest } from '../../src/shared/api.ts';
 import { clean, shortTime, type Column } from './text.ts';
 
 export const INTEGRATION_COLUMNS: Column[] = [
@@ -32,6 +32,7 @@ export function integrationDetail(i: McpIntegration): string[] {
     `${clean(i.displayName)} (${clean(i.slug)}) — ${i.status}`,
     `URL        ${clean(i.url)}`,
     `Transport  ${i.transport}${i.resolvedTransport ? ` → ${clean(i.resolvedTransport)}` : ''}`,
+    `Timeout    ${i.timeoutMs === null ? 'default' : `${i.timeoutMs} ms`}`,
     `Credential ${i.credential ? `${i.credential.type}${i.credential.name ? ` ${clean(i.credential.name)}` : ''} (configured)` : 'none'}`,
     `Catalog    ${i.toolCount} of ${i.tools.length} tools allowed, fetched ${shortTime(i.catalogFetchedAt)}`,
     `Health     ${healthLabel(i)}; last ok ${shortTime(i.health.lastSuccessAt)}`,
@@ -77,4 +78,80 @@ export function parseIntegrationForm(form: IntegrationForm): ParsedForm {
   const body: CreateMcpIntegrationRequest = { slug, displayName, url, transport };
   if (token) body.credential = { type: 'bearer', token };
   return { ok: true, body };
+}
+
+/** One line per catalog tool: allowed mark, name, its rate limit, first line of its description. */
+export function toolRows(i: McpIntegration): string[] {
+  return i.tools.map((t) => {
+    const limit = i.toolRateLimits[t.name];
+    const lim = limit ? `${limit.points}/${limit.durationSeconds}s` : 'no limit';
+    return `[${t.allowed ? 'x' : ' '}] ${clean(t.name)}  (${lim})  ${clean(t.description?.split('\n')[0], '')}`;
+  });
+}
+
+/** The allowlist after toggling `name` (null = every tool allowed; back to null when all are allowed again). */
+export function toggleTool(i: McpIntegration, name: string): string[] | null {
+  const all = i.tools.map((t) => t.name);
+  const current = new Set(i.toolAllowlist ?? all);
+  if (current.has(name)) current.delete(name);
+  else current.add(name);
+  const next = all.filter((n) => current.has(n));
+  return next.length === all.length ? null : next;
+}
+
+/** The per-tool limits after setting `name` to `points` per `seconds` (empty points: removed). */
+export function parseToolLimit(i: McpIntegration, name: string, f: { points: string; seconds: string }): { ok: true; limits: Record<string, { points: number; durationSeconds: number }> } | { ok: false; error: string } {
+  const limits = { ...i.toolRateLimits };
+  const p = f.points.trim();
+  if (!p) {
+    delete limits[name];
+    return { ok: true, limits };
+  }
+  if (!/^\d+$/.test(p) || Number(p) < 1) return { ok: false, error: 'Calls must be a whole number ≥ 1 (empty removes the limit).' };
+  const s = f.seconds.trim() || '60';
+  if (!/^\d+$/.test(s) || Number(s) < 1) return { ok: false, error: 'Seconds must be a whole number ≥ 1.' };
+  limits[name] = { points: Number(p), durationSeconds: Number(s) };
+  return { ok: true, limits };
+}
+
+export interface IntegrationEditForm {
+  displayName: string;
+  url: string;
+  timeoutMs: string;
+  credentialType: string;
+  headerName: string;
+  secret: string;
+}
+
+/** The PATCH of the edit form: only what changed; an empty secret keeps the stored credential, `none` removes it. */
+export function parseIntegrationEdit(i: McpIntegration, f: IntegrationEditForm, transport: McpTransport): { ok: true; patch: UpdateMcpIntegrationRequest } | { ok: false; error: string } {
+  const patch: UpdateMcpIntegrationRequest = {};
+  const name = f.displayName.trim();
+  if (!name) return { ok: false, error: 'The display name is required.' };
+  if (name !== i.displayName) patch.displayName = name;
+  const url = f.url.trim();
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return { ok: false, error: 'The URL must start with http:// or https://.' };
+  } catch {
+    return { ok: false, error: 'The URL is not a valid URL.' };
+  }
+  if (url !== i.url) patch.url = url;
+  if (transport !== i.transport) patch.transport = transport;
+  const t = f.timeoutMs.trim();
+  const timeout = t === '' || t === 'default' ? null : /^\d+$/.test(t) ? Number(t) : NaN;
+  if (Number.isNaN(timeout)) return { ok: false, error: 'Timeout must be milliseconds (a whole number) or empty for the default.' };
+  if (timeout !== i.timeoutMs) patch.timeoutMs = timeout;
+  const type = f.credentialType.trim().toLowerCase() || (i.credential?.type ?? 'none');
+  if (!['none', 'bearer', 'header'].includes(type)) return { ok: false, error: 'Credential must be none, bearer or header.' };
+  if (type === 'none') {
+    if (i.credential) patch.credential = null;
+  } else if (f.secret.trim()) {
+    if (type === 'bearer') patch.credential = { type: 'bearer', token: f.secret.trim() };
+    else {
+      if (!f.headerName.trim()) return { ok: false, error: 'A header credential needs the header name.' };
+      patch.credential = { type: 'header', name: f.headerName.trim(), value: f.secret.trim() };
+    }
+  } else if (type !== (i.credential?.type ?? 'none')) return { ok: false, error: `A ${type} credential needs its secret.` };
+  return { ok: true, patch };
 }

@@ -7,6 +7,7 @@
  */
 import type { Db } from '../db.ts';
 import { NO_SECRETS, type Redactor } from '../known-secrets.ts';
+import { createUsageRollupsRepo, type RollupEvent, type UsageRollupsRepo } from './usage-rollups.ts';
 
 export const UsageKinds = ['completion', 'model_turn', 'tool_call', 'loop_cap'] as const;
 export type UsageKind = (typeof UsageKinds)[number];
@@ -90,17 +91,31 @@ export function redactUsageEvent(e: UsageEventInput, secrets: Redactor): UsageEv
   return { ...e, requestId: secrets.redact(e.requestId), tool: text(e.tool), model: text(e.model), errorClass: text(e.errorClass) };
 }
 
-function pushRow(args: unknown[], e: UsageEventInput, secrets: Redactor): void {
+/** Appends the event's 16 column values (free text redacted) to `args`; returns what its rollups need of it, as stored. */
+function pushRow(args: unknown[], e: UsageEventInput, secrets: Redactor): RollupEvent {
   const text = (v: string | null | undefined): string | null => (typeof v === 'string' ? secrets.redact(v) : null);
+  const tool = text(e.tool);
+  const model = text(e.model);
+  const latencyMs = Math.round(e.latencyMs);
   args.push(
-    e.orgId, secrets.redact(e.requestId), e.kind, e.keyId ?? null, e.instanceId ?? null, e.pluginId ?? null, text(e.tool), text(e.model),
+    e.orgId, secrets.redact(e.requestId), e.kind, e.keyId ?? null, e.instanceId ?? null, e.pluginId ?? null, tool, model,
     e.status, e.httpStatus ?? null, text(e.errorClass), e.promptTokens ?? null, e.completionTokens ?? null,
-    Math.round(e.latencyMs), e.stream ? 1 : 0, e.createdAt,
+    latencyMs, e.stream ? 1 : 0, e.createdAt,
   );
+  return {
+    orgId: e.orgId, kind: e.kind, keyId: e.keyId ?? null, model, tool, instanceId: e.instanceId ?? null, pluginId: e.pluginId ?? null,
+    status: e.status, promptTokens: e.promptTokens ?? null, completionTokens: e.completionTokens ?? null, latencyMs, createdAt: e.createdAt,
+  };
 }
 
-export function createUsageEventsRepo(db: Db, opts: { secrets?: Redactor } = {}) {
+/**
+ * `rollups`: where the inserted events are rolled up, in the same transaction (usage-rollups.ts);
+ * made here by default so no writer of usage events can skip them. `null` only for the bench's
+ * "without rollups" side, which measures what maintaining them costs.
+ */
+export function createUsageEventsRepo(db: Db, opts: { secrets?: Redactor; rollups?: UsageRollupsRepo | null } = {}) {
   const secrets = opts.secrets ?? NO_SECRETS;
+  const rollups = opts.rollups === undefined ? createUsageRollupsRepo(db) : opts.rollups;
   const inserts = new Map<number, ReturnType<Db['prepare']>>();
   const insertFor = (rows: number): ReturnType<Db['prepare']> => {
     let stmt = inserts.get(rows);
@@ -114,16 +129,35 @@ export function createUsageEventsRepo(db: Db, opts: { secrets?: Redactor } = {})
   const readJournalSeq = db.prepare(`SELECT value FROM meta WHERE key = '${JOURNAL_SEQ_KEY}'`).pluck();
   const writeJournalSeq = db.prepare(`INSERT INTO meta (key, value) VALUES ('${JOURNAL_SEQ_KEY}', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
   const insertMany = db.transaction((events: UsageEventInput[], journalSeq: number | undefined) => {
+    const stored: RollupEvent[] = [];
     for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
       const slice = events.slice(i, i + ROWS_PER_INSERT);
       const args: unknown[] = [];
-      for (const e of slice) pushRow(args, e, secrets);
+      for (const e of slice) stored.push(pushRow(args, e, secrets));
       (insertFor(slice.length).run as (...p: unknown[]) => unknown).apply(insertFor(slice.length), args);
     }
+    rollups?.apply(stored);
     if (journalSeq !== undefined) writeJournalSeq.run(String(journalSeq));
   });
   const cache = new Map<string, ReturnType<Db['prepare']>>();
+  const oldest = db.prepare('SELECT id, created_at AS createdAt FROM usage_events ORDER BY id LIMIT ?');
+  const deleteRange = db.prepare('DELETE FROM usage_events WHERE id BETWEEN ? AND ?');
   return {
+    /**
+     * Retention: deletes the oldest rows (by id) created before `before`, at most `limit`, and
+     * says whether more may remain. Walks the id order and stops at the first row that is young
+     * enough: rows are inserted in time order, so this reads at most `limit` + 1 rows however large
+     * the table — the rare row recorded out of order (a journal replay) goes once the rows before
+     * it have. Rollups are not touched.
+     */
+    pruneBefore(before: number, limit: number): { deleted: number; more: boolean } {
+      const rows = oldest.all(limit + 1) as Array<{ id: number; createdAt: number }>;
+      let n = 0;
+      while (n < rows.length && n < limit && rows[n].createdAt < before) n++;
+      if (n === 0) return { deleted: 0, more: false };
+      const deleted = deleteRange.run(rows[0].id, rows[n - 1].id).changes;
+      return { deleted, more: n === limit && rows.length > limit && rows[limit].createdAt < before };
+    },
     /**
      * Inserts in one transaction. `journalSeq`: the usage journal's sequence number of the last
      * event, stored in the same transaction, so a replay after a crash skips what is already here.
