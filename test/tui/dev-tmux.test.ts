@@ -203,7 +203,7 @@ for (const { cols, rows } of SIZES) {
     }
   });
 
-  test(`directory → config form → consent → sandbox install → call → plugin log with bodies → upgrade with re-consent at ${cols}x${rows}`, { skip }, async () => {
+  test(`directory → config form → consent → sandbox install → call → plugin log with bodies → upgrade with re-consent → configure keeping the secret at ${cols}x${rows}`, { skip }, async () => {
     await using w = await world();
     const { t, a, plugin } = w;
     const reg = await register(t, a, testManifest(plugin.origin));
@@ -286,11 +286,22 @@ for (const { cols, rows } of SIZES) {
     const moved = await t.api('GET', `/organizations/${a.orgId}/plugin-installations/${inst.id}`, { token: a.ownerToken });
     assert.equal(moved.json.version, '1.1.0');
     assert.ok(moved.json.acceptedPermissions.includes('orders:refunds:read'));
+
+    // Configure: the stored secret is never shown and is kept when its field stays empty.
+    tui.keys('c');
+    await tui.waitFor('the config form of 1.1.0', (s) => s.includes('Configure orders') && s.includes('(stored; type to replace)') && s.includes('< United States >'));
+    tui.keys('Down', 'Down', 'C-u');
+    tui.type('New Shop');
+    tui.keys('Enter');
+    await tui.waitFor('saved', 'Saved the configuration of orders');
+    await callLookup(w, t.key(a.orgId).secret, 'A-2003');
+    const sent = plugin.calls.at(-1)!.verified!;
+    assert.deepEqual([sent.config.api_key, sent.config.region, sent.config.shop_name], [API_KEY, 'us', 'New Shop']);
     assert.ok(fitsWidth(tui.capture(), cols));
     await tui.quit();
   });
 
-  test(`operator review queue (pbo_ token) at ${cols}x${rows}: reject with a reason, approve, pause; another organisation installs the published plugin live and its log keeps no bodies`, { skip }, async () => {
+  test(`operator review queue (pbo_ token) at ${cols}x${rows}: reject with a reason, approve; another organisation installs the published plugin live and its log keeps no bodies; pause, read its log, resume`, { skip }, async () => {
     await using w = await world();
     const { t, a, plugin } = w;
     const reg = await register(t, a, testManifest(plugin.origin));
@@ -371,10 +382,24 @@ for (const { cols, rows } of SIZES) {
       tui.type('Answers with customer data of other shops');
       tui.keys('Enter');
       await tui.waitFor('paused', (s) => s.includes('paused: offered nowhere') && s.includes('PAUSED by Rita Reviewer'));
+      const paused = await t.api('GET', `/organizations/${b.orgId}/plugin-installations/${bInst.id}`, { token: b.ownerToken });
+      assert.equal(paused.json.state, 'paused');
+      assert.equal(paused.json.pausedByOperator.reason, 'Answers with customer data of other shops');
+      const refused = await t.api('PATCH', `/organizations/${b.orgId}/plugin-installations/${bInst.id}`, { token: b.ownerToken, body: { status: 'active' } });
+      assert.equal(refused.json.error?.code, 'paused_by_operator', refused.text);
+
+      // The operator reads the installation's calls, then resumes it.
+      tui.keys('l');
+      await tui.waitFor("Bolt's calls in the operator's log", (s) => /\[(\d )?Logs\]/.test(s) && /lookup_order +live +ok/.test(s) && s.includes('Bodies are kept only for sandbox installations'));
+      await gotoScreen(tui, 'Installs');
+      await selectRow(tui, "Bolt's installation", (s) => s.includes(`Id ${bInst.id}`));
+      tui.keys('u');
+      await tui.waitFor('the resume confirmation', 'Resume orders in');
+      tui.keys('y');
+      await tui.waitFor('resumed', (s) => s.includes('orders resumed.') && s.includes('Not paused'));
       await tui.quit();
     }
-    const paused = await t.api('GET', `/organizations/${b.orgId}/plugin-installations/${bInst.id}`, { token: b.ownerToken });
-    assert.equal(paused.json.state, 'paused');
-    assert.equal(paused.json.pausedByOperator.reason, 'Answers with customer data of other shops');
+    const resumed = await t.api('GET', `/organizations/${b.orgId}/plugin-installations/${bInst.id}`, { token: b.ownerToken });
+    assert.equal(resumed.json.state, 'active');
   });
 }
