@@ -97,7 +97,7 @@ async function scrollUntil(tui: TuiSession, what: string, done: (screen: string)
 }
 
 for (const { cols, rows } of SIZES) {
-  test(`developer area at ${cols}x${rows}: every problem of a refused manifest, register from a file and a URL (the secret shown is the one that signs), new version, submit, rotate`, { skip }, async () => {
+  test(`developer area at ${cols}x${rows}: every problem of a refused manifest, register from a file and a URL (the secret shown is the one that signs), new version, submit, rotate, withdraw`, { skip }, async () => {
     await using w = await world();
     const { t, a, plugin, dir } = w;
     const bad = path.join(dir, 'bad.json');
@@ -194,6 +194,13 @@ for (const { cols, rows } of SIZES) {
       plugin.secrets = [next, secret];
       await callLookup(w, t.key(a.orgId).secret, 'A-1002');
       assert.deepEqual(plugin.calls.at(-1)!.verifiedBy, [0], 'only the rotated secret signs');
+
+      // Withdraw the URL-registered plugin's only version.
+      await selectRow(tui, 'tracker', (s) => s.includes('Parcel Tracker (tracker)'));
+      tui.keys('w');
+      await tui.waitFor('the withdraw confirmation', 'Withdraw tracker 1.0.0?');
+      tui.keys('y');
+      await tui.waitFor('withdrawn', (s) => s.includes('tracker 1.0.0 withdrawn') && /1\.0\.0 +withdrawn/.test(s));
 
       assert.ok(fitsWidth(tui.capture(), cols), 'nothing drawn past the edge');
       assert.ok(!tui.capture().includes(API_KEY));
@@ -401,5 +408,30 @@ for (const { cols, rows } of SIZES) {
     }
     const resumed = await t.api('GET', `/organizations/${b.orgId}/plugin-installations/${bInst.id}`, { token: b.ownerToken });
     assert.equal(resumed.json.state, 'active');
+  });
+
+  test(`a member at ${cols}x${rows}: reads the directory, installations and logs; acting is refused on the screen, the developer area is closed`, { skip }, async () => {
+    await using w = await world();
+    const { t, a, plugin } = w;
+    const reg = await register(t, a, testManifest(plugin.origin));
+    plugin.secrets = [reg.signingSecret];
+    await install(t, a, { pluginId: reg.id, config: { api_key: API_KEY }, acceptedPermissions: ['orders:orders:read', 'orders:notes:write'] });
+    const member = t.member(a.orgId, 'member', 'Mo');
+    await using tui = await startTui({ url: t.url, token: member.token, cols, rows });
+    await gotoScreen(tui, 'Directory');
+    await tui.waitFor('the directory', /orders +Order Desk +1\.0\.0 +own/);
+    tui.keys('i');
+    await tui.waitFor('install refused for a member', 'Installing needs the admin role (you are member)');
+    await gotoScreen(tui, 'Installed');
+    await tui.waitFor('the installation, readable', /orders +(Order Desk +)?1\.0\.0 +sandbox +active/);
+    tui.keys('u');
+    await tui.waitFor('upgrade refused for a member', 'Upgrading needs the admin role (you are member)');
+    tui.keys('l');
+    await tui.waitFor("the installation's (empty) log", (s) => s.includes('Plugin log: orders 1.0.0 (sandbox)') && s.includes('(no calls yet)'));
+    await gotoScreen(tui, 'Develop');
+    await tui.waitFor('the closed developer area', 'the developer area is for owners and admins');
+    const insts = await t.api('GET', `/organizations/${a.orgId}/plugin-installations`, { token: a.ownerToken });
+    assert.equal(insts.json.data[0].version, '1.0.0');
+    await tui.quit();
   });
 }

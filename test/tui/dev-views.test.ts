@@ -240,3 +240,17 @@ test('server strings cannot drive the terminal from any of these views', () => {
   ];
   for (const line of all) assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f]/, JSON.stringify(line));
 });
+
+test('the screens of issue 11 are registered within their range: short titles, operator screens only for operator tokens', async () => {
+  const { DEV_SCREENS } = await import('../../tui/screens/dev.ts');
+  const { ALL_SCREENS } = await import('../../tui/screens/index.ts');
+  const { screensFor } = await import('../../tui/screen.ts');
+  for (const s of DEV_SCREENS) {
+    assert.ok(s.order >= 300 && s.order <= 399, s.id);
+    assert.ok(displayWidth(s.title) <= 12, s.title);
+    assert.equal(s.group, s.audience === 'operator' ? 'Operator' : 'Developer', s.id);
+  }
+  assert.deepEqual(screensFor(ALL_SCREENS, 'operator').map((s) => s.id), ['reviews', 'operator-installs', 'operator-logs']);
+  const org = screensFor(ALL_SCREENS, 'org').map((s) => s.id);
+  for (const id of ['directory', 'plugin-installs', 'plugin-logs', 'dev-area']) assert.ok(org.includes(id), id);
+});
