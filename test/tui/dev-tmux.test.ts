@@ -138,7 +138,8 @@ for (const { cols, rows } of SIZES) {
       const secret = /whsec_[A-Za-z0-9+/=]{20,}/.exec(shown)![0];
       assert.ok(shown.includes('shown only this once'));
       tui.keys('Enter');
-      await tui.waitFor('the registered plugin', (s) => !s.includes('shown only this once') && /orders +Order Desk +1\.0\.0/.test(s) && /1\.0\.0 +private/.test(s));
+      const after = await tui.waitFor('the registered plugin', (s) => !s.includes('shown only this once') && /orders +Order Desk +1\.0\.0/.test(s) && /1\.0\.0 +private/.test(s));
+      assert.ok(!after.includes(secret), 'once closed, the secret is nowhere on the screen (not in the log pane either)');
 
       // The secret on the screen is the plugin's: a call signed by Plugboard verifies with it.
       const list = await t.api('GET', `/organizations/${a.orgId}/developer/plugins`, { token: a.ownerToken });
@@ -190,7 +191,7 @@ for (const { cols, rows } of SIZES) {
       assert.notEqual(next, secret);
       assert.ok(rotated.includes('The previous secret stopped signing.'));
       tui.keys('Enter');
-      await tui.waitForGone('the secret closed', 'shown only this once');
+      assert.ok(!(await tui.waitForGone('the secret closed', 'shown only this once')).includes(next));
       plugin.secrets = [next, secret];
       await callLookup(w, t.key(a.orgId).secret, 'A-1002');
       assert.deepEqual(plugin.calls.at(-1)!.verifiedBy, [0], 'only the rotated secret signs');
