@@ -163,8 +163,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'doctor':
       return (await import('./doctor.ts')).runDoctor(config, json);
     case 'tui': {
-      const token = (values.token as string | undefined) ?? process.env.PLUGBOARD_TUI_TOKEN;
-      if (!token) throw new UsageError('tui: --token (or PLUGBOARD_TUI_TOKEN) is required: a control-panel token.', "Run 'plugboard help tui' for its usage.");
+      // tui (issue 13): the token may come from a file, so that it is not on the command line.
+      const { resolveToken } = await import('../tui/token.ts');
+      const found = resolveToken({ token: values.token as string | undefined, tokenFile: values['token-file'] as string | undefined, env: process.env });
+      if (!found.ok) throw new UsageError(`tui: ${found.error}`, "Run 'plugboard help tui' for its usage.");
+      const token = found.token;
       const url = (values.url as string | undefined) ?? process.env.PLUGBOARD_TUI_URL ?? `http://127.0.0.1:${config.port}`;
       // Loaded only here, so `serve` never loads blessed.
       const { runTui } = await import('../tui/main.ts');

@@ -8,6 +8,7 @@ import type {
   ListResponse, Member, Organization, Role, UpdateKeyRequest, UpdateOrganizationRequest, UpdateWhatsAppInstanceRequest, UsagePage,
   WhatsAppConversationPage, WhatsAppInstance, WhatsAppMessagePage,
 } from '../src/shared/api.ts';
+import type { AuditLogPage, UsageSummary, UsageSummaryGroupBy, UsageSummaryKind, UsageSummaryRange } from '../src/shared/api-usage.ts';
 import type { OrgClient } from './client.ts';
 
 const id = encodeURIComponent;
@@ -31,9 +32,24 @@ export function consoleClient(api: OrgClient) {
     organization: (s: AbortSignal) => api.call<Organization>('GET', '', s),
     updateOrganization: (body: UpdateOrganizationRequest, s: AbortSignal) => api.call<Organization>('PATCH', '', s, body),
     updateKey: (kid: string, body: UpdateKeyRequest, s: AbortSignal) => api.call<GatewayKey>('PATCH', `/keys/${id(kid)}`, s, body),
-    usageEvents: (q: { limit?: number; cursor?: string; requestId?: string; kind?: string; status?: string }, s: AbortSignal) =>
-      api.call<UsagePage>('GET', '/usage-events', s, undefined, q),
+    usageEvents: (q: UsageEventFilter & { limit?: number; cursor?: string }, s: AbortSignal) =>
+      api.call<UsagePage>('GET', '/usage-events', s, undefined, q as Record<string, string | number | undefined>),
+    usageSummary: (q: { range: UsageSummaryRange; groupBy?: UsageSummaryGroupBy; kind?: UsageSummaryKind }, s: AbortSignal) =>
+      api.call<UsageSummary>('GET', '/usage/summary', s, undefined, q),
+    auditLog: (q: { cursor?: string; limit?: number; outcome?: 'ok' | 'error'; method?: string }, s: AbortSignal) =>
+      api.call<AuditLogPage>('GET', '/audit-log', s, undefined, q),
   };
+}
+
+/** The filters of `GET …/usage-events` the TUI offers (empty values are left out). */
+export interface UsageEventFilter {
+  requestId?: string;
+  kind?: string;
+  status?: string;
+  model?: string;
+  tool?: string;
+  keyId?: string;
+  instanceId?: string;
 }
 
 export type ConsoleClient = ReturnType<typeof consoleClient>;

@@ -26,7 +26,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'serve', args: '', summary: 'run the gateway, control-panel API and workers (creates the data directory on first start)', options: {} },
   { name: 'migrate', args: '[--json]', summary: 'apply pending database migrations and exit (creates the database if missing)', options: json },
   { name: 'doctor', args: '[--json]', summary: 'check data dir, database, master key and upstream', options: json },
-  { name: 'tui', args: '--token T [--url URL] [--org ID]', summary: 'operator terminal UI attached to a running server', options: { token: 'string', url: 'string', org: 'string' } },
+  { name: 'tui', args: '[--token-file F | --token T] [--url URL] [--org ID]', summary: 'operator terminal UI attached to a running server (or PLUGBOARD_TUI_TOKEN / PLUGBOARD_TUI_TOKEN_FILE)', options: { token: 'string', 'token-file': 'string', url: 'string', org: 'string' } },
   { name: 'org create', args: '--name NAME [--owner-name N] [--json]', summary: 'create an organisation and its owner (prints the owner token once)', options: { ...json, name: 'string', 'owner-name': 'string' } },
   { name: 'org list', args: '[--json]', summary: 'list organisations', options: json },
   { name: 'member add', args: '--org ID --name N --role owner|admin|member [--json]', summary: 'add a user and print their token once', options: { ...json, org: 'string', name: 'string', role: 'string' } },

@@ -1,7 +1,7 @@
 /**
  * Keys, members and organisation settings in the real TUI (tmux) against a real server, at 160×48
  * and 80×24: a limited key (requests/min and one allowed plugin) is created and its secret shown
- * once beside the gateway base URL; a member is added and promoted; a member's session shows the
+ * once beside the gateway base URL; a member is added and promoted; plugin injection is switched off in the settings; a member's session shows the
  * admin actions greyed in the help and refuses them.
  */
 import { test } from 'node:test';
@@ -65,6 +65,13 @@ for (const { cols, rows } of SIZES) {
     const members = (await t.api('GET', `/organizations/${orgId}/members`, { token: ownerToken, orgId })).json.data;
     assert.equal(members.find((m: { name: string }) => m.name === 'Bea').role, 'member');
     assert.ok(fitsWidth(tui.capture(), cols));
+
+    await gotoScreen(tui, 'Settings');
+    await tui.waitFor('the settings', /Plugin injection: +on/);
+    tui.keys('i');
+    await tui.waitFor('plugin injection off', (s) => /Plugin injection: +off/.test(s) && s.includes('Plugin injection is off.'));
+    const org = await t.api('GET', `/organizations/${orgId}`, { token: ownerToken, orgId });
+    assert.equal(org.json.settings.pluginInjection, false);
     await tui.quit();
 
     // Bea (member): the actions are greyed in the help and not offered on the status bar; pressing one says why.

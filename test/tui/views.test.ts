@@ -119,8 +119,8 @@ test('live event lines carry request id, type, tool, status and latency; the buf
   const e: LiveEvent = { type: 'tool_call_finished', orgId: 'o', requestId: 'req_abc', at: Date.UTC(2026, 4, 1, 12, 0, 1, 23), tool: 'crm__echo', status: 'ok', errorClass: null, latencyMs: 12 };
   const line = liveEventLine(e);
   assert.match(line, /^12:00:01\.023 req_abc +tool_call_finished +crm__echo +ok +12ms$/);
-  assert.match(liveEventLine({ type: 'request_failed', orgId: 'o', requestId: 'r', at: 0, errorClass: 'upstream_error' }), /request_failed +error +upstream_error$/);
-  assert.match(liveEventLine({ type: 'request_started', orgId: 'o', requestId: 'r', at: 0, tools: 3, stream: true }), /3 tools, stream/);
+  assert.match(liveEventLine({ type: 'request_failed', orgId: 'o', requestId: 'r', at: 0, errorClass: 'upstream_error' }), /request_failed +upstream_error +error +upstream_error$/);
+  assert.match(liveEventLine({ type: 'request_started', orgId: 'o', requestId: 'r', at: 0, tools: 3, stream: true }), /3 tools stream/);
   assert.deepEqual(appendBounded(['a', 'b'], ['c', 'd'], 3), ['b', 'c', 'd']);
   assert.equal(appendBounded([], Array.from({ length: 1500 }, (_, i) => String(i))).length, 1000);
   assert.equal(streamStatusLabel({ state: 'connected' }), 'connected');

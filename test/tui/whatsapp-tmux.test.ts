@@ -1,7 +1,7 @@
 /**
  * The operator's WhatsApp tasks in the real TUI (tmux) against a real server, at 160×48 and 80×24:
  * create a number (a refused form keeps its values), see its webhook URL with the not-public
- * warning, grant a plugin in the matrix, pause it; then with the Twilio fake: read a conversation
+ * warning, grant a plugin in the matrix, pause, edit and delete it; then with the Twilio fake: read a conversation
  * with a failed reply's status and error, follow it to its job's reason and requeue it.
  */
 import { test } from 'node:test';
@@ -15,7 +15,7 @@ import { fitsWidth, SIZES, startTui, tmuxSkip } from './tmux.ts';
 const skip = tmuxSkip();
 
 for (const { cols, rows } of SIZES) {
-  test(`numbers: create (kept values after a refusal), webhook URL + warning, grant in the matrix, pause — ${cols}x${rows}`, { skip }, async () => {
+  test(`numbers: create (kept values after a refusal), webhook URL + warning, grant in the matrix, pause, edit, delete — ${cols}x${rows}`, { skip }, async () => {
     await using t = await startApp({ PLUGBOARD_PUBLIC_BASE_URL: 'http://127.0.0.1:8080' });
     const { orgId, ownerToken } = t.tenant('Acme');
     await using tui = await startTui({ url: t.url, token: ownerToken, cols, rows });
@@ -61,6 +61,24 @@ for (const { cols, rows } of SIZES) {
     await tui.waitFor('the paused number', /Front desk +whatsapp:\+15550001 +paused/);
     const after = await t.api('GET', `/organizations/${orgId}/whatsapp-instances/${inst.id}`, { token: ownerToken, orgId });
     assert.equal(after.json.status, 'paused');
+
+    // Edit: the form comes filled in; an empty auth token keeps the stored one.
+    tui.keys('e');
+    await tui.waitFor('the edit form', (s) => s.includes('Edit Front desk') && /Name: +Front desk/.test(s) && s.includes('Auth token (keep):'));
+    tui.keys('C-u');
+    tui.type('Back office');
+    for (let i = 0; i < 8; i++) tui.keys('Enter');
+    await tui.waitFor('the renamed number', /Back office +whatsapp:\+15550001 +paused/);
+    const renamed = await t.api('GET', `/organizations/${orgId}/whatsapp-instances/${inst.id}`, { token: ownerToken, orgId });
+    assert.equal(renamed.json.name, 'Back office');
+
+    // Delete, confirmed.
+    tui.keys('x');
+    await tui.waitFor('the delete confirmation', 'Delete the number "Back office"');
+    tui.keys('y');
+    await tui.waitFor('the number gone', (s) => s.includes('Deleted Back office.') && s.includes('no WhatsApp numbers'));
+    const gone = await t.api('GET', `/organizations/${orgId}/whatsapp-instances/${inst.id}`, { token: ownerToken, orgId });
+    assert.equal(gone.status, 404);
     await tui.quit();
   });
 
@@ -77,6 +95,10 @@ for (const { cols, rows } of SIZES) {
     await using tui = await startTui({ url: s.t.url, token: s.tenant.ownerToken, cols, rows });
     await tui.waitFor('the numbers screen', (x) => x.includes('Support') && x.includes('https://pb.example.com/webhooks/twilio/whatsapp/'));
     assert.doesNotMatch(tui.capture(), /WARNING/, 'a public https URL gets no warning');
+    tui.keys('9');
+    await tui.waitFor('the failed send in the live log', /job \d+ +send_failed +twilio 63016 +error/);
+    tui.keys('1');
+    await tui.waitFor('the numbers screen again', (x) => x.includes('[1 Numbers]') && x.includes('Support'));
     tui.keys('Enter'); // the number's conversations
     await tui.waitFor('the conversation list', (x) => x.includes('[3 Chats]') && /\*{2,}|•|\d{2,}/.test(x) && x.includes('Conversations of Support'));
     tui.keys('Enter');

@@ -1,4 +1,5 @@
 /** Screens of the console core (issue 13, owner: tui). Order 100–199. */
+import { createAuditPane } from '../panes/audit.ts';
 import { createConversationsPane } from '../panes/conversations.ts';
 import { createGrantsPane } from '../panes/grants.ts';
 import { createJobsPane } from '../panes/jobs.ts';
@@ -22,6 +23,7 @@ export const CORE_SCREENS: ScreenDef[] = [
   { id: 'keys', title: 'Keys', group: 'Access', order: 160, create: createKeysPane },
   { id: 'members', title: 'Members', group: 'Access', order: 165, create: createMembersPane },
   { id: 'settings', title: 'Settings', group: 'Access', order: 170, create: createSettingsPane },
+  { id: 'audit', title: 'Audit', group: 'Access', order: 175, create: createAuditPane },
   { id: 'usage', title: 'Usage', group: 'Usage', order: 162, create: createUsagePane },
   { id: 'live', title: 'Live', group: 'Usage', order: 163, create: createLiveLogPane },
 ];
