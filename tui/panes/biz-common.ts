@@ -27,19 +27,29 @@ export interface ActionBarWidget {
   set(hints: ActionHint[]): void;
   /** Runs `fn` when the hint with `key` is enabled; otherwise says why not (in red) on the status line. */
   guarded(key: string, fn: () => unknown): () => void;
+  /**
+   * The pane's own bar renderer, called again when a key is pressed, so the check uses the state
+   * on screen at that moment (a reload that landed after the last render cannot leave a stale refusal).
+   */
+  recomputeWith(render: () => void): void;
 }
 
 /** A one-line bar of the pane's actions at `top` of `parent` (enabled plain, others grey). */
 export function createActionBar(ctx: PaneContext, parent: Widgets.Node, top = 0): ActionBarWidget {
   const el = blessed.box({ parent, top, left: 1, right: 1, height: 1, tags: true });
   let hints: ActionHint[] = [];
+  let recompute: (() => void) | null = null;
   return {
     el,
     set(next) {
       hints = next;
       el.setContent(actionBar(next));
     },
+    recomputeWith(render) {
+      recompute = render;
+    },
     guarded: (key, fn) => () => {
+      recompute?.();
       const h = hints.find((x) => x.key === key);
       if (h && !h.enabled) {
         ctx.error(`${h.label}: ${h.why ?? 'not possible now'}.`);

@@ -54,6 +54,7 @@ export function createPaymentsPane(ctx: PaneContext): Pane {
     bar.set([...hints, { key: 'l', label: 'reload', enabled: true }]);
     ctx.screen.render();
   }
+  bar.recomputeWith(renderBar);
 
   async function load(): Promise<void> {
     const r = await attempt(ctx, 'Loading payments', async (s) => {
