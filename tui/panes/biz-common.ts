@@ -9,7 +9,10 @@ import blessed from 'blessed';
 import type { Widgets } from 'blessed';
 import { createCommerceClient, type CommerceClient } from '../client-biz.ts';
 import { createInboxClient, type InboxClient } from '../client-inbox.ts';
-import type { PaneContext } from '../pane.ts';
+import type { ScheduledMessage } from '../../src/shared/api.ts';
+import { attempt, type PaneContext } from '../pane.ts';
+import { parseSendAt } from '../views/inbox.ts';
+import { clean, shortTime } from '../views/text.ts';
 import { actionBar, type ActionHint } from '../views/commerce.ts';
 
 export interface BizEnv {
@@ -100,4 +103,44 @@ export function followEvents(ctx: PaneContext, name: string, prefixes: readonly 
     },
     stop,
   };
+}
+
+/** Who a reminder goes to: one conversation of one number. */
+export interface ReminderTarget {
+  instanceId: string;
+  customerRef: string;
+  /** The masked number shown in the form's title, when known. */
+  label?: string | null;
+}
+
+/**
+ * The reminder form (Inbox and Reminders): message, when (30m, 2h, ISO) and an optional template.
+ * Bounded by the operator (Esc ends it); a refused time, an empty message or a server refusal keeps
+ * what was typed. Resolves with the scheduled message, or null when the operator gave up.
+ */
+export async function scheduleReminderForm(ctx: PaneContext, env: BizEnv, to: ReminderTarget): Promise<ScheduledMessage | null> {
+  let values = { text: '', when: '30m', template: '' };
+  for (;;) {
+    const f = await ctx.dialogs.form<'text' | 'when' | 'template'>(`Reminder to ${clean(to.label ?? to.customerRef)}`, [
+      { name: 'text', label: 'Message', value: values.text },
+      { name: 'when', label: 'When (30m, 2h, ISO)', value: values.when },
+      { name: 'template', label: 'Template (opt.)', value: values.template },
+    ]);
+    if (!f) return null;
+    values = f;
+    const when = parseSendAt(f.when, Date.now());
+    if ('error' in when) {
+      ctx.error(`When: ${when.error}`);
+      continue;
+    }
+    if (!f.text.trim()) {
+      ctx.error('The reminder is empty.');
+      continue;
+    }
+    const template = f.template.trim() ? { contentSid: f.template.trim(), variables: { 1: f.text.trim() } } : undefined;
+    const r = await attempt(ctx, 'Scheduling the reminder', (s) => env.inbox.schedule({ instanceId: to.instanceId, customerRef: to.customerRef, text: f.text.trim(), sendAt: when.sendAt, ...(template ? { template } : {}) }, s));
+    if (!r) continue;
+    ctx.notify(`Reminder scheduled for ${shortTime(r.sendAt)} UTC.`);
+    return r;
+  }
 }

@@ -15,9 +15,9 @@ import { ApiError } from '../client.ts';
 import type { FormField } from '../dialogs.ts';
 import { attempt, createPanel, createTable, type KeyHelp, type Pane, type PaneContext } from '../pane.ts';
 import { createSlot } from '../tasks.ts';
-import { detailLabel, escalationDetailText, escalationRow, INBOX_COLUMNS, inboxActions, inboxOrder, parseSendAt } from '../views/inbox.ts';
+import { detailLabel, escalationDetailText, escalationRow, INBOX_COLUMNS, inboxActions, inboxOrder } from '../views/inbox.ts';
 import { clean, describeError, shortTime } from '../views/text.ts';
-import { bizEnv, createActionBar, followEvents } from './biz-common.ts';
+import { bizEnv, createActionBar, followEvents, scheduleReminderForm } from './biz-common.ts';
 
 const PAGE = 200;
 
@@ -153,32 +153,7 @@ export function createInboxPane(ctx: PaneContext): Pane {
   }
 
   async function remind(e: Escalation): Promise<void> {
-    let values = { text: '', when: '30m', template: '' };
-    // Bounded by the operator (Esc ends it); a refused time or window keeps what was typed.
-    for (;;) {
-      const f = await ctx.dialogs.form<'text' | 'when' | 'template'>(`Reminder to ${clean(e.phoneMasked ?? e.customerRef)}`, [
-        { name: 'text', label: 'Message', value: values.text },
-        { name: 'when', label: 'When (30m, 2h, ISO)', value: values.when },
-        { name: 'template', label: 'Template (opt.)', value: values.template },
-      ]);
-      if (!f) return;
-      values = f;
-      const when = parseSendAt(f.when, Date.now());
-      if ('error' in when) {
-        ctx.error(`When: ${when.error}`);
-        continue;
-      }
-      if (!f.text.trim()) {
-        ctx.error('The reminder is empty.');
-        continue;
-      }
-      const template = f.template.trim() ? { contentSid: f.template.trim(), variables: { 1: f.text.trim() } } : undefined;
-      const r = await attempt(ctx, 'Scheduling the reminder', (s) => env.inbox.schedule({ instanceId: e.instanceId, customerRef: e.customerRef, text: f.text.trim(), sendAt: when.sendAt, ...(template ? { template } : {}) }, s));
-      if (!r) continue;
-      ctx.notify(`Reminder scheduled for ${shortTime(r.sendAt)} UTC.`);
-      await loadDetail(true);
-      return;
-    }
+    if (await scheduleReminderForm(ctx, env, { instanceId: e.instanceId, customerRef: e.customerRef, label: e.phoneMasked })) await loadDetail(true);
   }
 
   table.list.on('select item', () => void loadDetail());

@@ -9,9 +9,9 @@
 import blessed from 'blessed';
 import type { ScheduledMessage, ScheduledMessageStatus } from '../../src/shared/api.ts';
 import { attempt, createTable, tablePane, type KeyHelp, type Pane, type PaneContext } from '../pane.ts';
-import { parseSendAt, SCHEDULED_COLUMNS, scheduledActions, scheduledRow } from '../views/inbox.ts';
+import { SCHEDULED_COLUMNS, scheduledActions, scheduledRow } from '../views/inbox.ts';
 import { clean, shortTime } from '../views/text.ts';
-import { bizEnv, createActionBar, followEvents } from './biz-common.ts';
+import { bizEnv, createActionBar, followEvents, scheduleReminderForm } from './biz-common.ts';
 
 const PAGE = 200;
 const STATUSES: ScheduledMessageStatus[] = ['scheduled', 'sending', 'sent', 'failed', 'cancelled'];
@@ -83,32 +83,7 @@ export function createRemindersPane(ctx: PaneContext): Pane {
   table.list.key(['n'], bar.guarded('n', async () => {
     const to = conversation ?? (await pickConversation());
     if (!to) return;
-    let values = { text: '', when: '30m', template: '' };
-    // Bounded by the operator (Esc ends it); a refused time or window keeps what was typed.
-    for (;;) {
-      const f = await ctx.dialogs.form<'text' | 'when' | 'template'>(`Reminder to ${clean(to.label ?? to.customerRef)}`, [
-        { name: 'text', label: 'Message', value: values.text },
-        { name: 'when', label: 'When (30m, 2h, ISO)', value: values.when },
-        { name: 'template', label: 'Template (opt.)', value: values.template },
-      ]);
-      if (!f) return;
-      values = f;
-      const when = parseSendAt(f.when, Date.now());
-      if ('error' in when) {
-        ctx.error(`When: ${when.error}`);
-        continue;
-      }
-      if (!f.text.trim()) {
-        ctx.error('The reminder is empty.');
-        continue;
-      }
-      const template = f.template.trim() ? { contentSid: f.template.trim(), variables: { 1: f.text.trim() } } : undefined;
-      const r = await attempt(ctx, 'Scheduling the reminder', (s) => env.inbox.schedule({ instanceId: to.instanceId, customerRef: to.customerRef, text: f.text.trim(), sendAt: when.sendAt, ...(template ? { template } : {}) }, s));
-      if (!r) continue;
-      ctx.notify(`Reminder scheduled for ${shortTime(r.sendAt)} UTC.`);
-      await load();
-      return;
-    }
+    if (await scheduleReminderForm(ctx, env, to)) await load();
   }));
   table.list.key(['x'], bar.guarded('x', async () => {
     const m = selected();
