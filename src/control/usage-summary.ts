@@ -23,6 +23,12 @@ export const BUCKET_MS: Record<UsageSummaryBucket, number> = {
 export const DEFAULT_BUCKET: Record<UsageSummaryRange, UsageSummaryBucket> = { '1h': '1m', '24h': '1h', '7d': '1h' };
 /** The largest time a JavaScript Date holds (ms). */
 const MAX_TIME_MS = 8.64e15;
+/**
+ * Points all the groups' series of one answer may have together (limit × points a series): 200
+ * groups of 1,440 minute points were a 55 MB answer and ~480 MB of memory for one request of any
+ * member (review). The default limit of 20 fits every bucket; 200 fits series of up to 250 points.
+ */
+export const MAX_GROUP_POINTS = 50_000;
 /** Points a series may have: a chart wider than this is not a chart. */
 export const MAX_POINTS = 1440;
 
@@ -85,6 +91,9 @@ export function usageSummary(d: SummaryDeps, orgId: string, q: SummaryQuery): Su
   if (w.points < 1 || w.bucketMs > RANGE_MS[range]) throw invalidRequest(`bucket ${bucket} is wider than range ${range}.`, 'bucket', 'invalid_parameter');
   // The window's end must be a time a Date can hold (it is answered as ISO 8601): `to` near the largest one would not be (review).
   if (w.to > MAX_TIME_MS) throw invalidRequest(`to is too far in the future: the window must end by ${new Date(MAX_TIME_MS).toISOString()}.`, 'to', 'invalid_value');
+  if (q.groupBy && q.limit * w.points > MAX_GROUP_POINTS) {
+    throw invalidRequest(`groupBy with limit ${q.limit} and ${w.points} points a series makes ${q.limit * w.points} points; at most ${MAX_GROUP_POINTS}. Use a smaller limit or a wider bucket.`, 'limit', 'invalid_parameter');
+  }
   const grain = w.bucketMs < HOUR_MS ? MINUTE_MS : HOUR_MS;
   const now = (d.now ?? Date.now)();
   if (grain === MINUTE_MS && w.from < now - MINUTE_ROLLUPS_KEEP_MS) {
