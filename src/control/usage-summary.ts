@@ -21,6 +21,14 @@ export const BUCKET_MS: Record<UsageSummaryBucket, number> = {
 };
 // 24h in hour points: read from hour rollups (24 rows a group), not 1,440 minute rows a group.
 export const DEFAULT_BUCKET: Record<UsageSummaryRange, UsageSummaryBucket> = { '1h': '1m', '24h': '1h', '7d': '1h' };
+/** The largest time a JavaScript Date holds (ms). */
+const MAX_TIME_MS = 8.64e15;
+/**
+ * Points all the groups' series of one answer may have together (limit × points a series): 200
+ * groups of 1,440 minute points were a 55 MB answer and ~480 MB of memory for one request of any
+ * member (review). The default limit of 20 fits every bucket; 200 fits series of up to 250 points.
+ */
+export const MAX_GROUP_POINTS = 50_000;
 /** Points a series may have: a chart wider than this is not a chart. */
 export const MAX_POINTS = 1440;
 
@@ -81,6 +89,11 @@ export function usageSummary(d: SummaryDeps, orgId: string, q: SummaryQuery): Su
   const w = summaryWindow(range, bucket, q.to ?? (d.now ?? Date.now)());
   if (w.points > MAX_POINTS) throw invalidRequest(`range ${range} with bucket ${bucket} makes ${w.points} points; at most ${MAX_POINTS}. Use a wider bucket.`, 'bucket', 'invalid_parameter');
   if (w.points < 1 || w.bucketMs > RANGE_MS[range]) throw invalidRequest(`bucket ${bucket} is wider than range ${range}.`, 'bucket', 'invalid_parameter');
+  // The window's end must be a time a Date can hold (it is answered as ISO 8601): `to` near the largest one would not be (review).
+  if (w.to > MAX_TIME_MS) throw invalidRequest(`to is too far in the future: the window must end by ${new Date(MAX_TIME_MS).toISOString()}.`, 'to', 'invalid_value');
+  if (q.groupBy && q.limit * w.points > MAX_GROUP_POINTS) {
+    throw invalidRequest(`groupBy with limit ${q.limit} and ${w.points} points a series makes ${q.limit * w.points} points; at most ${MAX_GROUP_POINTS}. Use a smaller limit or a wider bucket.`, 'limit', 'invalid_parameter');
+  }
   const grain = w.bucketMs < HOUR_MS ? MINUTE_MS : HOUR_MS;
   const now = (d.now ?? Date.now)();
   if (grain === MINUTE_MS && w.from < now - MINUTE_ROLLUPS_KEEP_MS) {
@@ -90,9 +103,9 @@ export function usageSummary(d: SummaryDeps, orgId: string, q: SummaryQuery): Su
 
   // SQLite sums the rollups per point; they land in one flat array per group (FIELDS numbers per
   // point), and point objects are made once, at the end.
-  const sumsOf = (dim: RollupDim): Map<string, Float64Array> => {
+  const sumsOf = (dim: RollupDim, values?: readonly string[]): Map<string, Float64Array> => {
     const byValue = new Map<string, Float64Array>();
-    for (const r of d.rollups.points({ orgId, grain, kind, dim, from: w.from, to: w.to, width: w.bucketMs })) {
+    for (const r of d.rollups.points({ orgId, grain, kind, dim, from: w.from, to: w.to, width: w.bucketMs, values })) {
       let sums = byValue.get(r[0]);
       if (!sums) {
         sums = new Float64Array(w.points * FIELDS);
@@ -114,13 +127,18 @@ export function usageSummary(d: SummaryDeps, orgId: string, q: SummaryQuery): Su
   let groups: SummaryGroup[] = [];
   let groupsTruncated = false;
   if (q.groupBy) {
-    const all = [...sumsOf(q.groupBy)].map(([value, sums]) => {
-      const s = seriesOf(sums);
+    // The top `limit` values are chosen in SQLite first, and only theirs are summed into series:
+    // a dimension can have any number of values in a window (a model name is whatever a caller
+    // sent), and a series per value would hold points × 20 numbers each in memory (review).
+    const top = d.rollups.topValues({ orgId, grain, kind, dim: q.groupBy, from: w.from, to: w.to, limit: q.limit + 1 });
+    groupsTruncated = top.length > q.limit;
+    const shown = top.slice(0, q.limit);
+    const sums = shown.length ? sumsOf(q.groupBy, shown) : new Map<string, Float64Array>();
+    // Most requests first, ties by value: the order topValues chose them in.
+    groups = shown.map((value) => {
+      const s = seriesOf(sums.get(value));
       return { key: value === '' ? null : value, totals: total(s), series: s };
     });
-    all.sort((a, b) => b.totals.requests - a.totals.requests || (a.key ?? '').localeCompare(b.key ?? ''));
-    groupsTruncated = all.length > q.limit;
-    groups = all.slice(0, q.limit);
   }
   return {
     orgId, range, kind, groupBy: q.groupBy ?? null, bucket, bucketMs: w.bucketMs, from: w.from, to: w.to,

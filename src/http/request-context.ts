@@ -10,7 +10,7 @@ import type Koa from 'koa';
 import { methodNotAllowed, unknownRoute } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ErrorWriter } from './error-writer.ts';
-import { scrubCredentialShapes } from '../storage/credential-shapes.ts';
+import { looksLikeCredential, scrubCredentialShapes } from '../storage/credential-shapes.ts';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -33,9 +33,14 @@ export function defaultRequestId(): string {
   return `req_${Date.now().toString(16).padStart(12, '0')}${u.slice(9, 13)}${u.slice(19, 23)}${u.slice(24)}`;
 }
 
-/** The caller's `x-request-id` when it is a sane id, else a new one. */
+/**
+ * The caller's `x-request-id` when it is a sane id, else a new one. An id that carries a key or a
+ * token (pasted by mistake) is replaced too: request ids are echoed, logged, stored on usage rows
+ * and published on the live stream, and Plugboard's own keys are stored hashed, so the known-secrets
+ * redactor cannot recognise them (review).
+ */
 export function resolveRequestId(incoming: string | undefined, generate: () => string = defaultRequestId): string {
-  return incoming && INCOMING_ID.test(incoming) ? incoming : generate();
+  return incoming && INCOMING_ID.test(incoming) && !looksLikeCredential(incoming) ? incoming : generate();
 }
 
 /**

@@ -10,3 +10,15 @@ const ANY = /pb_live_|pbc_|pbo_|sk-|sk_live_|sk_test_|rk_live_|whsec_/;
 export function scrubCredentialShapes(text: string): string {
   return ANY.test(text) ? text.replace(SHAPES, '[redacted]') : text;
 }
+
+/**
+ * Whether a whole caller-chosen id (an `x-request-id`) carries a credential: one of the shapes
+ * above starting the text or after a character that is not a letter or digit, so ordinary ids
+ * such as `task-1234567` are not taken for an `sk-` key (review: such an id is echoed, logged,
+ * stored on usage rows members read and sent on the live stream).
+ */
+const BOUNDED = /(?:^|[^A-Za-z0-9])(?:pb_live_|pbc_|pbo_|sk-|sk_live_|sk_test_|rk_live_|whsec_)[A-Za-z0-9_\-%]{6,}/;
+
+export function looksLikeCredential(text: string): boolean {
+  return ANY.test(text) && BOUNDED.test(text);
+}

@@ -153,6 +153,20 @@ export function createUsageRollupsRepo(db: Db) {
      FROM usage_rollups WHERE org_id = ? AND grain = ? AND kind = ? AND dim = ? AND bucket >= ? AND bucket < ?
      GROUP BY value, i`,
   ).raw();
+  // The same sums for chosen values only (a JSON array): the groups a summary shows, never every value in the window.
+  const pointsOfStmt = db.prepare(
+    `SELECT value, CAST((bucket - ?) / ? AS INTEGER) AS i, SUM(requests), SUM(errors), SUM(prompt_tokens), SUM(completion_tokens), SUM(latency_sum),
+       MAX(latency_max), ${HCOLS.map((h) => `SUM(${h})`).join(', ')}
+     FROM usage_rollups WHERE org_id = ? AND grain = ? AND kind = ? AND dim = ? AND bucket >= ? AND bucket < ?
+       AND value IN (SELECT value FROM json_each(?))
+     GROUP BY value, i`,
+  ).raw();
+  // The values with the most requests in the window, ranked in SQLite: a dimension may have any
+  // number of values (a model name is whatever the caller sent), and only `limit` of them are shown.
+  const topStmt = db.prepare(
+    `SELECT value FROM usage_rollups WHERE org_id = ? AND grain = ? AND kind = ? AND dim = ? AND bucket >= ? AND bucket < ?
+     GROUP BY value ORDER BY SUM(requests) DESC, value LIMIT ?`,
+  ).pluck();
   // The literal 60000 lets SQLite use the partial index usage_rollups_minutes (migration 0009).
   const pruneStmt = db.prepare(
     `DELETE FROM usage_rollups WHERE (org_id, grain, kind, dim, bucket, value) IN
@@ -177,8 +191,13 @@ export function createUsageRollupsRepo(db: Db) {
      * point of `width` ms from `from`: rows [value, point index, requests, errors, prompt tokens,
      * completion tokens, latency sum, latency max, h0…h13].
      */
-    points(q: { orgId: string; grain: number; kind: string; dim: RollupDim; from: number; to: number; width: number }): Array<[string, number, ...number[]]> {
+    points(q: { orgId: string; grain: number; kind: string; dim: RollupDim; from: number; to: number; width: number; values?: readonly string[] }): Array<[string, number, ...number[]]> {
+      if (q.values) return pointsOfStmt.all(q.from, q.width, q.orgId, q.grain, q.kind, q.dim, q.from, q.to, JSON.stringify(q.values)) as Array<[string, number, ...number[]]>;
       return pointsStmt.all(q.from, q.width, q.orgId, q.grain, q.kind, q.dim, q.from, q.to) as Array<[string, number, ...number[]]>;
+    },
+    /** The `limit` values of one dimension with the most requests in [from, to), most first (ties by value). */
+    topValues(q: { orgId: string; grain: number; kind: string; dim: RollupDim; from: number; to: number; limit: number }): string[] {
+      return topStmt.all(q.orgId, q.grain, q.kind, q.dim, q.from, q.to, q.limit) as string[];
     },
     /** Deletes at most `limit` minute rollups older than `before`; returns how many. Hour rollups are kept. */
     pruneMinutes(before: number, limit: number): number {

@@ -157,6 +157,10 @@ export function createEscalationsToolkit(deps: EscalationsToolkitDeps): Escalati
     deps.bus?.publish({ ...event });
   }
   const reread = (e: Escalation): Escalation => store.get(e.orgId, e.id) ?? e;
+  // Escalations an operator's reply is being sent for right now (one process serves the database):
+  // the queue timeout waits for them, else a person's answer and "nobody is available" could both
+  // reach the customer, and the conversation go back to the bot mid-reply (review).
+  const replying = new Map<string, number>();
 
   /** Opens and queues its jobs in one transaction: an escalation never exists without its timeout (and the agent's, without its acknowledgement). */
   const openTx = deps.db.transaction((input: Parameters<EscalationStore['insert']>[0], acknowledge: boolean) => {
@@ -219,6 +223,7 @@ export function createEscalationsToolkit(deps: EscalationsToolkitDeps): Escalati
       if (e.status === 'pending') {
         // The job may run early after a restart or a settings change: the stored time decides.
         if (e.timeoutAt !== null && e.timeoutAt > now() + 1000) throw new JobError('The queue timeout is not due yet.', { retryable: true, retryAfterMs: e.timeoutAt - now() });
+        if (replying.has(e.id)) throw new JobError('An operator\'s reply is being sent: the queue timeout waits for it.', { retryable: true, retryAfterMs: 2000 });
         if (store.expire(e, now())) {
           e = reread(e);
           store.addEvent(e, 'expired', now());
@@ -280,10 +285,18 @@ export function createEscalationsToolkit(deps: EscalationsToolkitDeps): Escalati
         throw conflict(`This escalation is ${e.status}: the conversation is back with the bot. Open a new escalation to answer as a person.`, 'escalation_closed', 'escalationId');
       }
       const key = `escalation:${e.id}:reply:${input.clientMessageId}`;
-      const r = await sendToCustomer({
-        orgId: e.orgId, instanceId: e.instanceId, customerRef: e.customerRef, idempotencyKey: key,
-        message: { text: input.text, ...(input.template && { template: input.template }) },
-      });
+      replying.set(e.id, (replying.get(e.id) ?? 0) + 1);
+      let r: SendToCustomerResult;
+      try {
+        r = await sendToCustomer({
+          orgId: e.orgId, instanceId: e.instanceId, customerRef: e.customerRef, idempotencyKey: key,
+          message: { text: input.text, ...(input.template && { template: input.template }) },
+        });
+      } finally {
+        const n = (replying.get(e.id) ?? 1) - 1;
+        if (n > 0) replying.set(e.id, n);
+        else replying.delete(e.id);
+      }
       if (r.kind !== 'sent' && r.kind !== 'accepted_unrecorded') throw sendFailure(r);
       // Whoever answers a waiting conversation owns it (and the queue timeout no longer applies).
       if (store.assignIfPending(e, userId, now())) {
