@@ -129,6 +129,14 @@ export function createTuiApp(opts: TuiAppOptions): TuiApp {
         if (i === -1) error(`No screen "${id}".`);
         else showPane(i, arg);
       },
+      orgChanged: (next) => {
+        if (!org || next.id !== org.id) return;
+        // The answer of PATCH /organizations/{id} may not carry the caller's role: keep the one we know.
+        org = { ...org, ...next, role: next.role ?? org.role };
+        ctx.org = org;
+        renderChrome();
+        screen.render();
+      },
     };
     panes = defs.map((d) => d.create(ctx));
   }

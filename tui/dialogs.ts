@@ -1,7 +1,9 @@
 /**
  * Modal dialogs on the injected screen: confirm (y/n), alert (the one-time key secret), a small
  * form of text fields, and a pick list (switching organisation). While one is open `open` is true
- * and the app ignores its global keys. Dialogs only gather answers: they must never call the API.
+ * and the app ignores its global keys and tab clicks. Modals built elsewhere (tui/plugin-dialogs.ts)
+ * register with `holdModal` so they count as open too. Dialogs only gather answers: they must never
+ * call the API.
  */
 import blessed from 'blessed';
 import type { Widgets } from 'blessed';
@@ -17,6 +19,7 @@ export interface FormField<K extends string = string> {
 }
 
 export interface Dialogs {
+  /** True while a dialog of this file, a modal registered with `holdModal`, or anything holding the keys (`screen.grabKeys`) is open. */
   readonly open: boolean;
   confirm(question: string): Promise<boolean>;
   alert(title: string, text: string): Promise<void>;
@@ -25,6 +28,23 @@ export interface Dialogs {
   pick<T>(title: string, items: Array<{ label: string; value: T }>): Promise<T | null>;
   /** Closes every open dialog as cancelled (quit, organisation switch). */
   closeAll(): void;
+}
+
+/** Modals built outside this file, per screen (a custom modal knows only its screen, not the app's Dialogs). */
+const customModals = new WeakMap<object, Set<() => void>>();
+
+/**
+ * Registers a modal built outside this file as open on `screen`: the app then ignores its global
+ * keys and tab clicks (a mouse click reaches the tab bar even while keys are grabbed), and
+ * `closeAll` (quit, organisation switch) calls `cancel`. The returned release must be called when
+ * the modal closes (more than once is harmless).
+ */
+export function holdModal(screen: Widgets.Screen, cancel: () => void): () => void {
+  let held = customModals.get(screen);
+  if (!held) customModals.set(screen, (held = new Set()));
+  const entry = (): void => cancel();
+  held.add(entry);
+  return () => void held.delete(entry);
 }
 
 const BORDER = { type: 'line' } as const;
@@ -61,7 +81,7 @@ export function createDialogs(screen: Widgets.Screen): Dialogs {
 
   return {
     get open() {
-      return closers.size > 0;
+      return closers.size > 0 || (customModals.get(screen)?.size ?? 0) > 0 || !!screen.grabKeys;
     },
 
     confirm(question) {
@@ -143,7 +163,7 @@ export function createDialogs(screen: Widgets.Screen): Dialogs {
     },
 
     closeAll() {
-      for (const close of [...closers]) close();
+      for (const close of [...closers, ...(customModals.get(screen) ?? [])]) close();
     },
   };
 }
