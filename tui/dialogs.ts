@@ -40,8 +40,8 @@ const customModals = new WeakMap<object, Set<() => void>>();
  * the modal closes (more than once is harmless).
  */
 export function holdModal(screen: Widgets.Screen, cancel: () => void): () => void {
-  let held = customModals.get(screen);
-  if (!held) customModals.set(screen, (held = new Set()));
+  const held = customModals.get(screen) ?? new Set<() => void>();
+  customModals.set(screen, held);
   const entry = (): void => cancel();
   held.add(entry);
   return () => void held.delete(entry);
