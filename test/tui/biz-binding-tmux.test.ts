@@ -105,7 +105,24 @@ for (const { cols, rows } of SIZES) {
     tui.keys('w');
     await seen('the webhook URL again with w', (s) => s.includes('Configure this endpoint in Stripe') && s.includes(chunks[0]));
     tui.keys('Escape');
-    const last = await seen('closed again', (s) => !s.includes('Configure this endpoint'));
+    await seen('closed again', (s) => !s.includes('Configure this endpoint'));
+
+    // A change of the current binding (PATCH): empty secrets keep the stored ones, the id and webhook URL stay.
+    tui.keys('b');
+    await seen('the choice', (s) => s.includes('Payment provider (now stripe)') && s.includes('change the stripe binding'));
+    tui.keys('Enter');
+    await seen('the change form', (s) => s.includes('Change the stripe binding (empty secret: keep)') && s.includes('shop.example/thanks'));
+    tui.keys('Enter', 'Enter', 'C-u');
+    tui.type('https://shop.example/merci');
+    await seen('the new success URL', (s) => s.includes('shop.example/merci_'));
+    for (let i = 0; i < 7; i++) tui.keys('Enter');
+    const last = await seen('the change saved', (s) => s.includes('The stripe binding is changed.') && !s.includes('Change the stripe binding'));
+    assert.ok(!last.includes('Configure this endpoint'), 'a change keeps the webhook URL: no dialog');
+    const changed = await binding();
+    assert.equal(changed.id, stripe.id);
+    assert.equal(changed.settings.successUrl, 'https://shop.example/merci');
+    assert.equal(changed.stripe.webhookUrl, url);
+    assert.equal(changed.stripe.secretKeyHint, stripe.stripe.secretKeyHint, 'the stored key was kept');
     for (const s of screens) assert.ok(!leaks(s), `no secret on the screen:\n${s}`);
     assert.ok(!t.logs.some((l) => leaks(l)), 'no secret in the server log');
     assert.ok(fitsWidth(last, cols), 'nothing drawn past the right edge');

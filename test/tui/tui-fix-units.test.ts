@@ -3,13 +3,17 @@
  * the current binding but never with a secret, parsed into the PUT or PATCH body, local refusals
  * naming the field), the Stripe webhook text (the URL cut to the dialog's width, no secret), and
  * the shell's dialogs counting a custom modal (`holdModal`) or grabbed keys as open, so a tab click
- * cannot switch the pane under it, and closing it on quit or organisation switch.
+ * cannot switch the pane under it, and closing it on quit or organisation switch. Last, the binding
+ * client calls against a real server (PUT and PATCH as the form sends them).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Widgets } from 'blessed';
-import type { PaymentBinding } from '../../src/shared/api.ts';
+import type { BindPaymentProviderRequest, PaymentBinding } from '../../src/shared/api.ts';
+import { createCommerceClient } from '../../tui/client-biz.ts';
+import { ApiError, createApiClient } from '../../tui/client.ts';
 import { createDialogs, holdModal } from '../../tui/dialogs.ts';
+import { startApp } from '../helpers/app.ts';
 import {
   bindingChoices, bindingFormFields, bindingFormTitle, bindingLine, formatDuration, parseBindingForm, parseDuration, parseTemplateVariables,
   STRIPE_WEBHOOK_EVENTS, stripeWebhookText,
@@ -132,3 +136,43 @@ test('dialogs: a custom modal registered with holdModal, or grabbed keys, count 
   (screen as { grabKeys: boolean }).grabKeys = true;
   assert.equal(dialogs.open, true, 'anything holding the keys counts as a modal');
 });
+
+test('binding client calls against a real server: bind, change (same id and webhook URL), Stripe answers only a hint; admins and bad bodies refused', async () => {
+  await using t = await startApp();
+  const { orgId, ownerToken } = t.tenant('Acme');
+  const signal = new AbortController().signal;
+  const c = createCommerceClient(createApiClient({ url: t.url, token: ownerToken }), orgId);
+  const rejects = (p: Promise<unknown>, status: number) => assert.rejects(p, (err: unknown) => err instanceof ApiError && err.status === status);
+
+  const sandbox = await c.bindPaymentProvider(parseBody('sandbox', { approval: 'not required' }, false), signal);
+  assert.equal(sandbox.provider, 'sandbox');
+  assert.equal(sandbox.settings.refundsRequireApproval, false);
+  const changed = await c.updatePaymentBinding(parseBody('sandbox', { paidText: 'Got it: {amount}' }, true), signal);
+  assert.equal(changed.id, sandbox.id, 'a change keeps the binding');
+  assert.equal(changed.settings.paidText, 'Got it: {amount}');
+
+  const key = 'sk_test_ClientCanary12345678';
+  const hook = 'whsec_ClientCanaryHook12345678';
+  const stripe = await c.bindPaymentProvider(parseBody('stripe', { secretKey: key, webhookSecret: hook }, false), signal);
+  assert.notEqual(stripe.id, sandbox.id);
+  assert.equal(stripe.stripe?.secretKeyHint, 'sk_test_…5678');
+  assert.ok(stripe.stripe?.webhookUrl.endsWith(`/webhooks/payments/stripe/${stripe.id}`));
+  assert.ok(!JSON.stringify(stripe).includes('ClientCanary'), 'no secret in the answer');
+  const rotated = await c.updatePaymentBinding(parseBody('stripe', { webhookSecret: `${hook}X` }, true), signal);
+  assert.equal(rotated.id, stripe.id);
+  assert.equal(rotated.stripe?.webhookUrl, stripe.stripe?.webhookUrl, 'a rotated secret keeps the webhook URL');
+  assert.equal(rotated.stripe?.secretKeyHint, 'sk_test_…5678', 'an empty key field keeps the stored key');
+
+  await rejects(c.bindPaymentProvider(parseBody('manual', { instructions: 'no reference' }, false), signal), 400);
+  await rejects(c.bindPaymentProvider(parseBody('stripe', { secretKey: 'sk_test_x', webhookSecret: hook }, false), signal), 400);
+  assert.equal((await c.paymentBinding(signal))?.id, stripe.id, 'refusals change nothing');
+  const admin = t.member(orgId, 'admin');
+  await rejects(createCommerceClient(createApiClient({ url: t.url, token: admin.token }), orgId).bindPaymentProvider({ provider: 'sandbox' }, signal), 403);
+});
+
+/** The body the form would send for `values` (the rest as the form's defaults). */
+function parseBody(provider: 'sandbox' | 'manual' | 'stripe', values: Record<string, string>, update: boolean): BindPaymentProviderRequest {
+  const parsed = parseBindingForm(provider, { paidText: '', paidTemplate: '', templateVars: '', approval: 'required', linkExpires: '12h', ...values }, update);
+  assert.ok('body' in parsed, JSON.stringify(parsed));
+  return parsed.body as BindPaymentProviderRequest;
+}
