@@ -39,7 +39,7 @@ for (const { cols, rows } of SIZES) {
     tui.type('30m');
     await tui.waitFor('the link expiry typed', /> Link valid for: +30m_/);
     tui.keys('Enter');
-    await tui.waitFor('the sandbox binding', (s) => s.includes('Provider: sandbox') && !s.includes('Bind sandbox'));
+    await tui.waitFor('the sandbox binding', (s) => s.includes('Provider: sandbox') && !s.includes('[Enter] next / submit'));
     const sandbox = await binding();
     assert.equal(sandbox.provider, 'sandbox');
     assert.equal(sandbox.settings.refundsRequireApproval, false);
@@ -59,7 +59,7 @@ for (const { cols, rows } of SIZES) {
     tui.type(' quoting {reference}');
     await tui.waitFor('the instructions fixed', 'by transfer quoting {reference}_');
     for (let i = 0; i < 6; i++) tui.keys('Enter');
-    await tui.waitFor('the manual binding', (s) => s.includes('Provider: manual') && !s.includes('Bind manual'));
+    await tui.waitFor('the manual binding', (s) => s.includes('Provider: manual') && !s.includes('[Enter] next / submit'));
     const manual = await binding();
     assert.equal(manual.provider, 'manual');
     assert.notEqual(manual.id, sandbox.id, 're-binding makes a new binding');
@@ -85,7 +85,7 @@ for (const { cols, rows } of SIZES) {
     tui.keys('Enter');
     tui.type('https://shop.example/thanks');
     await seen('the success URL', (s) => s.includes('shop.example/thanks_'));
-    for (let i = 0; i < 6; i++) tui.keys('Enter');
+    for (let i = 0; i < 7; i++) tui.keys('Enter'); // cancel URL … link expiry, then submit
     const alert = await seen('the webhook URL to configure', (s) => s.includes('Configure this endpoint in Stripe') && s.includes('refund.updated') && s.includes('[Enter] close'));
     const stripe = await binding();
     assert.equal(stripe.provider, 'stripe');
@@ -115,8 +115,8 @@ for (const { cols, rows } of SIZES) {
     tui.keys('Enter', 'Enter', 'C-u');
     tui.type('https://shop.example/merci');
     await seen('the new success URL', (s) => s.includes('shop.example/merci_'));
-    for (let i = 0; i < 7; i++) tui.keys('Enter');
-    const last = await seen('the change saved', (s) => s.includes('The stripe binding is changed.') && !s.includes('Change the stripe binding'));
+    for (let i = 0; i < 7; i++) tui.keys('Enter'); // cancel URL … link expiry, then submit
+    const last = await seen('the change saved', (s) => s.includes('The stripe binding is changed.') && !s.includes('[Enter] next / submit'));
     assert.ok(!last.includes('Configure this endpoint'), 'a change keeps the webhook URL: no dialog');
     const changed = await binding();
     assert.equal(changed.id, stripe.id);
