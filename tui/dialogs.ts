@@ -39,23 +39,54 @@ const customModals = new WeakMap<object, Set<() => void>>();
  * `closeAll` (quit, organisation switch) calls `cancel`. The returned release must be called when
  * the modal closes (more than once is harmless).
  */
-export function holdModal(screen: Widgets.Screen, cancel: () => void): () => void {
+export function holdModal(screen: Widgets.Screen, cancel: () => void, el?: Widgets.BlessedElement): () => void {
   const held = customModals.get(screen) ?? new Set<() => void>();
   customModals.set(screen, held);
   const entry = (): void => cancel();
   held.add(entry);
-  return () => void held.delete(entry);
+  const unstack = el ? stackModal(screen, el) : () => undefined;
+  return () => {
+    held.delete(entry);
+    unstack();
+  };
 }
+
+/** Per screen: the elements of the open modals, newest last (a click outside gives the focus back to the newest). */
+const modalStacks = new WeakMap<object, Widgets.BlessedElement[]>();
+
+function stackModal(screen: Widgets.Screen, el: Widgets.BlessedElement): () => void {
+  const stack = modalStacks.get(screen) ?? [];
+  modalStacks.set(screen, stack);
+  stack.push(el);
+  return () => {
+    const at = stack.lastIndexOf(el);
+    if (at !== -1) stack.splice(at, 1);
+  };
+}
+
+const inside = (el: Widgets.Node | undefined, modal: Widgets.BlessedElement): boolean => {
+  for (let n = el; n; n = n.parent) if (n === modal) return true;
+  return false;
+};
 
 const BORDER = { type: 'line' } as const;
 const STYLE = { border: { fg: 'cyan' }, label: { bold: true } };
 
 export function createDialogs(screen: Widgets.Screen): Dialogs {
   const closers = new Set<() => void>();
+  // blessed focuses a clickable element on a click (the log pane, a list under the dialog): the keys
+  // would leave the open modal, and a dialog without the focus cannot even be closed with Esc.
+  screen.on?.('element click', (clicked: Widgets.BlessedElement) => {
+    const top = modalStacks.get(screen)?.at(-1);
+    if (!top || inside(clicked, top)) return;
+    top.focus();
+    screen.render();
+  });
 
   /** Opens `el` modally; `finish` destroys it, restores focus and runs `after` on the next tick (so the key that closed it goes nowhere). */
   function modal(el: Widgets.BoxElement, cancel: () => void): (after: () => void) => void {
     closers.add(cancel);
+    const unstack = stackModal(screen, el);
     screen.saveFocus();
     el.focus();
     el.setFront();
@@ -65,6 +96,7 @@ export function createDialogs(screen: Widgets.Screen): Dialogs {
       if (done) return;
       done = true;
       closers.delete(cancel);
+      unstack();
       el.destroy();
       screen.restoreFocus();
       screen.render();

@@ -22,7 +22,7 @@ type Key = { name?: string; ctrl?: boolean; meta?: boolean; full?: string };
  */
 function modal(screen: Widgets.Screen, el: Widgets.BoxElement, signal: AbortSignal, onCancel: () => void): () => void {
   const grabbed = screen.grabKeys;
-  const release = holdModal(screen, () => onCancel());
+  const release = holdModal(screen, () => onCancel(), el);
   screen.saveFocus();
   screen.grabKeys = true;
   el.setFront();

@@ -1,6 +1,7 @@
 /**
  * Two shell fixes in the real TUI (tmux) against a real server, at 160×48 and 80×24:
- * - renaming the organisation in Settings shows the new name in the header at once;
+ * - renaming the organisation in Settings shows the new name in the header at once, and a click on
+ *   the log pane while the form is open leaves the keys with the form;
  * - a mouse click on a tab while a custom (grabKeys) modal is open — here the developer area's list
  *   of a refused manifest's problems — does not switch the pane under it; once the modal is closed,
  *   the same click does.
@@ -19,7 +20,7 @@ const skip = tmuxSkip();
 const click = (x: number, y: number): string[] => [`\x1b[<0;${x + 1};${y + 1}M`, `\x1b[<0;${x + 1};${y + 1}m`];
 
 for (const { cols, rows } of SIZES) {
-  test(`shell fixes at ${cols}x${rows}: a rename updates the header at once; a tab click under a custom modal switches nothing`, { skip }, async () => {
+  test(`shell fixes at ${cols}x${rows}: a rename updates the header at once, a click on the log pane leaves the keys with the form, a tab click under a custom modal switches nothing`, { skip }, async () => {
     await using t = await startApp({ PLUGBOARD_MCP_ALLOWED_NETWORKS: '127.0.0.0/8' });
     const { orgId, ownerToken } = t.tenant('Acme');
     const dir = tempDir('pb-fx-'); // short: the path must fit the form's field at 80 columns
@@ -40,6 +41,14 @@ for (const { cols, rows } of SIZES) {
     const renamed = await tui.waitFor('the new name in the header', (s) => (lines(s)[0] ?? '').includes('Plugboard: Acme Bikes (owner)'));
     assert.match(renamed, /Renamed to Acme Bikes\./);
     assert.equal((await t.api('GET', `/organizations/${orgId}`, { token: ownerToken })).json.name, 'Acme Bikes');
+
+    // A click on the log pane (clickable, below the form) leaves the keys with the open form.
+    tui.keys('e');
+    await tui.waitFor('the rename form again', (s) => s.includes('Rename the organisation') && s.includes('Acme Bikes_'));
+    for (const seq of click(3, rows - 4)) tui.type(seq);
+    tui.type(' Co');
+    tui.keys('Enter');
+    await tui.waitFor('the name typed after the click', (s) => (lines(s)[0] ?? '').includes('Plugboard: Acme Bikes Co (owner)'));
 
     // A custom modal (grabKeys) over the developer area.
     await gotoScreen(tui, 'Develop');
