@@ -59,7 +59,8 @@ export function createTuiApp(opts: TuiAppOptions): TuiApp {
   const defs = screensFor(opts.screens ?? ALL_SCREENS, opts.operator ? 'operator' : 'org');
   const logHeight = (): number => ((screen.height as number) < 30 ? LOG_HEIGHT_SHORT : LOG_HEIGHT);
   const header = blessed.box({ parent: screen, top: 0, left: 0, right: 0, height: 1, tags: false, style: { bg: 'blue', fg: 'white', bold: true } });
-  const tabs = blessed.box({ parent: screen, top: 1, left: 0, right: 0, height: 1, tags: false, clickable: true, style: { bg: 'black', fg: 'white' } });
+  // autoFocus off: a click on the tab bar must not take the focus (and with it the keys) from an open dialog.
+  const tabs = blessed.box({ parent: screen, top: 1, left: 0, right: 0, height: 1, tags: false, clickable: true, autoFocus: false, style: { bg: 'black', fg: 'white' } } as Widgets.BoxOptions);
   const body = blessed.box({ parent: screen, top: 2, left: 0, right: 0, bottom: logHeight() + 2 });
   const logPane = blessed.log({
     parent: screen, bottom: 2, left: 0, right: 0, height: logHeight(), border: { type: 'line' }, label: ' Log ', tags: false,
@@ -128,6 +129,14 @@ export function createTuiApp(opts: TuiAppOptions): TuiApp {
         const i = defs.findIndex((d) => d.id === id);
         if (i === -1) error(`No screen "${id}".`);
         else showPane(i, arg);
+      },
+      orgChanged: (next) => {
+        if (!org || next.id !== org.id) return;
+        // The answer of PATCH /organizations/{id} may not carry the caller's role: keep the one we know.
+        org = { ...org, ...next, role: next.role ?? org.role };
+        ctx.org = org;
+        renderChrome();
+        screen.render();
       },
     };
     panes = defs.map((d) => d.create(ctx));

@@ -5,9 +5,9 @@
  * It must never touch the screen or import server code (only src/shared/api*.ts types).
  */
 import type {
-  AfterSaleRequest, CancelOrderRequest, ConfirmReceiptRequest, CreateProductRequest, CreateRefundRequest, DeletedResponse,
+  AfterSaleRequest, BindPaymentProviderRequest, CancelOrderRequest, ConfirmReceiptRequest, CreateProductRequest, CreateRefundRequest, DeletedResponse,
   MarkPaymentFailedRequest, Order, OrderDetail, OrderStatus, PageResponse, Payment, PaymentBinding, PaymentStatus, Product,
-  Refund, RefundDecisionRequest, RefundStatus, SettleRefundRequest, UpdateProductRequest,
+  Refund, RefundDecisionRequest, RefundStatus, SettleRefundRequest, UpdatePaymentBindingRequest, UpdateProductRequest,
 } from '../src/shared/api.ts';
 import type { ApiClient } from './client.ts';
 
@@ -37,6 +37,10 @@ export interface CommerceClient {
   resolveAfterSale(id: string, resolution: string, signal: AbortSignal): Promise<AfterSaleRequest>;
   /** The organisation's payment binding, or null when none is bound (404). */
   paymentBinding(signal: AbortSignal): Promise<PaymentBinding | null>;
+  /** Owner: binds a provider, retiring the current binding (PUT). The answer carries only a hint of Stripe's key. */
+  bindPaymentProvider(body: BindPaymentProviderRequest, signal: AbortSignal): Promise<PaymentBinding>;
+  /** Owner: the current binding's settings and, for Stripe, rotated secrets (PATCH; same binding, same webhook URL). */
+  updatePaymentBinding(body: UpdatePaymentBindingRequest, signal: AbortSignal): Promise<PaymentBinding>;
   payments(q: PaymentQuery, signal: AbortSignal): Promise<PageResponse<Payment>>;
   payment(id: string, signal: AbortSignal): Promise<Payment>;
   paymentAction(id: string, action: PaymentAction, body: MarkPaymentFailedRequest | ConfirmReceiptRequest | Record<string, never>, signal: AbortSignal): Promise<Payment>;
@@ -82,6 +86,8 @@ export function createCommerceClient(api: Requester, orgId: string): CommerceCli
     afterSales: (q, s) => call('GET', `/after-sale-requests${queryString(q)}`, s),
     resolveAfterSale: (aid, resolution, s) => call('POST', `/after-sale-requests/${id(aid)}/resolve`, s, { resolution }),
     paymentBinding: (s) => orNull(call<PaymentBinding>('GET', '/payment-binding', s)),
+    bindPaymentProvider: (body, s) => call('PUT', '/payment-binding', s, body),
+    updatePaymentBinding: (body, s) => call('PATCH', '/payment-binding', s, body),
     payments: (q, s) => call('GET', `/payments${queryString(q)}`, s),
     payment: (pid, s) => call('GET', `/payments/${id(pid)}`, s),
     paymentAction: (pid, action, body, s) => call('POST', `/payments/${id(pid)}/${action}`, s, body),

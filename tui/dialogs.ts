@@ -1,7 +1,9 @@
 /**
  * Modal dialogs on the injected screen: confirm (y/n), alert (the one-time key secret), a small
  * form of text fields, and a pick list (switching organisation). While one is open `open` is true
- * and the app ignores its global keys. Dialogs only gather answers: they must never call the API.
+ * and the app ignores its global keys and tab clicks. Modals built elsewhere (tui/plugin-dialogs.ts)
+ * register with `holdModal` so they count as open too. Dialogs only gather answers: they must never
+ * call the API.
  */
 import blessed from 'blessed';
 import type { Widgets } from 'blessed';
@@ -17,6 +19,7 @@ export interface FormField<K extends string = string> {
 }
 
 export interface Dialogs {
+  /** True while a dialog of this file, a modal registered with `holdModal`, or anything holding the keys (`screen.grabKeys`) is open. */
   readonly open: boolean;
   confirm(question: string): Promise<boolean>;
   alert(title: string, text: string): Promise<void>;
@@ -27,15 +30,63 @@ export interface Dialogs {
   closeAll(): void;
 }
 
+/** Modals built outside this file, per screen (a custom modal knows only its screen, not the app's Dialogs). */
+const customModals = new WeakMap<object, Set<() => void>>();
+
+/**
+ * Registers a modal built outside this file as open on `screen`: the app then ignores its global
+ * keys and tab clicks (a mouse click reaches the tab bar even while keys are grabbed), and
+ * `closeAll` (quit, organisation switch) calls `cancel`. The returned release must be called when
+ * the modal closes (more than once is harmless).
+ */
+export function holdModal(screen: Widgets.Screen, cancel: () => void, el?: Widgets.BlessedElement): () => void {
+  const held = customModals.get(screen) ?? new Set<() => void>();
+  customModals.set(screen, held);
+  const entry = (): void => cancel();
+  held.add(entry);
+  const unstack = el ? stackModal(screen, el) : () => undefined;
+  return () => {
+    held.delete(entry);
+    unstack();
+  };
+}
+
+/** Per screen: the elements of the open modals, newest last (a click outside gives the focus back to the newest). */
+const modalStacks = new WeakMap<object, Widgets.BlessedElement[]>();
+
+function stackModal(screen: Widgets.Screen, el: Widgets.BlessedElement): () => void {
+  const stack = modalStacks.get(screen) ?? [];
+  modalStacks.set(screen, stack);
+  stack.push(el);
+  return () => {
+    const at = stack.lastIndexOf(el);
+    if (at !== -1) stack.splice(at, 1);
+  };
+}
+
+const inside = (el: Widgets.Node | undefined, modal: Widgets.BlessedElement): boolean => {
+  for (let n = el; n; n = n.parent) if (n === modal) return true;
+  return false;
+};
+
 const BORDER = { type: 'line' } as const;
 const STYLE = { border: { fg: 'cyan' }, label: { bold: true } };
 
 export function createDialogs(screen: Widgets.Screen): Dialogs {
   const closers = new Set<() => void>();
+  // blessed focuses a clickable element on a click (the log pane, a list under the dialog): the keys
+  // would leave the open modal, and a dialog without the focus cannot even be closed with Esc.
+  screen.on?.('element click', (clicked: Widgets.BlessedElement) => {
+    const top = modalStacks.get(screen)?.at(-1);
+    if (!top || inside(clicked, top)) return;
+    top.focus();
+    screen.render();
+  });
 
   /** Opens `el` modally; `finish` destroys it, restores focus and runs `after` on the next tick (so the key that closed it goes nowhere). */
   function modal(el: Widgets.BoxElement, cancel: () => void): (after: () => void) => void {
     closers.add(cancel);
+    const unstack = stackModal(screen, el);
     screen.saveFocus();
     el.focus();
     el.setFront();
@@ -45,6 +96,7 @@ export function createDialogs(screen: Widgets.Screen): Dialogs {
       if (done) return;
       done = true;
       closers.delete(cancel);
+      unstack();
       el.destroy();
       screen.restoreFocus();
       screen.render();
@@ -61,7 +113,7 @@ export function createDialogs(screen: Widgets.Screen): Dialogs {
 
   return {
     get open() {
-      return closers.size > 0;
+      return closers.size > 0 || (customModals.get(screen)?.size ?? 0) > 0 || !!screen.grabKeys;
     },
 
     confirm(question) {
@@ -143,7 +195,7 @@ export function createDialogs(screen: Widgets.Screen): Dialogs {
     },
 
     closeAll() {
-      for (const close of [...closers]) close();
+      for (const close of [...closers, ...(customModals.get(screen) ?? [])]) close();
     },
   };
 }

@@ -37,6 +37,8 @@ export interface PaneContext {
   can(needed: Role): boolean;
   /** Shows `screenId` (e.g. a drill-down into another screen); `arg` goes to that pane's `open(arg)`. */
   go(screenId: string, arg?: unknown): void;
+  /** The organisation in view was changed (renamed in Settings): the header and `org` show it at once. Another organisation's is ignored. */
+  orgChanged?(next: Organization): void;
 }
 
 /** One key of a screen, for the status bar and the `?` help overlay. */

@@ -10,14 +10,19 @@
 import blessed from 'blessed';
 import type { Widgets } from 'blessed';
 import type { PluginConfigField, PluginPermission } from '../src/shared/api.ts';
+import { holdModal } from './dialogs.ts';
 import { consentLine, consentProblem, wrapLine } from './views/plugin-directory.ts';
 import { clean, displayWidth } from './views/text.ts';
 
 type Key = { name?: string; ctrl?: boolean; meta?: boolean; full?: string };
 
-/** Opens `el` modally (keys grabbed, focus saved); the returned `close` undoes it exactly once. */
+/**
+ * Opens `el` modally (keys grabbed, focus saved, registered with the shell's dialogs so a tab click
+ * or a global key cannot switch the pane under it); the returned `close` undoes it exactly once.
+ */
 function modal(screen: Widgets.Screen, el: Widgets.BoxElement, signal: AbortSignal, onCancel: () => void): () => void {
   const grabbed = screen.grabKeys;
+  const release = holdModal(screen, () => onCancel(), el);
   screen.saveFocus();
   screen.grabKeys = true;
   el.setFront();
@@ -29,6 +34,7 @@ function modal(screen: Widgets.Screen, el: Widgets.BoxElement, signal: AbortSign
     if (closed) return;
     closed = true;
     signal.removeEventListener('abort', abort);
+    release();
     screen.grabKeys = grabbed;
     el.destroy();
     screen.restoreFocus();

@@ -5,14 +5,16 @@
  * `u` refresh from the provider, `R` refund. On a refund: `a` approve, `x` reject, `s` settle a
  * manual one. Right/Left move between the tables. Actions the role, the provider or the state do
  * not allow are greyed and refused locally. While shown it follows the live stream (payment and
- * refund events). Never formats data itself (views/commerce.ts).
+ * refund events). The owner binds or re-binds the provider with `b` (a pick of the provider or a
+ * change of the current binding, then its form; Stripe's secrets are write-only, the webhook URL
+ * to configure is shown after binding and with `w`). Never formats data itself (views/commerce.ts).
  */
 import blessed from 'blessed';
-import type { Payment, PaymentBinding, Refund } from '../../src/shared/api.ts';
+import type { BindPaymentProviderRequest, Payment, PaymentBinding, Refund } from '../../src/shared/api.ts';
 import type { PaymentAction } from '../client-biz.ts';
-import { attempt, createTable, type KeyHelp, type Pane, type PaneContext } from '../pane.ts';
+import { attempt, createTable, formUntilDone, type KeyHelp, type Pane, type PaneContext } from '../pane.ts';
 import {
-  bindingLine, formatMoney, PAYMENT_COLUMNS, paymentActions, paymentRow, parseMoney, REFUND_COLUMNS, refundActions, refundRow,
+  bindingChoices, bindingFormFields, bindingFormTitle, bindingLine, formatMoney, parseBindingForm, stripeWebhookText, PAYMENT_COLUMNS, paymentActions, paymentRow, parseMoney, REFUND_COLUMNS, refundActions, refundRow,
 } from '../views/commerce.ts';
 import { clean } from '../views/text.ts';
 import { bizEnv, createActionBar, followEvents } from './biz-common.ts';
@@ -31,6 +33,8 @@ export const PAYMENT_KEYS: KeyHelp[] = [
   { keys: 'x', does: 'reject refund', needs: 'admin' },
   { keys: 's', does: 'settle refund (manual)', needs: 'admin' },
   { keys: 'l', does: 'reload' },
+  { keys: 'b', does: 'bind provider', needs: 'owner' },
+  { keys: 'w', does: 'Stripe webhook URL' },
 ];
 
 export function createPaymentsPane(ctx: PaneContext): Pane {
@@ -51,7 +55,9 @@ export function createPaymentsPane(ctx: PaneContext): Pane {
 
   function renderBar(): void {
     const hints = focus === 'payments' ? paymentActions(payment(), role) : refundActions(refund(), role, binding?.provider);
-    bar.set([...hints, { key: 'l', label: 'reload', enabled: true }]);
+    const owner = ctx.can('owner');
+    bar.set([...hints, { key: 'l', label: 'reload', enabled: true },
+      { key: 'b', label: 'bind provider', enabled: owner, why: owner ? undefined : `only the owner binds the payment provider (you are ${role ?? 'member'})` }]);
     ctx.screen.render();
   }
   bar.recomputeWith(renderBar);
@@ -165,6 +171,46 @@ export function createPaymentsPane(ctx: PaneContext): Pane {
     await load();
   });
 
+  /** The Stripe webhook dialog: its text is cut to the alert's inner width (80% of the screen, less border and padding). */
+  const showWebhook = (b: PaymentBinding): Promise<void> =>
+    ctx.dialogs.alert('Stripe webhook', stripeWebhookText(b, Math.floor((ctx.screen.width as number) * 0.8) - 6));
+
+  // Binding: pick a provider (or the current binding's change), then its form; a refusal (ours or the
+  // server's) reopens the form with what was typed, secrets included but only ever drawn as `*`.
+  const bind = async (): Promise<void> => {
+    const current = binding;
+    const choice = await ctx.dialogs.pick(current ? `Payment provider (now ${current.provider})` : 'Bind a payment provider', bindingChoices(current));
+    if (!choice) return;
+    const update = choice === 'update';
+    const provider = choice === 'update' ? current!.provider : choice;
+    const parse = (v: Parameters<typeof parseBindingForm>[1]) => parseBindingForm(provider, v, update);
+    const out = await formUntilDone(ctx, bindingFormTitle(provider, current, update), bindingFormFields(provider, current, update),
+      (v, s) => {
+        const parsed = parse(v);
+        if ('error' in parsed) throw new Error(parsed.error); // not reached: `check` refused it first
+        return update ? env.commerce.updatePaymentBinding(parsed.body, s) : env.commerce.bindPaymentProvider(parsed.body as BindPaymentProviderRequest, s);
+      },
+      (v) => {
+        const parsed = parse(v);
+        return 'error' in parsed ? parsed.error : null;
+      });
+    if (!out) return;
+    binding = out;
+    ctx.notify(update ? `The ${out.provider} binding is changed.`
+      : `Bound ${out.provider}${current ? `; the ${current.provider} binding is retired (its payments still reconcile)` : ''}.`);
+    await load();
+    if (!update && out.stripe) await showWebhook(out);
+  };
+  const onBoth = (key: string, fn: () => unknown): void => {
+    paymentsTable.list.key([key], bar.guarded(key, fn));
+    refundsTable.list.key([key], bar.guarded(key, fn));
+  };
+  onBoth('b', bind);
+  onBoth('w', async () => {
+    if (binding?.stripe) await showWebhook(binding);
+    else ctx.notify(binding ? `The ${binding.provider} provider needs no webhook.` : 'No payment provider bound.');
+  });
+
   const events = followEvents(ctx, 'payments', ['payment.', 'refund.'], () => void load());
 
   const focusOn = (which: 'payments' | 'refunds'): void => {
@@ -181,7 +227,7 @@ export function createPaymentsPane(ctx: PaneContext): Pane {
 
   return {
     title: 'Payments',
-    help: 'p paid  F failed  m receipt  c cancel  u refresh  R refund  right refunds: a approve  x reject  s settle',
+    help: 'p paid  F failed  m receipt  c cancel  u refresh  R refund  right refunds: a approve  x reject  s settle  b bind  w webhook',
     keys: PAYMENT_KEYS,
     show() {
       root.show();

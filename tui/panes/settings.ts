@@ -27,7 +27,10 @@ export function createSettingsPane(ctx: PaneContext): Pane {
   };
   async function load(): Promise<void> {
     const o = await attempt(ctx, 'Loading the organisation', (s) => api.organization(s));
-    if (o) org = o;
+    if (o) {
+      org = o;
+      ctx.orgChanged?.(o); // renamed elsewhere since the TUI started: the header follows
+    }
     render();
   }
   panel.key(['e'], guarded(ctx, 'owner', 'Renaming the organisation', async () => {
@@ -36,7 +39,8 @@ export function createSettingsPane(ctx: PaneContext): Pane {
       (v, s) => api.updateOrganization({ name: v.name.trim() }, s), (v) => (v.name.trim() ? null : 'The name is required.'));
     if (!o) return;
     org = o;
-    ctx.notify(`Renamed to ${clean(o.name)} (the header updates on the next organisation switch).`);
+    ctx.orgChanged?.(o);
+    ctx.notify(`Renamed to ${clean(o.name)}.`);
     render();
   }));
   panel.key(['i'], guarded(ctx, 'owner', 'Changing plugin injection', async () => {

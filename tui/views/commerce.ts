@@ -5,7 +5,8 @@
  * Never import blessed or call the API. Every server string goes through clean().
  */
 import type {
-  AfterSaleRequest, CreateProductRequest, Order, OrderDetail, Payment, PaymentBinding, Product, Refund, Role,
+  AfterSaleRequest, BindPaymentProviderRequest, CreateProductRequest, Order, OrderDetail, Payment, PaymentBinding, PaymentBindingSettings,
+  PaymentProviderKind, Product, Refund, Role, UpdatePaymentBindingRequest,
 } from '../../src/shared/api.ts';
 import { clean, shortTime, type Column } from './text.ts';
 
@@ -189,7 +190,7 @@ export function refundRow(r: Refund): string[] {
 
 /** The binding's one-line summary above the payments table. */
 export function bindingLine(b: PaymentBinding | null): string {
-  if (!b) return 'No payment provider bound (an owner binds one with PUT /payment-binding).';
+  if (!b) return 'No payment provider bound (the owner binds one with b).';
   const approval = b.settings.refundsRequireApproval ? 'refunds the agent asks for need approval' : 'agent refunds go straight to the provider';
   const stripe = b.stripe ? `  ${b.stripe.livemode ? 'LIVE' : 'test'} key ${clean(b.stripe.secretKeyHint)}` : '';
   return `Provider: ${b.provider}${stripe}  (${approval})`;
@@ -221,4 +222,170 @@ export function refundActions(r: Refund | undefined, role: Role | null | undefin
     hint('x', 'reject', requested, 'only a requested refund can be rejected'),
     hint('s', 'settle', settle, 'only a manual refund being paid back can be settled'),
   ];
+}
+
+// Binding the payment provider (owner) ------------------------------------------------------
+
+/** A new binding of one provider, or a change of the current binding's settings (and Stripe secrets). */
+export type BindingChoice = PaymentProviderKind | 'update';
+
+/**
+ * The owner's choices, the current binding's change first. Binding again retires the current
+ * binding (its payments keep reconciling) and gives Stripe a new webhook URL; a change keeps both.
+ * Labels fit the pick list at 80 columns.
+ */
+export function bindingChoices(current: PaymentBinding | null): Array<{ label: string; value: BindingChoice }> {
+  return [
+    ...(current ? [{ label: `change the ${current.provider} binding (same id)`, value: 'update' as const }] : []),
+    { label: 'sandbox: test payments, marked paid by hand', value: 'sandbox' },
+    { label: 'manual: bank transfer or cash', value: 'manual' },
+    { label: 'stripe: Checkout links and webhooks', value: 'stripe' },
+  ];
+}
+
+export type BindingField =
+  | 'instructions' | 'secretKey' | 'webhookSecret' | 'successUrl' | 'cancelUrl' | 'paidText' | 'paidTemplate' | 'templateVars' | 'approval' | 'linkExpires';
+
+/** The shape of a form field (the same as the shell's FormField; views do not import the dialogs). */
+export interface BindingFormField {
+  name: BindingField;
+  label: string;
+  value: string;
+  secret?: boolean;
+  choices?: readonly string[];
+}
+
+export const APPROVAL_CHOICES = ['required', 'not required'] as const;
+
+/** `43200` → `12h`: the largest unit that divides it. */
+export function formatDuration(seconds: number): string {
+  for (const [unit, n] of [['d', 86_400], ['h', 3_600], ['m', 60]] as const) if (seconds % n === 0) return `${seconds / n}${unit}`;
+  return `${seconds}s`;
+}
+
+/** `12h`, `30m`, `1d`, `900s` or `900` → seconds; the server checks the range (and clamps to the provider's). */
+export function parseDuration(text: string): { seconds: number } | { error: string } {
+  const m = /^(\d{1,7})\s*([smhd]?)$/i.exec(text.trim());
+  if (!m) return { error: `"${clean(text, '')}" is not a duration like 12h, 30m or 1d` };
+  const unit = { '': 1, s: 1, m: 60, h: 3_600, d: 86_400 }[m[2].toLowerCase() as '' | 's' | 'm' | 'h' | 'd'];
+  return { seconds: Number(m[1]) * unit };
+}
+
+/** `{ 1: '{order}', 2: '{amount}' }` → `1={order}; 2={amount}` (the form's one-line text). */
+export function formatTemplateVariables(vars: Record<string, string> | undefined): string {
+  return Object.entries(vars ?? {}).map(([k, v]) => `${k}=${v}`).join('; ');
+}
+
+/** The form's `name=value; name=value` → the template's variables (empty text: none). */
+export function parseTemplateVariables(text: string): { variables: Record<string, string> } | { error: string } {
+  const variables: Record<string, string> = {};
+  for (const part of text.split(';').map((p) => p.trim()).filter(Boolean)) {
+    const at = part.indexOf('=');
+    const name = at > 0 ? part.slice(0, at).trim() : '';
+    const value = at > 0 ? part.slice(at + 1).trim() : '';
+    if (!/^[A-Za-z0-9_]{1,64}$/.test(name) || !value) return { error: `"${clean(part, '')}" is not name=value (e.g. 1={order}; 2={amount})` };
+    variables[name] = value;
+  }
+  return { variables };
+}
+
+/**
+ * The binding form of `provider`: its own fields first (manual: the instructions; Stripe: the two
+ * secrets, then the return URLs), then the settings every provider has. Settings are prefilled from
+ * `current` (a re-bind carries them over; provider-specific ones only from the same provider). The
+ * secrets are never prefilled: the server never returns them (`update`: empty keeps the stored one).
+ */
+export function bindingFormFields(provider: PaymentProviderKind, current: PaymentBinding | null, update: boolean): BindingFormField[] {
+  const s: Partial<PaymentBindingSettings> = current?.settings ?? {};
+  const same = current?.provider === provider;
+  const fields: BindingFormField[] = [];
+  if (provider === 'manual') fields.push({ name: 'instructions', label: 'Instructions', value: same ? (s.instructionsTemplate ?? '') : '' });
+  if (provider === 'stripe') {
+    fields.push(
+      { name: 'secretKey', label: update ? 'New secret key' : 'Secret key', value: '', secret: true },
+      { name: 'webhookSecret', label: update ? 'New webhook sec.' : 'Webhook secret', value: '', secret: true },
+      { name: 'successUrl', label: 'Success URL', value: same ? (s.successUrl ?? '') : '' },
+      { name: 'cancelUrl', label: 'Cancel URL', value: same ? (s.cancelUrl ?? '') : '' },
+    );
+  }
+  fields.push(
+    { name: 'paidText', label: 'Paid text', value: s.paidText ?? '' },
+    { name: 'paidTemplate', label: 'Paid template HX', value: s.paidTemplate?.contentSid ?? '' },
+    { name: 'templateVars', label: 'Template vars', value: formatTemplateVariables(s.paidTemplate?.variables) },
+    { name: 'approval', label: 'Refund approval', value: s.refundsRequireApproval === false ? 'not required' : 'required', choices: APPROVAL_CHOICES },
+    { name: 'linkExpires', label: 'Link valid for', value: formatDuration(s.linkExpiresInSeconds ?? 43_200) },
+  );
+  return fields;
+}
+
+/** The form title: what happens to the current binding, and that secrets are write-only. */
+export function bindingFormTitle(provider: PaymentProviderKind, current: PaymentBinding | null, update: boolean): string {
+  if (update) return `Change the ${provider} binding${provider === 'stripe' ? ' (empty secret: keep)' : ''}`;
+  return `Bind ${provider}${current ? ` (retires the ${current.provider} binding)` : ''}`;
+}
+
+/**
+ * The form's answers → the PUT (bind) or PATCH (update) body, or an error naming the field. Only
+ * the fields of `provider` are sent; the server checks each value and the rules across fields
+ * (a manual binding's `{reference}`, Stripe's key shapes) and its refusal brings the form back.
+ */
+export function parseBindingForm(provider: PaymentProviderKind, v: Partial<Record<BindingField, string>>, update: boolean):
+  { body: BindPaymentProviderRequest | UpdatePaymentBindingRequest } | { error: string } {
+  const text = (f: BindingField): string | null => (v[f] ?? '').trim() || null;
+  const settings: Partial<PaymentBindingSettings> = {};
+  if (provider === 'manual') settings.instructionsTemplate = text('instructions');
+  if (provider === 'stripe') {
+    settings.successUrl = text('successUrl');
+    settings.cancelUrl = text('cancelUrl');
+  }
+  settings.paidText = text('paidText');
+  const sid = text('paidTemplate');
+  const vars = parseTemplateVariables(v.templateVars ?? '');
+  if ('error' in vars) return { error: `Template vars: ${vars.error}` };
+  const hasVars = Object.keys(vars.variables).length > 0;
+  if (!sid && hasVars) return { error: 'Template vars: set the paid template (HX…) too, or clear the variables' };
+  settings.paidTemplate = sid ? { contentSid: sid, ...(hasVars ? { variables: vars.variables } : {}) } : null;
+  settings.refundsRequireApproval = (v.approval ?? 'required') !== 'not required';
+  const expiry = parseDuration(v.linkExpires ?? '12h');
+  if ('error' in expiry) return { error: `Link valid for: ${expiry.error}` };
+  settings.linkExpiresInSeconds = expiry.seconds;
+  // Secrets are sent as typed (never trimmed into something else), and only to Stripe.
+  const secretKey = v.secretKey ?? '';
+  const webhookSecret = v.webhookSecret ?? '';
+  if (update) {
+    const stripe = provider === 'stripe' && (secretKey || webhookSecret) ? { ...(secretKey ? { secretKey } : {}), ...(webhookSecret ? { webhookSecret } : {}) } : undefined;
+    return { body: { ...(stripe ? { stripe } : {}), settings } };
+  }
+  if (provider === 'stripe' && (!secretKey || !webhookSecret)) return { error: 'Stripe needs both the secret key (sk_… or rk_…) and the webhook signing secret (whsec_…)' };
+  return { body: { provider, ...(provider === 'stripe' ? { stripe: { secretKey, webhookSecret } } : {}), settings } };
+}
+
+export const STRIPE_WEBHOOK_EVENTS = [
+  'checkout.session.completed', 'checkout.session.async_payment_succeeded', 'checkout.session.async_payment_failed',
+  'checkout.session.expired', 'charge.refunded', 'refund.updated',
+] as const;
+
+/**
+ * What to tell the owner after binding Stripe: the webhook endpoint (cut into lines of `width` by
+ * us, not by the terminal, so the dialog's height is right and the URL reads whole at 160 columns)
+ * and its events, one per line. Never a secret: only the key's hint.
+ */
+export function stripeWebhookText(b: PaymentBinding, width: number): string {
+  if (!b.stripe) return `The ${b.provider} provider needs no webhook.`;
+  const w = Math.max(20, width);
+  const url = clean(b.stripe.webhookUrl);
+  const urlLines: string[] = [];
+  for (let i = 0; i < url.length; i += w) urlLines.push(url.slice(i, i + w));
+  return [
+    'Configure this endpoint in Stripe',
+    '(Dashboard > Developers > Webhooks):',
+    '',
+    ...urlLines,
+    '',
+    'with the events:',
+    ...STRIPE_WEBHOOK_EVENTS.map((e) => `  ${e}`),
+    '',
+    `Key ${clean(b.stripe.secretKeyHint)} (${b.stripe.livemode ? 'LIVE' : 'test mode'}).`,
+    'The secrets are stored sealed, never shown.',
+  ].join('\n');
 }
