@@ -13,7 +13,7 @@ import type { ScheduledMessage } from '../../src/shared/api.ts';
 import { attempt, type PaneContext } from '../pane.ts';
 import { parseSendAt } from '../views/inbox.ts';
 import { clean, shortTime } from '../views/text.ts';
-import { actionBar, type ActionHint } from '../views/commerce.ts';
+import { actionBar, READ_ONLY, type ActionHint } from '../views/commerce.ts';
 
 export interface BizEnv {
   commerce: CommerceClient;
@@ -32,9 +32,11 @@ export interface ActionBarWidget {
   guarded(key: string, fn: () => unknown): () => void;
   /**
    * The pane's own bar renderer, called again when a key is pressed, so the check uses the state
-   * on screen at that moment (a reload that landed after the last render cannot leave a stale refusal).
+   * on screen at that moment; and its reload, run once before an action is refused for the item's
+   * state (not for the role), so a state that changed on the server since the last load (a payment
+   * confirmed elsewhere) is read again instead of refused from an old copy.
    */
-  recomputeWith(render: () => void): void;
+  recomputeWith(render: () => void, reload?: () => Promise<void>): void;
 }
 
 /** A one-line bar of the pane's actions at `top` of `parent` (enabled plain, others grey). */
@@ -42,23 +44,35 @@ export function createActionBar(ctx: PaneContext, parent: Widgets.Node, top = 0)
   const el = blessed.box({ parent, top, left: 1, right: 1, height: 1, tags: true });
   let hints: ActionHint[] = [];
   let recompute: (() => void) | null = null;
+  let reload: (() => Promise<void>) | null = null;
   return {
     el,
     set(next) {
       hints = next;
       el.setContent(actionBar(next));
     },
-    recomputeWith(render) {
+    recomputeWith(render, load) {
       recompute = render;
+      reload = load ?? null;
     },
     guarded: (key, fn) => () => {
-      recompute?.();
-      const h = hints.find((x) => x.key === key);
-      if (h && !h.enabled) {
-        ctx.error(`${h.label}: ${h.why ?? 'not possible now'}.`);
-        return;
-      }
-      void fn();
+      const refused = (): ActionHint | undefined => {
+        recompute?.();
+        const h = hints.find((x) => x.key === key);
+        return h && !h.enabled ? h : undefined;
+      };
+      void (async () => {
+        let h = refused();
+        if (h && h.why !== READ_ONLY && reload) {
+          await reload();
+          h = refused();
+        }
+        if (h) {
+          ctx.error(`${h.label}: ${h.why ?? 'not possible now'}.`);
+          return;
+        }
+        await fn();
+      })();
     },
   };
 }

@@ -44,7 +44,7 @@ export function createCataloguePane(ctx: PaneContext): Pane {
       { key: 'l', label: 'reload', enabled: true },
     ]);
   }
-  bar.recomputeWith(renderBar);
+  bar.recomputeWith(renderBar, load);
 
   async function load(): Promise<void> {
     const page = await attempt(ctx, 'Loading the catalogue', (s) => env.commerce.products({ limit: PAGE, q: search || undefined }, s));

@@ -52,7 +52,7 @@ export function createInboxPane(ctx: PaneContext): Pane {
   function renderBar(): void {
     bar.set([...inboxActions(selected(), ctx.role), { key: 'a', label: all ? 'active only' : 'show all', enabled: true }, { key: 'l', label: 'reload', enabled: true }]);
   }
-  bar.recomputeWith(renderBar);
+  bar.recomputeWith(renderBar, load);
 
   function renderDetail(): void {
     if (!current) return;

@@ -43,7 +43,7 @@ export function createOrdersPane(ctx: PaneContext): Pane {
   function renderBar(): void {
     bar.set([...orderActions(selected(), role), { key: 's', label: 'status filter', enabled: true }, { key: 'l', label: 'reload', enabled: true }]);
   }
-  bar.recomputeWith(renderBar);
+  bar.recomputeWith(renderBar, load);
 
   async function loadDetail(force = false): Promise<void> {
     const o = selected();

@@ -60,7 +60,7 @@ export function createPaymentsPane(ctx: PaneContext): Pane {
       { key: 'b', label: 'bind provider', enabled: owner, why: owner ? undefined : `only the owner binds the payment provider (you are ${role ?? 'member'})` }]);
     ctx.screen.render();
   }
-  bar.recomputeWith(renderBar);
+  bar.recomputeWith(renderBar, load);
 
   async function load(): Promise<void> {
     const r = await attempt(ctx, 'Loading payments', async (s) => {

@@ -43,7 +43,7 @@ export function createRemindersPane(ctx: PaneContext): Pane {
   function renderBar(): void {
     bar.set([...scheduledActions(selected(), ctx.role), { key: 's', label: 'status', enabled: true }, { key: 'l', label: 'reload', enabled: true }]);
   }
-  bar.recomputeWith(renderBar);
+  bar.recomputeWith(renderBar, load);
 
   async function load(): Promise<void> {
     const q = { ...(conversation ? { instanceId: conversation.instanceId, customerRef: conversation.customerRef } : {}), status, limit: PAGE };
