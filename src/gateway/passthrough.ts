@@ -59,21 +59,34 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Aliases, inpu
   sink.openStream({ flush: false });
   const relay = createSseRelay({ dropUsageChunk: !clientWantsUsage });
   // Once `data: [DONE]` is out the response is complete: it leaves with the end of the response in
-  // one write, and whatever the upstream still sends (nothing, normally) is read and dropped.
+  // one write, and the answer is settled at once (its usage row, then that write: chat.ts); whatever
+  // the upstream still sends (its end of body, normally nothing more) is read and dropped afterwards,
+  // so the connection goes back to the pool without the caller waiting for it.
+  const chunks = (res.body as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
   try {
-    for await (const chunk of res.body) {
-      if (sink.closed) break;
-      if (relay.sawDone) continue;
-      const out = pool.echo.redactBytes(relay.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)));
-      if (!out.length) continue;
-      if (relay.sawDone) sink.end(out);
-      else await sink.write(out);
+    for (;;) {
+      const next = await chunks.next();
+      if (next.done) break;
+      if (sink.closed) {
+        await chunks.return?.();
+        break;
+      }
+      const chunk = next.value;
+      const out = pool.echo.redactBytes(relay.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+      if (relay.sawDone) {
+        sink.end(out);
+        drainAfterDone(chunks);
+        break;
+      }
+      if (out.length) await sink.write(out);
     }
     if (!relay.sawDone) {
       const rest = pool.echo.redactBytes(relay.end());
       if (rest.length && !sink.closed) await sink.write(rest);
     }
   } catch (err) {
+    // The rest of the upstream's body is not wanted: let it go (as leaving a `for await` would).
+    chunks.return?.().catch(ignore);
     if (relay.sawDone) {
       // The caller already has the whole answer; the upstream hung up after its [DONE].
     } else if (!isAbort(err) && !sink.closed) {
@@ -99,4 +112,19 @@ export async function passthroughChat(pool: UpstreamPool, aliases: Aliases, inpu
     outcome.completionTokens = relay.usage.completionTokens;
   }
   return outcome;
+}
+
+const ignore = (): void => {};
+
+/** Reads what the upstream sends after its `[DONE]` (its end of body) and drops it; a failure then changes nothing. */
+function drainAfterDone(chunks: AsyncIterator<unknown>): void {
+  void (async () => {
+    try {
+      while (!(await chunks.next()).done) {
+        // dropped
+      }
+    } catch {
+      // The caller already has the whole answer.
+    }
+  })();
 }

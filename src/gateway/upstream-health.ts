@@ -48,14 +48,14 @@ export function createUpstreamHealth(opts: { baseUrl: string; configured: boolea
   let source: 'probe' | 'request' | null = null;
   let detail: string | number | null = null;
   const snapshot = (): UpstreamHealthSnapshot => ({ state, checkedAt: at ? new Date(at).toISOString() : null, source, detail: detail === null ? null : String(detail) });
-  const set = (s: UpstreamState, src: 'probe' | 'request', d: string | number | null): UpstreamHealthSnapshot => {
+  const set = (s: UpstreamState, src: 'probe' | 'request', d: string | number | null): void => {
     state = s;
     at = now();
     source = src;
     detail = d;
-    return snapshot();
   };
   return {
+    // Every upstream call: four plain writes, no snapshot (its date string alone cost ~7 µs a call).
     note(status) {
       if (typeof status === 'number') set(stateOf(status), 'request', status);
       else set('unreachable', 'request', status);
@@ -72,7 +72,8 @@ export function createUpstreamHealth(opts: { baseUrl: string; configured: boolea
           signal?.removeEventListener('abort', onAbort);
           socket.destroy();
           // A real answer that arrived meanwhile is newer news than a connection.
-          resolve(source === 'request' && at > started ? snapshot() : set(result, 'probe', why));
+          if (!(source === 'request' && at > started)) set(result, 'probe', why);
+          resolve(snapshot());
         };
         const started = now();
         const timer = setTimeout(() => finish('unreachable', 'connect_timeout'), opts.timeoutMs ?? PROBE_TIMEOUT_MS);

@@ -107,21 +107,51 @@ export function createUpstreamPool(opts: UpstreamPoolOptions): UpstreamPool {
 }
 
 /** Reads at most `max` bytes of `body` (the rest is discarded); `complete` is false when it was longer. */
-async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<{ bytes: Buffer; complete: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let complete = true;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size + chunk.length > max) {
-      chunks.push(chunk.subarray(0, max - size));
-      complete = false;
-      break;
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  if (!complete && !body.destroyed) body.destroy();
-  return { bytes: Buffer.concat(chunks), complete };
+const ignore = (): void => {};
+
+function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<{ bytes: Buffer; complete: boolean }> {
+  // Events rather than `for await`: the async iterator costs a promise per chunk and an end-of-stream
+  // watcher per body, measurable on the hot path (every non-streamed answer is read here).
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): void => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      if (size + chunk.length > max) {
+        chunks.push(chunk.subarray(0, max - size));
+        done();
+        // undici's body answers destroy() with an abort error event: nobody waits for it any more.
+        body.on('error', ignore);
+        if (!body.destroyed) body.destroy();
+        resolve({ bytes: Buffer.concat(chunks), complete: false });
+        return;
+      }
+      chunks.push(chunk);
+      size += chunk.length;
+    };
+    const onEnd = (): void => {
+      done();
+      resolve({ bytes: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), complete: true });
+    };
+    const onError = (err: Error): void => {
+      done();
+      reject(err);
+    };
+    // Closed without an end or an error (destroyed by someone else): the answer is incomplete.
+    const onClose = (): void => {
+      done();
+      reject(Object.assign(new Error('The upstream answer ended before it was complete.'), { code: 'UND_ERR_SOCKET' }));
+    };
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+    body.on('close', onClose);
+  });
 }
 
 /**

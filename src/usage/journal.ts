@@ -39,19 +39,20 @@ export function openUsageJournal(file: string): UsageJournal {
   let size = fs.fstatSync(fd).size;
   return {
     append(entries) {
+      // The line is built as text and written as text: no wrapper object, no intermediate Buffer.
       let text = '';
-      for (const e of entries) text += `${JSON.stringify({ s: e.seq, e: e.event })}\n`;
-      const buf = Buffer.from(text);
+      for (const e of entries) text += `{"s":${e.seq},"e":${JSON.stringify(e.event)}}\n`;
+      const length = Buffer.byteLength(text);
       let written = 0;
       try {
-        written = fs.writeSync(fd, buf);
+        written = fs.writeSync(fd, text);
       } finally {
-        if (written !== buf.length) {
+        if (written !== length) {
           // A short write (disk full mid-line) must not leave half a line for the next append to follow.
           if (written > 0) fs.ftruncateSync(fd, size);
         }
       }
-      if (written !== buf.length) throw Object.assign(new Error('usage journal: short write'), { code: 'ENOSPC' });
+      if (written !== length) throw Object.assign(new Error('usage journal: short write'), { code: 'ENOSPC' });
       size += written;
     },
     clear() {

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp } from '../helpers/app.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startApp, tempDir } from '../helpers/app.ts';
+import { usageRows } from '../helpers/factories.ts';
 import { chatCompletion, contentChunks, startFakeUpstream, toolCallChunks } from '../fakes/openai-upstream.ts';
 
 test('non-streaming completion passes through via the openai SDK, with request id, usage event and untouched unknown fields', async () => {
@@ -71,6 +74,43 @@ test('streaming: the first chunk reaches the client before the upstream finishes
   const ev = t.app.repos.db.prepare('SELECT * FROM usage_events').get() as any;
   assert.equal(ev.stream, 1);
   assert.equal(ev.completion_tokens, 3);
+});
+
+test('streaming: the answer ends with the upstream\'s [DONE], its usage row already safe, while the upstream is slow to end its body', async () => {
+  await using upstream = await startFakeUpstream();
+  const dataDir = tempDir();
+  await using t = await startApp({ PLUGBOARD_UPSTREAM_BASE_URL: upstream.url, PLUGBOARD_DATA_DIR: dataDir });
+  const { orgId } = t.tenant();
+  const key = t.key(orgId);
+  const HOLD = 1500;
+  const events = contentChunks(['Hel', 'lo'], { usage: { prompt_tokens: 7, completion_tokens: 2 } });
+  // The upstream pauses after its [DONE] (the last event) before it ends the body.
+  upstream.script({ sse: events, holdAfterEvent: events.length + 1, holdAfterFirstMs: HOLD }, { json: chatCompletion({ content: 'next' }) });
+  const started = Date.now();
+  const res = await fetch(`${t.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+  });
+  const text = await res.text();
+  const total = Date.now() - started;
+  assert.equal(res.status, 200);
+  assert.ok(text.endsWith('data: [DONE]\n\n'), 'the whole stream, [DONE] last');
+  assert.ok(total < HOLD - 500, `the answer ended ${total} ms after the request, not when the upstream ended its body (${HOLD} ms)`);
+  assert.equal(upstream.requests[0].finished, false, 'the upstream had not ended its body yet');
+  const requestId = res.headers.get('x-request-id')!;
+  const journaled = fs.readFileSync(path.join(dataDir, 'usage.journal'), 'utf8').includes(`"requestId":"${requestId}"`);
+  assert.ok(journaled || usageRows(t.app.db, orgId).some((r) => r.request_id === requestId), 'the usage row was safe before the answer ended');
+  // The rest of the upstream's body is read and dropped; the gateway goes on serving.
+  const next = await t.openai(key.secret).chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'again' }] });
+  assert.equal(next.choices[0].message.content, 'next');
+  for (let i = 0; i < 100 && !upstream.requests[0].finished; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(upstream.requests[0].finished, true, 'the upstream ended its body later');
+  t.app.recorder.flush();
+  const row = usageRows(t.app.db, orgId).find((r) => r.request_id === requestId);
+  assert.equal(row?.status, 'ok');
+  assert.equal(row?.prompt_tokens, 7);
+  assert.equal(row?.completion_tokens, 2);
 });
 
 test('streaming with stream_options.include_usage: the usage chunk reaches the client', async () => {
