@@ -182,3 +182,29 @@ export function abVerdict(flagged: { key: string; worse: string[] }[], rounds: n
     ? `${bad.length} scenario(s) worse than the baseline ${every}: ${bad.map((f) => `${f.key} (${f.worse.join(', ')})`).join('; ')}${few}`
     : `no scenario worse than the baseline ${every}${few}`;
 }
+
+/** Priming passes: each target's priming is split in this many slices, taken in turns. */
+export const PRIME_PASSES = 6;
+
+/**
+ * Priming in turns, so that no target waits longer than another between being primed and being
+ * measured. Priming one target after the other left the first one idle for minutes (tool loop:
+ * four other targets × up to 30 s) before round 1, and an A/A run — this checkout against itself as
+ * `--baseline` — measured the same code 0.87× req/s and 1.26× CPU per request at c=1 when primed
+ * first: the long idle costs it its warm state (V8 ages out code that has not run), and a few
+ * short rounds do not win it back. Here every target gets `passes` slices; the passes rotate, and
+ * the last one runs in round 1's order (`roundOrder(targets, 0)`), so between a target's last
+ * slice and its first measurement the same targets run for everyone.
+ */
+export async function primeInTurns<T>(
+  targets: readonly T[],
+  nameOf: (t: T) => string,
+  passes: number,
+  prime: (target: T, pass: number) => Promise<void>,
+): Promise<void> {
+  const last = roundOrder(targets, 0, nameOf);
+  for (let p = 0; p < passes; p++) {
+    const order = p === passes - 1 ? last : rotate(last, passes - 1 - p);
+    for (const t of order) await prime(t, p);
+  }
+}

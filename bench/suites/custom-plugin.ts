@@ -33,7 +33,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { abCells, abNotes, abRound, abSummary, abVerdict, AB_COLUMNS, baselineLabel, roundOrder } from '../lib/ab.ts';
+import { abCells, abNotes, abRound, abSummary, abVerdict, AB_COLUMNS, baselineLabel, primeInTurns, PRIME_PASSES, roundOrder } from '../lib/ab.ts';
 import { BENCH_TOOL_ARGS, finalAnswerContent, finalAnswerPieces, toolLoopRequestBody } from '../lib/fixtures.ts';
 import { controlApi, gatewayLogSummary, parseJsonOutput, rotate, sleep, startGateway, type GatewayStart, type GatewayTarget, type OrgCredentials } from '../lib/gateway.ts';
 import type { LoadJob, LoadResult, PluginFloorSpec } from '../lib/loadgen-types.ts';
@@ -303,7 +303,7 @@ export const customPluginSuite: Suite = {
       settings.push(['call body', `${fmtInt(Buffer.byteLength(gatewayCallBody))} bytes: tool, input, mode "${callTemplate!.mode}", context (${Object.keys(callTemplate!.context).join(', ')}), config, bridge — the floors send the same fields with the gateway's context and config and a new requestId`]);
       settings.push(['floor', `load generator (pid ${ctx.loadgen.pid}): undici Pool to the upstream — first turn (the gateway's own bytes), the call body signed with the published standardwebhooks package (Webhook.sign) and POSTed with an undici Pool, final turn — sequentially`]);
       settings.push(['floor-lean', 'the same with the gateway\'s own signer (src/net/standard-webhooks.ts, node:crypto HMAC) and SSRF-guarded undici request (src/net/ssrf.ts)']);
-      settings.push(['method', `priming per target (not measured): ${fmtInt(t.primeRequests)} requests or ${t.primeMs} ms at c=${Math.max(...t.connections)}, then ${t.rounds} round(s) × each (scenario, target) once, rotating order; ${t.warmupMs} ms warm-up + ${t.durationMs} ms per measurement (the --tool-loop-* options); every answer checked for the final content`]);
+      settings.push(['method', `priming per target (not measured): ${fmtInt(t.primeRequests)} requests or ${t.primeMs} ms at c=${Math.max(...t.connections)} in ${PRIME_PASSES} turns (the last in round 1's order), then ${t.rounds} round(s) × each (scenario, target) once, rotating order; ${t.warmupMs} ms warm-up + ${t.durationMs} ms per measurement (the --tool-loop-* options); every answer checked for the final content`]);
 
       // ── interleaved rounds ─────────────────────────────────────────────────
       const scenarios: ScenarioSpec[] = [];
@@ -337,17 +337,18 @@ export const customPluginSuite: Suite = {
         const pluginFloor: PluginFloorSpec = { toolsUrl: `${plOrigin}${plug.toolsPath}`, secret: plug.secret, client: target === 'floor' ? 'minimal' : 'plugboard', toolPrefix, template: callTemplate! };
         return { ...base, origin: upOrigin, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: 'Bearer bench' }, body: firstTurn[sc.kind]!, pluginFloor };
       };
-      // Priming, not measured: every side starts cold and gets faster while the JIT settles.
-      for (const kind of t.scenarios) {
-        for (const target of targets) {
-          const job = jobFor({ key: `${kind} prime`, kind, connections: Math.max(...t.connections) }, target, `prime ${kind} ${target}`, 0, t.primeMs);
-          const res = await ctx.loadgen.load({ ...job, maxRequests: t.primeRequests });
+      // Priming, not measured: every side starts cold and gets faster while the JIT settles. In
+      // turns (primeInTurns): no target idles longer than another before round 1.
+      await primeInTurns(targets, (x) => x, PRIME_PASSES, async (target) => {
+        for (const kind of t.scenarios) {
+          const job = jobFor({ key: `${kind} prime`, kind, connections: Math.max(...t.connections) }, target, `prime ${kind} ${target}`, 0, Math.ceil(t.primeMs / PRIME_PASSES));
+          const res = await ctx.loadgen.load({ ...job, maxRequests: Math.ceil(t.primeRequests / PRIME_PASSES) });
           const err = res.validation.ok ? describeErrors(`priming ${kind} ${target}`, res) : `priming ${kind} ${target}: ${res.validation.problem}`;
           if (err) failures.push(err);
           if (target === 'gateway' || target === 'gateway-live') gatewayRequests += res.requests + 1;
           if (target === 'baseline') baselineRequests += res.requests + 1;
         }
-      }
+      });
       for (let r = 0; r < t.rounds; r++) {
         const round: Record<string, Record<Target, LoadResult>> = {};
         rounds.push(round);

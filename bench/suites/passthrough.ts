@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { abCells, abNotes, abRound, abSummary, abVerdict, AB_COLUMNS, baselineLabel, roundOrder, type AbSummary } from '../lib/ab.ts';
+import { abCells, abNotes, abRound, abSummary, abVerdict, AB_COLUMNS, baselineLabel, primeInTurns, PRIME_PASSES, roundOrder, type AbSummary } from '../lib/ab.ts';
 import { chatRequestBody, checkJsonBody } from '../lib/fixtures.ts';
 import { gatewayLogSummary, installMcpIntegration, rotate, sleep, splitBaseUrl, startGateway, type GatewayStart } from '../lib/gateway.ts';
 import type { LoadJob, LoadResult, ProbeResult, RequestSpec } from '../lib/loadgen-types.ts';
@@ -329,7 +329,7 @@ export const passthroughSuite: Suite = {
         }
       }
       settings.push(['load generator', `undici Pool in its own process (pid ${ctx.loadgen.pid}), pipelining 1, closed loop`]);
-      settings.push(['method', `${o.primeMs} ms priming per (kind, target), not measured; then ${o.rounds} round(s) × each (scenario, target) once, rotating order; ${o.warmupMs} ms warm-up + ${o.durationMs} ms (≤ ${fmtInt(o.maxRequests)} requests) per measurement`]);
+      settings.push(['method', `${o.primeMs} ms priming per (kind, target) in ${PRIME_PASSES} turns (the last in round 1's order), not measured; then ${o.rounds} round(s) × each (scenario, target) once, rotating order; ${o.warmupMs} ms warm-up + ${o.durationMs} ms (≤ ${fmtInt(o.maxRequests)} requests) per measurement`]);
 
       for (const t of targets) {
         const problem = await preflight(t, up, o.pieces);
@@ -342,17 +342,18 @@ export const passthroughSuite: Suite = {
       for (const kind of o.scenarios) for (const c of o.connections) scenarios.push({ key: `${kind} c=${c}`, kind, connections: c });
 
       // Priming (not measured): every hop keeps getting faster for thousands of requests while the
-      // JIT settles; the goals are about steady state, so each target runs each kind first.
-      for (const kind of o.scenarios) {
-        for (const t of targets) {
+      // JIT settles; the goals are about steady state, so each target runs each kind first — in
+      // turns (primeInTurns), so that no target idles longer than another before round 1.
+      await primeInTurns(targets, (x) => x.name, PRIME_PASSES, async (t) => {
+        for (const kind of o.scenarios) {
           const prime = await ctx.loadgen.load({
             ...spec(t, kind, o.pieces), label: `prime ${kind} ${t.name}`, connections: Math.max(...o.connections), warmupMs: 0, warmupMaxRequests: 0,
-            durationMs: o.primeMs, maxRequests: o.maxRequests, requestTimeoutMs: o.requestTimeoutMs, maxErrors: 50, cpuPids: {}, clockTicksPerSecond: o.clockTicksPerSecond,
+            durationMs: Math.ceil(o.primeMs / PRIME_PASSES), maxRequests: o.maxRequests, requestTimeoutMs: o.requestTimeoutMs, maxErrors: 50, cpuPids: {}, clockTicksPerSecond: o.clockTicksPerSecond,
           });
           const err = prime.validation.ok ? describeErrors(`priming ${kind} ${t.name}`, prime) : `priming ${kind} ${t.name}: ${prime.validation.problem}`;
           if (err) failures.push(err);
         }
-      }
+      });
       const rounds: Record<string, Record<string, LoadResult>>[] = [];
       let gatewayRequests = 0;
       let baselineRequests = 0;

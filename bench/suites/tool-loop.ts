@@ -30,7 +30,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { abCells, abNotes, abRound, abSummary, abVerdict, AB_COLUMNS, baselineLabel, roundOrder } from '../lib/ab.ts';
+import { abCells, abNotes, abRound, abSummary, abVerdict, AB_COLUMNS, baselineLabel, primeInTurns, PRIME_PASSES, roundOrder } from '../lib/ab.ts';
 import { BENCH_TOOL_ARGS, finalAnswerContent, finalAnswerPieces, toolLoopRequestBody } from '../lib/fixtures.ts';
 import { gatewayLogSummary, installMcpIntegration, rotate, sleep, startGateway, type GatewayStart } from '../lib/gateway.ts';
 import type { LoadJob, LoadResult } from '../lib/loadgen-types.ts';
@@ -209,7 +209,7 @@ export const toolLoopSuite: Suite = {
       if (bareCfg.status !== 200) throw new Error(`bare-loop refused its config: HTTP ${bareCfg.status}`);
       await bareCfg.arrayBuffer();
       settings.push(['bare-loop', `bench/bare-loop.ts, pid ${bareH.pid}: a bare node:http server doing floor-lean's three calls per request (no key, decision, validation, usage, events or log) — the least a Node gateway running the loop server-side adds`]);
-      settings.push(['method', `priming per target (not measured): ${fmtInt(t.primeRequests)} requests or ${t.primeMs} ms at c=${Math.max(...t.connections)}, then ${t.rounds} round(s) × each (scenario, target) once, rotating order; ${t.warmupMs} ms warm-up + ${t.durationMs} ms per measurement; every answer checked for the final content`]);
+      settings.push(['method', `priming per target (not measured): ${fmtInt(t.primeRequests)} requests or ${t.primeMs} ms at c=${Math.max(...t.connections)} in ${PRIME_PASSES} turns (the last in round 1's order), then ${t.rounds} round(s) × each (scenario, target) once, rotating order; ${t.warmupMs} ms warm-up + ${t.durationMs} ms per measurement; every answer checked for the final content`]);
 
       // ── interleaved rounds ─────────────────────────────────────────────────
       const scenarios: ScenarioSpec[] = [];
@@ -245,17 +245,18 @@ export const toolLoopSuite: Suite = {
       };
       // Priming, not measured: the gateway's tool-loop path (and the floor's) starts cold and keeps
       // getting faster for about ten thousand requests while the JIT settles; the goal is about
-      // steady state. Bounded by a request count and a time cap, at the highest concurrency.
-      for (const kind of t.scenarios) {
-        for (const target of targets) {
-          const job = jobFor({ key: `${kind} prime`, kind, connections: Math.max(...t.connections) }, target, `prime ${kind} ${target}`, 0, t.primeMs);
-          const res = await ctx.loadgen.load({ ...job, maxRequests: t.primeRequests });
+      // steady state. Bounded by a request count and a time cap, at the highest concurrency, and
+      // taken in turns (primeInTurns) so that no target idles longer than another before round 1.
+      await primeInTurns(targets, (x) => x, PRIME_PASSES, async (target) => {
+        for (const kind of t.scenarios) {
+          const job = jobFor({ key: `${kind} prime`, kind, connections: Math.max(...t.connections) }, target, `prime ${kind} ${target}`, 0, Math.ceil(t.primeMs / PRIME_PASSES));
+          const res = await ctx.loadgen.load({ ...job, maxRequests: Math.ceil(t.primeRequests / PRIME_PASSES) });
           const err = res.validation.ok ? describeErrors(`priming ${kind} ${target}`, res) : `priming ${kind} ${target}: ${res.validation.problem}`;
           if (err) failures.push(err);
           if (target === 'gateway') gatewayRequests += res.requests + 1;
           if (target === 'baseline') baselineRequests += res.requests + 1;
         }
-      }
+      });
       for (let r = 0; r < t.rounds; r++) {
         const round: Record<string, Record<ToolTarget, LoadResult>> = {};
         rounds.push(round);
