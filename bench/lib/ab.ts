@@ -203,8 +203,10 @@ export async function primeInTurns<T>(
   prime: (target: T, pass: number) => Promise<void>,
 ): Promise<void> {
   const last = roundOrder(targets, 0, nameOf);
+  const n = last.length;
   for (let p = 0; p < passes; p++) {
-    const order = p === passes - 1 ? last : rotate(last, passes - 1 - p);
-    for (const t of order) await prime(t, p);
+    // One step further each pass, ending at round 1's order; stepping forward (not back) never
+    // primes the target that ended a pass again right at the start of the next one (n > 2).
+    for (const t of rotate(last, (((p - (passes - 1)) % n) + n) % n)) await prime(t, p);
   }
 }
