@@ -148,7 +148,8 @@ export async function completeChat(deps: ChatDeps, call: ChatCall, sink: Respons
     if (held.holding) held.release();
     throw err;
   }
-  deps.recorder.commit({
+  // One journal append per event-loop turn for every completion ending in it (usage/recorder.ts).
+  await deps.recorder.commitSoon({
     orgId: call.key.orgId, requestId: call.requestId, kind: 'completion', keyId: call.key.id, model: outcome.model ?? requestedModel,
     status: outcome.status, httpStatus: outcome.httpStatus, errorClass: outcome.errorClass, promptTokens: outcome.promptTokens,
     completionTokens: outcome.completionTokens, latencyMs: performance.now() - started, stream, createdAt: Date.now(),
