@@ -144,13 +144,17 @@ export function createUsageRecorder(deps: RecorderDeps): UsageRecorder {
       writeEvents();
     }
   };
-  /** This turn's append, then every commitSoon caller of the turn goes on (in commit order). */
-  const settleWaiters = (): void => {
-    safeSoon = null;
-    makeSafe();
+  /** Every waiting commitSoon caller goes on, in commit order (their rows are safe by now). */
+  const releaseWaiters = (): void => {
     const ready = waiters;
     waiters = [];
     for (const go of ready) go();
+  };
+  /** This turn's append, then the turn's commitSoon callers go on. */
+  const settleWaiters = (): void => {
+    safeSoon = null;
+    makeSafe();
+    releaseWaiters();
   };
   const flush = (): void => {
     if (timer) {
@@ -226,9 +230,7 @@ export function createUsageRecorder(deps: RecorderDeps): UsageRecorder {
       }
       flush();
       // Written to SQLite (or counted as dropped) by the flush: safe, so the callers go on.
-      const ready = waiters;
-      waiters = [];
-      for (const go of ready) go();
+      releaseWaiters();
       reportDrops(true);
       deps.journal.close();
     },
