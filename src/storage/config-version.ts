@@ -7,7 +7,8 @@
  * another connection committed (the CLI, a second process). `refresh()` is one SQLite read at most
  * once a millisecond; the gateway calls it on every request (key authentication), so a key revoked
  * by the CLI fails on every request that starts a millisecond after the revocation. `current()`
- * reads no SQLite at all.
+ * reads no SQLite at all. When nobody committed since the last look, `refresh()` reads 48 bytes of
+ * the WAL-index header instead of SQLite (db.ts walIndexWatch).
  */
 import { configEpochOf, type Db } from './db.ts';
 
@@ -25,16 +26,24 @@ export interface ConfigVersion {
  * key — still fails every request that starts a millisecond after it committed.
  */
 const REFRESH_EVERY_MS = 1;
+/** Longest time between two real `PRAGMA data_version` reads while the WAL-index header looks unchanged. */
+const ASK_ANYWAY_MS = 1000;
 
 export function createConfigVersion(db: Db): ConfigVersion {
   const epoch = configEpochOf(db);
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
   let lastRead = Number.NEGATIVE_INFINITY;
+  let lastAsked = Number.NEGATIVE_INFINITY;
   const refresh = (): void => {
     const now = performance.now();
     if (now - lastRead < REFRESH_EVERY_MS) return;
     lastRead = now;
+    // One pread of the WAL-index header instead of a read transaction when nobody committed (db.ts
+    // walIndexWatch); SQLite is asked anyway once a second, in case the -shm file was swapped under us.
+    if (!epoch.commits.mayHaveCommitted() && epoch.seenDataVersion !== -1 && now - lastAsked < ASK_ANYWAY_MS) return;
+    lastAsked = now;
     const v = dataVersion.get() as number;
+    epoch.commits.seen();
     if (v !== epoch.seenDataVersion) {
       if (epoch.seenDataVersion !== -1) epoch.external++;
       epoch.seenDataVersion = v;

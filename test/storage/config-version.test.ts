@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openDb } from '../../src/storage/db.ts';
+import { openDb, walIndexWatch } from '../../src/storage/db.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 import { createConfigVersion, createVersionedCache } from '../../src/storage/config-version.ts';
 
@@ -40,6 +40,90 @@ test('the configuration version sees this connection at once and other connectio
   } finally {
     other.close();
     db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the WAL-index watch says "maybe" after every commit of any connection and "no" only when nobody committed', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-cv-'));
+  const file = path.join(dir, 'plugboard.db');
+  const db = openDb({ file });
+  const other = openDb({ file });
+  const watch = walIndexWatch(file);
+  try {
+    migrate(db);
+    assert.equal(watch.mayHaveCommitted(), true, 'first look: unsure');
+    watch.seen();
+    assert.equal(watch.mayHaveCommitted(), false, 'nothing committed since');
+    db.prepare('SELECT COUNT(*) FROM organizations').get();
+    other.prepare('SELECT COUNT(*) FROM organizations').get();
+    assert.equal(watch.mayHaveCommitted(), false, 'reads are not commits');
+
+    db.prepare("INSERT INTO organizations (id, name, created_at) VALUES ('o1', 'a', 0)").run();
+    assert.equal(watch.mayHaveCommitted(), true, "this connection's commit");
+    // Until seen(), the same commit keeps saying "maybe" (the caller's look at SQLite may have failed).
+    assert.equal(watch.mayHaveCommitted(), true);
+    watch.seen();
+    assert.equal(watch.mayHaveCommitted(), false);
+    for (let i = 0; i < 50; i++) {
+      other.prepare('UPDATE organizations SET name = ? WHERE id = ?').run(`n${i}`, 'o1');
+      assert.equal(watch.mayHaveCommitted(), true, `another connection's commit ${i}`);
+      watch.seen();
+      assert.equal(watch.mayHaveCommitted(), false);
+    }
+    // A checkpoint is not a commit; the writes after it (the WAL restarting from its start) are.
+    other.pragma('wal_checkpoint(TRUNCATE)');
+    other.prepare('UPDATE organizations SET name = ? WHERE id = ?').run('after-checkpoint', 'o1');
+    assert.equal(watch.mayHaveCommitted(), true, 'a commit into a restarted WAL');
+    watch.seen();
+    assert.equal(watch.mayHaveCommitted(), false);
+  } finally {
+    watch.close();
+    other.close();
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the configuration version still sees every commit of another connection with the WAL-index watch in front, and its descriptor goes with the connection', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-cv-'));
+  const file = path.join(dir, 'plugboard.db');
+  const shmFds = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === `${file}-shm`;
+    } catch {
+      return false;
+    }
+  }).length;
+  const db = openDb({ file });
+  const other = openDb({ file });
+  try {
+    migrate(db);
+    const version = createConfigVersion(db);
+    db.prepare("INSERT INTO organizations (id, name, created_at) VALUES ('o1', 'a', 0)").run();
+    let v = version.current();
+    for (let i = 0; i < 40; i++) {
+      // Interleaved: this connection's usage writes (commits that are not configuration), idle refreshes, and the CLI's writes.
+      if (i % 3 === 0) db.prepare("INSERT INTO usage_events (org_id, request_id, kind, status, latency_ms, created_at) VALUES ('o1', ?, 'completion', 'ok', 1, 0)").run(`r${i}`);
+      await sleep(2);
+      version.refresh();
+      assert.equal(version.current(), v, `nothing from elsewhere yet (${i})`);
+      other.prepare('UPDATE organizations SET name = ? WHERE id = ?').run(`n${i}`, 'o1');
+      await sleep(2);
+      version.refresh();
+      assert.equal(version.current(), v + 1, `another connection's commit is seen (${i})`);
+      v = version.current();
+    }
+    if (process.platform === 'linux') {
+      // SQLite keeps its own descriptor while `other` is open; the watch's goes with `db`.
+      const before = shmFds();
+      assert.ok(before >= 2, `SQLite's and the watch's descriptors (${before})`);
+      db.close();
+      assert.equal(shmFds(), before - 1, 'closing a connection closes its -shm descriptor');
+    }
+  } finally {
+    if (db.open) db.close();
+    other.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
