@@ -39,7 +39,8 @@ export function createConfigVersion(db: Db): ConfigVersion {
     if (now - lastRead < REFRESH_EVERY_MS) return;
     lastRead = now;
     // One pread of the WAL-index header instead of a read transaction when nobody committed (db.ts
-    // walIndexWatch); SQLite is asked anyway once a second, in case the -shm file was swapped under us.
+    // walIndexWatch). SQLite is asked anyway once a second: a bound on what a case that reasoning
+    // did not foresee could cost.
     if (!epoch.commits.mayHaveCommitted() && epoch.seenDataVersion !== -1 && now - lastAsked < ASK_ANYWAY_MS) return;
     lastAsked = now;
     const v = dataVersion.get() as number;

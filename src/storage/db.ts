@@ -65,16 +65,20 @@ const WAL_INDEX_HEADER_BYTES = 48;
  * the connection's last one). Unchanged bytes mean nothing to see; changed or torn bytes send the
  * caller to SQLite, which reads the header properly, and only then (`seen()`) do they become the
  * last seen, so a failed look at SQLite is repeated. A commit counts once its header is written,
- * which is when other connections can see it too. The -shm file lives as long as a connection is
- * open (this one), so the descriptor stays valid; it is closed with the connection.
+ * which is when other connections can see it too. While a connection is open the -shm file stays
+ * the same file (no other process can delete or recreate it under a reader's lock).
  * `PRAGMA data_version` costs a read transaction (two fcntl locks and a stat of the -wal file):
  * ~15 µs a request at one connection in a CPU profile, against one pread here.
  * Until the file can be read (not there yet; not WAL) the answer is "maybe": callers ask SQLite.
+ *
+ * The descriptor is shared by every connection of this process to the file and closed only after
+ * the last of them has closed (`close()` is called after the connection's own): SQLite locks the
+ * -shm file with POSIX record locks, which closing *any* descriptor of the file drops for the whole
+ * process. Connections to the file must therefore all come from openDb.
  */
 export function walIndexWatch(dbFile: string): CommitWatch & { close(): void } {
-  const shm = `${path.resolve(dbFile)}-shm`;
-  /** Opened at the first look that finds the file (SQLite creates it at the connection's first read); -1 until then. */
-  let fd = -1;
+  const shm = shmFileOf(dbFile);
+  shm.users++;
   let closed = false;
   const last = Buffer.alloc(WAL_INDEX_HEADER_BYTES);
   const read = Buffer.alloc(WAL_INDEX_HEADER_BYTES);
@@ -84,8 +88,9 @@ export function walIndexWatch(dbFile: string): CommitWatch & { close(): void } {
       readOk = false;
       if (closed) return true;
       try {
-        if (fd === -1) fd = fs.openSync(shm, fs.constants.O_RDONLY);
-        readOk = fs.readSync(fd, read, 0, WAL_INDEX_HEADER_BYTES, 0) === WAL_INDEX_HEADER_BYTES;
+        // Opened at the first look that finds the file: SQLite creates it at the first read or write of a new database.
+        if (shm.fd === -1) shm.fd = fs.openSync(shm.file, fs.constants.O_RDONLY);
+        readOk = fs.readSync(shm.fd, read, 0, WAL_INDEX_HEADER_BYTES, 0) === WAL_INDEX_HEADER_BYTES;
       } catch {
         return true;
       }
@@ -96,11 +101,36 @@ export function walIndexWatch(dbFile: string): CommitWatch & { close(): void } {
       else last.fill(0);
     },
     close() {
+      if (closed) return;
       closed = true;
-      if (fd !== -1) fs.closeSync(fd);
-      fd = -1;
+      if (--shm.users > 0) return;
+      shmFiles.delete(shm.file);
+      if (shm.fd !== -1) fs.closeSync(shm.fd);
+      shm.fd = -1;
     },
   };
+}
+
+interface ShmFile {
+  file: string;
+  fd: number;
+  /** Open connections (openDb) of this process to the database. */
+  users: number;
+}
+const shmFiles = new Map<string, ShmFile>();
+
+/** The -shm file SQLite uses for a database: beside the real file, symbolic links followed (as SQLite does). */
+function shmFileOf(dbFile: string): ShmFile {
+  let real: string;
+  try {
+    real = fs.realpathSync(dbFile);
+  } catch {
+    real = path.resolve(dbFile);
+  }
+  const file = `${real}-shm`;
+  let shm = shmFiles.get(file);
+  if (!shm) shmFiles.set(file, (shm = { file, fd: -1, users: 0 }));
+  return shm;
 }
 
 export interface OpenDbOptions {
@@ -159,11 +189,14 @@ export function openDb(options: OpenDbOptions): Db {
   if (options.file !== ':memory:' && !options.readonly) {
     const watch = walIndexWatch(options.file);
     epoch.commits = watch;
-    // The descriptor goes with the connection (a process opens many in tests).
+    // The shared descriptor goes after the connection (a process opens many in tests); never before it (see walIndexWatch).
     const close = db.close.bind(db);
     db.close = () => {
-      watch.close();
-      return close();
+      try {
+        return close();
+      } finally {
+        if (!db.open) watch.close();
+      }
     };
   }
   return db;

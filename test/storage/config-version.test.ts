@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openDb, walIndexWatch } from '../../src/storage/db.ts';
+import { configEpochOf, openDb, walIndexWatch } from '../../src/storage/db.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 import { createConfigVersion, createVersionedCache } from '../../src/storage/config-version.ts';
 
@@ -43,6 +43,16 @@ test('the configuration version sees this connection at once and other connectio
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** POSIX locks this process holds on `file` (Linux /proc/locks: "… POSIX ADVISORY READ|WRITE pid maj:min:inode start end"). */
+function shmLocks(file: string): number {
+  const ino = fs.statSync(file).ino;
+  return fs.readFileSync('/proc/locks', 'utf8').split('\n').filter((l) => {
+    const f = l.trim().split(/\s+/);
+    const i = f.indexOf('POSIX');
+    return i >= 0 && f[i + 3] === String(process.pid) && f[i + 4]?.split(':')[2] === String(ino);
+  }).length;
+}
 
 test('the WAL-index watch says "maybe" after every commit of any connection and "no" only when nobody committed', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-cv-'));
@@ -115,15 +125,51 @@ test('the configuration version still sees every commit of another connection wi
       v = version.current();
     }
     if (process.platform === 'linux') {
-      // SQLite keeps its own descriptor while `other` is open; the watch's goes with `db`.
       const before = shmFds();
-      assert.ok(before >= 2, `SQLite's and the watch's descriptors (${before})`);
+      assert.equal(before, 2, `SQLite's descriptor and the watch's shared one (${before})`);
       db.close();
-      assert.equal(shmFds(), before - 1, 'closing a connection closes its -shm descriptor');
+      // SQLite locks the -shm with POSIX record locks, which closing any descriptor of the file drops
+      // for the whole process: the watch's must stay open while `other` is, and `other` keep its locks.
+      assert.equal(shmFds(), 2, 'the shared descriptor stays while another connection is open');
+      assert.ok(shmLocks(`${file}-shm`) > 0, "the open connection's locks on the -shm are still held");
+      other.close();
+      assert.equal(shmFds(), 0, 'the last connection closed: no descriptor left');
     }
   } finally {
     if (db.open) db.close();
+    if (other.open) other.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the WAL-index watch reads the -shm beside the real database file when the path is a symbolic link (as SQLite does)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-cv-'));
+  const real = path.join(dir, 'real', 'plugboard.db');
+  fs.mkdirSync(path.dirname(real));
+  const link = path.join(dir, 'link.db');
+  fs.writeFileSync(real, '');
+  fs.symlinkSync(real, link);
+  // A stale file where a path-only guess would look: its bytes never change.
+  fs.writeFileSync(`${link}-shm`, Buffer.alloc(64, 7));
+  const db = openDb({ file: link });
+  const other = openDb({ file: real });
+  try {
+    migrate(db);
+    const version = createConfigVersion(db);
+    const watch = configEpochOf(db).commits;
+    db.prepare("INSERT INTO organizations (id, name, created_at) VALUES ('o1', 'a', 0)").run();
+    await sleep(2);
+    version.refresh();
+    assert.equal(watch.mayHaveCommitted(), false, 'it reads a real header (an unreadable file would say "maybe" every time)');
+    const v = version.current();
+    other.prepare("UPDATE organizations SET name = 'b' WHERE id = 'o1'").run();
+    assert.equal(watch.mayHaveCommitted(), true, 'and sees the other connection commit');
+    await sleep(2);
+    version.refresh();
+    assert.equal(version.current(), v + 1);
+  } finally {
     other.close();
+    db.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
