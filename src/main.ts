@@ -117,7 +117,6 @@ async function serve(config: Config): Promise<void> {
     },
   });
   const url = await app.listen();
-  app.log.info({ url, upstream: new URL(config.upstreamBaseUrl).origin, dataDir: config.dataDir }, 'plugboard listening');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -130,6 +129,9 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Announced once a signal stops it cleanly: a supervisor (or a test) that sends SIGTERM as soon as it
+  // reads this line must not meet Node's default action (killed, no exit code, nothing flushed).
+  app.log.info({ url, upstream: new URL(config.upstreamBaseUrl).origin, dataDir: config.dataDir }, 'plugboard listening');
 }
 
 export async function main(argv: string[]): Promise<number> {
